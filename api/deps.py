@@ -1,0 +1,121 @@
+"""Request dependencies: the database, settings, schema cache, and who is calling."""
+
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from blackboard.config import Settings
+from blackboard.errors import Forbidden, Unauthenticated
+from blackboard.records import Agent
+from blackboard.services import agents, credentials
+from blackboard.services.schemas import SchemaCache
+from blackboard.store.database import Database
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the operator (admin token) or one agent."""
+
+    agent: Agent | None
+
+    @property
+    def is_admin(self) -> bool:
+        """Return whether this is the operator."""
+        return self.agent is None
+
+
+class TokenCache:
+    """Recently authenticated agent tokens, so that a busy agent costs no lookup per request.
+
+    Keyed by the token's SHA-256, never the token itself. Entries live `ttl_s` seconds.
+    """
+
+    def __init__(self, ttl_s: float = 30.0, max_entries: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[bytes, tuple[float, Agent]] = {}
+
+    def get(self, token: str) -> Agent | None:
+        """Return the cached agent for `token` if still fresh."""
+        entry = self._entries.get(credentials.hash_token(token))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token: str, agent: Agent) -> None:
+        """Remember that `token` belongs to `agent`."""
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[credentials.hash_token(token)] = (time.monotonic() + self.ttl_s, agent)
+
+
+def get_settings(request: Request) -> Settings:
+    """Return the app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    """Return the app's database."""
+    db: Database = request.app.state.database
+    return db
+
+
+def get_schemas(request: Request) -> SchemaCache:
+    """Return the app's compiled-schema cache."""
+    cache: SchemaCache = request.app.state.schemas
+    return cache
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+SchemasDep = Annotated[SchemaCache, Depends(get_schemas)]
+
+_bearer = HTTPBearer(auto_error=False, description="An agent token, or the admin token.")
+
+
+async def get_principal(
+    request: Request,
+    db: DatabaseDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """Return who is calling; 401 without a valid bearer token."""
+    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+        raise Unauthenticated("send Authorization: Bearer <token>")
+    token = creds.credentials
+    admin_token: str = request.app.state.admin_token
+    if credentials.admin_token_matches(token, admin_token):
+        return Principal(agent=None)
+    cache: TokenCache = request.app.state.token_cache
+    agent = cache.get(token)
+    if agent is None:
+        async with db.connection() as conn:
+            agent = await agents.authenticate(conn, token=token)
+        if agent is None:
+            raise Unauthenticated("the bearer token is not valid")
+        cache.put(token, agent)
+    return Principal(agent=agent)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def require_admin(principal: PrincipalDep) -> Principal:
+    """Return the principal if it is the operator; 403 for agents."""
+    if not principal.is_admin:
+        raise Forbidden("this needs the admin token")
+    return principal
+
+
+async def require_agent(principal: PrincipalDep) -> Agent:
+    """Return the calling agent; 403 for the operator, who is not an agent."""
+    if principal.agent is None:
+        raise Forbidden("this needs an agent token: the author is always the calling agent")
+    return principal.agent
+
+
+AdminDep = Annotated[Principal, Depends(require_admin)]
+CurrentAgent = Annotated[Agent, Depends(require_agent)]

@@ -1,0 +1,39 @@
+"""Agents: registration (admin) and lookup."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import AdminDep, CurrentAgent, DatabaseDep, PrincipalDep
+from api.errors import ERROR_RESPONSES
+from api.schemas import AgentCreated, Items
+from blackboard.drafts import AgentDraft
+from blackboard.records import Agent
+from blackboard.services import agents
+
+router = APIRouter(prefix="/v1/agents", tags=["agents"], responses=ERROR_RESPONSES)
+
+
+@router.post("", status_code=201)
+async def register_agent(draft: AgentDraft, _: AdminDep, db: DatabaseDep) -> AgentCreated:
+    """Register an agent; the response carries its token, shown only this once."""
+    agent, token = await db.run(lambda conn: agents.register(conn, draft=draft))
+    return AgentCreated(**agent.model_dump(), token=token)
+
+
+@router.get("")
+async def list_agents(
+    _: PrincipalDep,
+    db: DatabaseDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after: Annotated[str | None, Query(description="Name to continue after.")] = None,
+) -> Items[Agent]:
+    """List agents by name."""
+    async with db.connection() as conn:
+        return Items(items=await agents.list_agents(conn, limit=limit, after=after))
+
+
+@router.get("/me")
+async def whoami(agent: CurrentAgent) -> Agent:
+    """Return the calling agent."""
+    return agent

@@ -1,0 +1,67 @@
+"""Response shapes that are HTTP-only (records from `blackboard.records` are the rest)."""
+
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from blackboard.records import Agent, Artifact, Event, TypeVersion
+
+T = TypeVar("T")
+
+
+class ErrorItem(BaseModel):
+    """One problem at one place in the request."""
+
+    path: str = Field(description="JSON pointer into the request (e.g. /body/title).")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error response: the error class, a sentence, and sometimes more fields."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str = Field(description="The error class, e.g. VersionConflict.")
+    detail: str = Field(description="A human sentence saying what went wrong.")
+    errors: list[ErrorItem] | None = Field(default=None, description="Validation problems (422).")
+
+
+class AgentCreated(Agent):
+    """A newly registered agent, with its token: shown this once, stored only hashed."""
+
+    token: str
+
+
+class TypeDetail(BaseModel):
+    """An artifact type: its newest version and the list of all versions."""
+
+    name: str
+    latest: TypeVersion
+    versions: list[int]
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of items in seq order; pass `next_after` as `after` for the next page."""
+
+    items: list[T]
+    next_after: int
+
+
+class ArtifactPage(Page[Artifact]):
+    """A page of artifacts."""
+
+
+class EventPage(Page[Event]):
+    """A page of events."""
+
+
+class Items(BaseModel, Generic[T]):
+    """A plain list of items."""
+
+    items: list[T]
+
+
+class Health(BaseModel):
+    """The service answers and its database does too."""
+
+    status: str = "ok"

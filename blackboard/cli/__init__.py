@@ -1,0 +1,1 @@
+"""The command line: the composition root that starts the API (and later workers and agents)."""

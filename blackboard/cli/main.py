@@ -1,0 +1,107 @@
+"""`blackboard` — serve the API, migrate the database, print the version."""
+
+import os
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+import blackboard
+from blackboard.config import Settings
+from blackboard.store import migrate as migrations
+
+app = typer.Typer(
+    name="blackboard",
+    help="A shared-artifact coordination service for LLM agents.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(help="Data directory (embedded PostgreSQL, admin token). [env: BLACKBOARD_DATA_DIR]"),
+]
+
+
+class _Shutdown(Exception):
+    """SIGTERM arrived."""
+
+
+def _raise_shutdown(signum: int, frame: object) -> None:
+    raise _Shutdown
+
+
+def _settings(**overrides: object) -> Settings:
+    settings = Settings()
+    return settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind. [env: BLACKBOARD_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to bind. [env: BLACKBOARD_PORT]")] = None,
+    data_dir: DataDir = None,
+    workers: Annotated[
+        int | None, typer.Option(help="API worker processes. [env: BLACKBOARD_WORKERS]")
+    ] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+) -> None:
+    """Start the API. Without BLACKBOARD_DATABASE_URL it runs an embedded PostgreSQL in the
+    data directory, migrates it, and stops it again on Ctrl-C or SIGTERM."""
+    import uvicorn
+
+    from blackboard.cli.runtime import admin_token, database_url
+
+    settings = _settings(host=host, port=port, data_dir=data_dir, workers=workers)
+    token, token_source = admin_token(settings)
+    with database_url(settings) as url:
+        if settings.auto_migrate:
+            migrations.upgrade(url)
+        # Workers are separate processes that read their settings from the environment.
+        os.environ["BLACKBOARD_DATABASE_URL"] = url
+        os.environ["BLACKBOARD_ADMIN_TOKEN"] = token
+        where = "external database" if settings.database_url else f"{settings.pgdata} (embedded)"
+        console.print(f"[bold]Blackboard {blackboard.__version__}[/bold]")
+        console.print(f"  API         http://{settings.host}:{settings.port}  (docs at /docs)")
+        console.print(f"  admin token {token}  (from {token_source})")
+        console.print(f"  data        {where}")
+        # uvicorn re-raises SIGTERM once it has shut down; turning that into an exception
+        # (as SIGINT already is) lets the `with` above stop the embedded PostgreSQL.
+        signal.signal(signal.SIGTERM, _raise_shutdown)
+        try:
+            uvicorn.run(
+                "api.app:create_app",
+                factory=True,
+                host=settings.host,
+                port=settings.port,
+                workers=settings.workers,
+                loop="uvloop",
+                http="httptools",
+                log_level=settings.log_level,
+                access_log=access_log,
+            )
+        except (KeyboardInterrupt, _Shutdown):
+            pass
+        console.print("stopping the database…" if not settings.database_url else "stopped")
+
+
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    data_dir: DataDir = None,
+) -> None:
+    """Upgrade the database schema to REVISION (default: head)."""
+    from blackboard.cli.runtime import database_url
+
+    with database_url(_settings(data_dir=data_dir)) as url:
+        migrations.upgrade(url, revision)
+    console.print(f"migrated to {revision}")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(blackboard.__version__)

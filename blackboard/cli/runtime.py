@@ -1,0 +1,39 @@
+"""What `serve` and `migrate` share: finding the database and the admin token."""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from blackboard.config import Settings
+from blackboard.services.credentials import new_admin_token
+from blackboard.store.embedded import EmbeddedPostgres
+
+
+@contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """Yield the database URL: the configured one, or an embedded server's, stopped afterwards."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    embedded = EmbeddedPostgres(settings.pgdata)
+    url = embedded.start()
+    try:
+        yield url
+    finally:
+        embedded.stop()
+
+
+def admin_token(settings: Settings) -> tuple[str, str]:
+    """Return the admin token and where it comes from, generating and keeping one if unset."""
+    if settings.admin_token is not None:
+        return settings.admin_token.get_secret_value(), "BLACKBOARD_ADMIN_TOKEN"
+    path = settings.admin_token_file
+    if path.exists():
+        return path.read_text().strip(), str(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = new_admin_token()
+    # Created readable by the owner only: the token is the keys to every board.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    return token, str(path)

@@ -1,0 +1,41 @@
+"""Service settings: one class, read from `BLACKBOARD_*` environment variables."""
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told; every field has an env var `BLACKBOARD_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="BLACKBOARD_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql://… of an external server; unset = embedded PostgreSQL.",
+    )
+    data_dir: Path = Field(
+        default=Path(".blackboard"),
+        description="Where the embedded PostgreSQL and the generated admin token live.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    admin_token: SecretStr | None = Field(
+        default=None, description="Admin bearer token; unset = generated once and kept in data_dir."
+    )
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body.")
+    pool_size: int = Field(default=10, ge=1, le=200, description="Connections per API process.")
+    auto_migrate: bool = Field(default=True, description="Run `upgrade head` when serving starts.")
+    workers: int = Field(default=1, ge=1, le=64, description="API worker processes for `serve`.")
+    log_level: str = "info"
+
+    @property
+    def pgdata(self) -> Path:
+        """Return the embedded PostgreSQL data directory."""
+        return self.data_dir.resolve() / "pgdata"
+
+    @property
+    def admin_token_file(self) -> Path:
+        """Return the file that keeps a generated admin token."""
+        return self.data_dir.resolve() / "admin_token"

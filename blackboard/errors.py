@@ -1,0 +1,93 @@
+"""Domain errors. The HTTP adapter maps each class to a status; nothing here knows HTTP.
+
+    BlackboardError
+    ├── NotFound                 an id or name that does not exist (or is not visible)
+    ├── Unauthenticated          no credentials, or credentials that match nobody
+    ├── Forbidden                authenticated, but not allowed to do this
+    ├── Conflict                 the request is valid but collides with current state
+    │   ├── VersionConflict      expected_version did not match the key's latest version
+    │   ├── IdempotencyKeyReused the same Idempotency-Key with a different request
+    │   └── NameTaken            a unique name that already exists
+    ├── Retry                    lost a race that a fresh attempt of the transaction resolves
+    └── InvalidInput             the request is well-formed but its content is not acceptable
+        ├── SchemaViolation      an artifact body that fails its type's JSON Schema
+        ├── UnknownType          an artifact type that is not registered
+        ├── InvalidSchema        a type schema that is not valid JSON Schema 2020-12
+        └── UnknownParent        a parent that is not an artifact on this board
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem at one place of the request, as a JSON pointer."""
+
+    path: str
+    message: str
+
+
+class BlackboardError(Exception):
+    """Root of every error the domain raises on purpose."""
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class NotFound(BlackboardError):
+    """The thing asked for does not exist."""
+
+
+class Unauthenticated(BlackboardError):
+    """No credentials, or credentials that match nobody."""
+
+
+class Forbidden(BlackboardError):
+    """The caller is known but may not do this."""
+
+
+class Conflict(BlackboardError):
+    """The request collides with the current state."""
+
+
+class VersionConflict(Conflict):
+    """`expected_version` did not match the key's latest version."""
+
+
+class IdempotencyKeyReused(Conflict):
+    """An Idempotency-Key seen before came with a different request."""
+
+
+class NameTaken(Conflict):
+    """A name that must be unique is already used."""
+
+
+class Retry(BlackboardError):
+    """The transaction lost a race that running it again resolves (never reaches a client)."""
+
+
+class InvalidInput(BlackboardError):
+    """The request's content is not acceptable; `errors` says where and why."""
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.errors = errors or []
+
+
+class SchemaViolation(InvalidInput):
+    """An artifact body does not satisfy its type's schema."""
+
+
+class UnknownType(InvalidInput):
+    """The artifact type is not registered."""
+
+
+class InvalidSchema(InvalidInput):
+    """A submitted type schema is not valid JSON Schema (draft 2020-12)."""
+
+
+class UnknownParent(InvalidInput):
+    """A parent id is not an artifact on this board."""

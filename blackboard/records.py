@@ -1,0 +1,107 @@
+"""What the domain hands back: immutable records of agents, boards, types, artifacts, events.
+
+These are the shapes the REST API returns, so field names here are part of the contract.
+"""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Record(BaseModel):
+    """Base of all records: frozen, built from trusted database rows."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class Agent(Record):
+    """A registered agent (never its token)."""
+
+    id: UUID
+    name: str
+    capabilities: list[str]
+    description: str | None = None
+    created_at: datetime
+    last_seen_at: datetime | None = None
+
+
+class Board(Record):
+    """A board: the shared space agents publish to."""
+
+    id: UUID
+    name: str
+    mission: str | None = None
+    created_at: datetime
+    last_seq: int = 0
+
+
+class TypeVersion(Record):
+    """One version of an artifact type's JSON Schema."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
+
+    name: str
+    version: int
+    # `schema` would shadow a BaseModel attribute; the alias keeps the contract's name
+    schema_: dict[str, Any] = Field(alias="schema")
+    schema_hash: str
+    description: str | None = None
+    created_at: datetime
+
+
+class Retraction(Record):
+    """That an artifact version was withdrawn, by whom, why and when."""
+
+    seq: int
+    by: UUID | None = None  # None: retracted by the operator, not an agent
+    reason: str
+    at: datetime
+
+
+class Artifact(Record):
+    """One immutable version of a logical artifact."""
+
+    id: UUID
+    board_id: UUID
+    type: str
+    type_version: int
+    key: str
+    version: int
+    body: dict[str, Any]
+    author_id: UUID
+    role: str | None = None
+    parents: list[UUID]
+    tags: list[str]
+    seq: int
+    content_hash: str
+    created_at: datetime
+    retracted: Retraction | None = None
+
+
+class Event(Record):
+    """One entry of a board's append-only event log."""
+
+    seq: int
+    kind: str
+    at: datetime
+    actor_id: UUID | None = None
+    subject_id: UUID | None = None
+    data: dict[str, Any]
+
+
+class LineageEdge(Record):
+    """`child` was published with `parent` among its parents."""
+
+    parent: UUID
+    child: UUID
+
+
+class Lineage(Record):
+    """The artifacts reachable from one artifact along parent links, and the links."""
+
+    root: UUID
+    direction: str
+    nodes: list[Artifact]
+    edges: list[LineageEdge]

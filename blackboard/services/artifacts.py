@@ -1,0 +1,288 @@
+"""Publishing and reading artifacts: validation, versions, idempotency, lineage, retraction."""
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID, uuid4
+
+from blackboard.content import content_hash
+from blackboard.drafts import ArtifactDraft
+from blackboard.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    UnknownParent,
+    VersionConflict,
+)
+from blackboard.records import Agent, Artifact, Lineage, Retraction
+from blackboard.services import boards
+from blackboard.services.schemas import SchemaCache, validate_body
+from blackboard.store import artifacts as artifact_store
+from blackboard.store.artifacts import ArtifactFilter, NewVersion
+from blackboard.store.database import Conn
+
+MAX_LINEAGE_DEPTH = 100
+
+_At = Callable[[int], str]  # draft index → its JSON pointer in the request
+
+
+@dataclass(frozen=True)
+class Published:
+    """What a publish returns: the versions, and whether they were replayed, not written."""
+
+    artifacts: list[Artifact]
+    replayed: bool = False
+
+
+def _where(index: int | None) -> str:
+    """Return the JSON pointer of one draft in the request: the body itself or an item."""
+    return "" if index is None else f"/items/{index}"
+
+
+async def publish(
+    conn: Conn,
+    *,
+    board_id: UUID,
+    author: Agent,
+    drafts: list[ArtifactDraft],
+    idempotency_key: str | None,
+    schemas: SchemaCache,
+    batch: bool = False,
+) -> Published:
+    """Validate and write `drafts` as new versions, all or nothing; return them in order.
+
+    With an idempotency key, a repeat of the same request returns what the first one
+    wrote and writes nothing; the same key with a different request is a conflict.
+    """
+    await boards.require(conn, board_id=board_id)
+
+    def at(i: int) -> str:
+        return _where(i if batch else None)
+
+    type_versions: dict[str, int] = {}
+    for i, draft in enumerate(drafts):
+        try:
+            version, validator = await schemas.validator(conn, name=draft.type)
+        except InvalidInput as exc:
+            exc.errors = [FieldError(at(i) + e.path, e.message) for e in exc.errors]
+            exc.extra["index"] = i
+            raise
+        type_versions[draft.type] = version
+        try:
+            validate_body(validator, draft.body, at(i) + "/body")
+        except InvalidInput as exc:
+            exc.extra["index"] = i
+            raise
+
+    request_hashes = [content_hash(d.model_dump(mode="json")) for d in drafts]
+    idem_keys: list[str | None] = [None] * len(drafts)
+    if idempotency_key is not None:
+        idem_keys = [idempotency_key if not batch else f"{idempotency_key}#{i}"
+                     for i in range(len(drafts))]
+        replay = await _replay(conn, board_id, author, [k for k in idem_keys if k], request_hashes)
+        if replay is not None:
+            return Published(replay, replayed=True)
+
+    await _check_parents(conn, board_id, drafts, at)
+    for i, draft in enumerate(drafts):
+        if draft.claim_id is not None:
+            raise InvalidInput(
+                "no such claim", errors=[FieldError(at(i) + "/claim_id", "unknown claim")], index=i
+            )
+
+    ids = [uuid4() for _ in drafts]
+    keys = [d.key if d.key is not None else str(ids[i]) for i, d in enumerate(drafts)]
+    per_key = Counter(keys)
+    reserved = await artifact_store.reserve_versions(
+        conn,
+        board_id=board_id,
+        counts={k: (drafts[keys.index(k)].type, n) for k, n in per_key.items()},
+    )
+    versions = _assign_versions(drafts, keys, reserved, per_key, at)
+
+    new = [
+        NewVersion(
+            id=ids[i],
+            type=d.type,
+            type_version=type_versions[d.type],
+            key=keys[i],
+            version=versions[i],
+            body=d.body,
+            role=d.role,
+            parents=list(dict.fromkeys(d.parents)),
+            tags=list(dict.fromkeys(d.tags)),
+            content_hash=content_hash(d.body),
+            idempotency_key=idem_keys[i],
+            request_hash=request_hashes[i] if idem_keys[i] else None,
+        )
+        for i, d in enumerate(drafts)
+    ]
+    written = await artifact_store.insert_versions(
+        conn, board_id=board_id, author_id=author.id, versions=new
+    )
+    by_id = {row["id"]: row for row in written}
+    return Published(
+        [
+            Artifact(
+                id=v.id,
+                board_id=board_id,
+                type=v.type,
+                type_version=v.type_version,
+                key=v.key,
+                version=v.version,
+                body=v.body,
+                author_id=author.id,
+                role=v.role,
+                parents=v.parents,
+                tags=v.tags,
+                seq=by_id[v.id]["seq"],
+                content_hash=v.content_hash,
+                created_at=by_id[v.id]["created_at"],
+            )
+            for v in new
+        ]
+    )
+
+
+async def _replay(
+    conn: Conn, board_id: UUID, author: Agent, idem_keys: list[str], request_hashes: list[str]
+) -> list[Artifact] | None:
+    """Return what an earlier identical request wrote, None if there was none."""
+    found = await artifact_store.find_idempotent(
+        conn, board_id=board_id, author_id=author.id, idempotency_keys=idem_keys
+    )
+    if not found:
+        return None
+    if len(found) != len(idem_keys) or any(
+        found[k].request_hash != h for k, h in zip(idem_keys, request_hashes, strict=True)
+    ):
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was already used for a different request"
+        )
+    return [found[k].artifact for k in idem_keys]
+
+
+async def _check_parents(
+    conn: Conn, board_id: UUID, drafts: list[ArtifactDraft], at: _At
+) -> None:
+    wanted = list({p for d in drafts for p in d.parents})
+    if not wanted:
+        return
+    present = await artifact_store.existing_ids(conn, board_id=board_id, ids=wanted)
+    errors = [
+        (i, FieldError(f"{at(i)}/parents/{j}", "no artifact with this id on this board"))
+        for i, d in enumerate(drafts)
+        for j, p in enumerate(d.parents)
+        if p not in present
+    ]
+    if errors:
+        raise UnknownParent(
+            "a parent is not an artifact on this board",
+            errors=[e for _, e in errors],
+            index=errors[0][0],
+        )
+
+
+def _assign_versions(
+    drafts: list[ArtifactDraft],
+    keys: list[str],
+    reserved: dict[str, tuple[str, int]],
+    per_key: Counter[str],
+    at: _At,
+) -> list[int]:
+    """Number the drafts' versions per key, in request order, and check their expectations."""
+    next_version = {k: reserved[k][1] - n + 1 for k, n in per_key.items()}
+    versions = []
+    for i, (draft, key) in enumerate(zip(drafts, keys, strict=True)):
+        key_type = reserved[key][0]
+        if key_type != draft.type:
+            raise InvalidInput(
+                f"key {key!r} holds artifacts of type {key_type!r}",
+                errors=[FieldError(at(i) + "/type", f"must be {key_type!r} for this key")],
+                index=i,
+            )
+        version = next_version[key]
+        next_version[key] += 1
+        if draft.expected_version is not None and draft.expected_version != version - 1:
+            raise VersionConflict(
+                f"key {key!r} is at version {version - 1}, not {draft.expected_version}",
+                key=key,
+                current_version=version - 1,
+                index=i,
+            )
+        versions.append(version)
+    return versions
+
+
+async def get(conn: Conn, *, board_id: UUID, artifact_id: UUID) -> Artifact:
+    """Return one artifact version or raise NotFound."""
+    artifact = await artifact_store.get(conn, board_id=board_id, artifact_id=artifact_id)
+    if artifact is None:
+        await boards.require(conn, board_id=board_id)
+        raise NotFound("no artifact with this id on this board", artifact_id=str(artifact_id))
+    return artifact
+
+
+async def list_artifacts(
+    conn: Conn,
+    *,
+    board_id: UUID,
+    filters: ArtifactFilter,
+    latest: bool,
+    as_of: int | None,
+    after: int,
+    limit: int,
+) -> list[Artifact]:
+    """Return a page of artifacts in seq order (see store.artifacts.list_versions)."""
+    await boards.require(conn, board_id=board_id)
+    return await artifact_store.list_versions(
+        conn,
+        board_id=board_id,
+        filters=filters,
+        latest=latest,
+        as_of=as_of,
+        after=after,
+        limit=limit,
+    )
+
+
+async def history(conn: Conn, *, board_id: UUID, key: str) -> list[Artifact]:
+    """Return every version of `key`, oldest first; NotFound if the key has none."""
+    versions = await artifact_store.history(conn, board_id=board_id, key=key)
+    if not versions:
+        await boards.require(conn, board_id=board_id)
+        raise NotFound("no artifact with this key on this board", key=key)
+    return versions
+
+
+async def lineage(
+    conn: Conn, *, board_id: UUID, artifact_id: UUID, direction: str, depth: int
+) -> Lineage:
+    """Return the ancestors or descendants of an artifact, with the parent links among them."""
+    root = await get(conn, board_id=board_id, artifact_id=artifact_id)
+    nodes, edges = await artifact_store.lineage(
+        conn, board_id=board_id, root=root, direction=direction, depth=min(depth, MAX_LINEAGE_DEPTH)
+    )
+    return Lineage(root=root.id, direction=direction, nodes=[root, *nodes], edges=edges)
+
+
+async def retract(
+    conn: Conn, *, board_id: UUID, artifact_id: UUID, actor: Agent | None, reason: str
+) -> Artifact:
+    """Mark a version retracted (its author or the operator only); return it as it now reads."""
+    artifact = await get(conn, board_id=board_id, artifact_id=artifact_id)
+    if actor is not None and actor.id != artifact.author_id:
+        raise Forbidden("only the artifact's author (or the operator) may retract it")
+    if artifact.retracted is not None:
+        raise Conflict("this artifact version is already retracted")
+    retraction: Retraction = await artifact_store.retract(
+        conn,
+        board_id=board_id,
+        artifact=artifact,
+        actor_id=actor.id if actor else None,
+        reason=reason,
+    )
+    return artifact.model_copy(update={"retracted": retraction})

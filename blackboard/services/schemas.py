@@ -1,0 +1,148 @@
+"""The artifact type registry: versioned JSON Schemas (draft 2020-12) and compiled validators."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import artifacts
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from referencing.exceptions import Unresolvable
+
+from blackboard.content import content_hash
+from blackboard.errors import FieldError, InvalidSchema, NotFound, SchemaViolation, UnknownType
+from blackboard.records import TypeVersion
+from blackboard.store import types as type_store
+from blackboard.store.database import Conn
+
+MAX_REPORTED_ERRORS = 20
+
+
+def _pointer(parts: Any) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _remote_refs(node: Any, at: str = "") -> list[FieldError]:
+    """Return every $ref that is not local to the schema document (we never fetch URLs)."""
+    found: list[FieldError] = []
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and not ref.startswith("#"):
+            found.append(FieldError(at + "/$ref", "only local references (#/...) are allowed"))
+        for k, v in node.items():
+            found.extend(_remote_refs(v, f"{at}/{_pointer([k])[1:]}"))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            found.extend(_remote_refs(v, f"{at}/{i}"))
+    return found
+
+
+def check_schema(schema: dict[str, Any]) -> None:
+    """Raise InvalidSchema unless `schema` is a usable draft 2020-12 schema."""
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise InvalidSchema(
+            "not a valid JSON Schema (draft 2020-12)",
+            errors=[FieldError("/schema" + _pointer(exc.absolute_path), exc.message)],
+        ) from exc
+    remote = _remote_refs(schema, "/schema")
+    if remote:
+        raise InvalidSchema("the schema refers to documents outside itself", errors=remote)
+
+
+@dataclass
+class SchemaCache:
+    """Compiled validators by (type name, version). Versions are immutable, so never stale."""
+
+    _validators: dict[tuple[str, int], Draft202012Validator]
+
+    def __init__(self) -> None:
+        self._validators = {}
+
+    async def validator(self, conn: Conn, *, name: str) -> tuple[int, Draft202012Validator]:
+        """Return the newest version of type `name` and its validator; UnknownType if none."""
+        latest = await type_store.latest_version_number(conn, name=name)
+        if latest is None:
+            raise UnknownType(
+                f"artifact type {name!r} is not registered",
+                errors=[FieldError("/type", "unknown artifact type")],
+            )
+        version = latest[0]
+        compiled = self._validators.get((name, version))
+        if compiled is None:
+            stored = await type_store.get(conn, name=name, version=version)
+            assert stored is not None
+            compiled = Draft202012Validator(stored.schema_)
+            self._validators[(name, version)] = compiled
+        return version, compiled
+
+
+def validate_body(validator: Draft202012Validator, body: dict[str, Any], at: str) -> None:
+    """Raise SchemaViolation, with JSON-pointer paths under `at`, unless `body` is valid."""
+    try:
+        errors = sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
+    except Unresolvable as exc:
+        raise SchemaViolation(
+            "the type's schema has a reference that cannot be resolved",
+            errors=[FieldError(at, str(exc))],
+        ) from exc
+    if errors:
+        raise SchemaViolation(
+            "the artifact body does not match its type's schema",
+            errors=[
+                FieldError(at + _pointer(e.absolute_path), e.message)
+                for e in errors[:MAX_REPORTED_ERRORS]
+            ],
+        )
+
+
+async def register(
+    conn: Conn, *, name: str, schema: dict[str, Any], description: str | None
+) -> tuple[TypeVersion, bool]:
+    """Store `schema` as the next version of `name`; return it and whether it is new.
+
+    Registering the schema that is already the newest version changes nothing.
+    """
+    check_schema(schema)
+    digest = content_hash(schema)
+    await type_store.lock_name(conn, name=name)
+    latest = await type_store.latest(conn, name=name)
+    if latest is not None and latest.schema_hash == digest:
+        return latest, False
+    version = 1 if latest is None else latest.version + 1
+    created = await type_store.insert(
+        conn, name=name, version=version, schema=schema, schema_hash=digest, description=description
+    )
+    return created, True
+
+
+async def register_standard_types(conn: Conn) -> list[TypeVersion]:
+    """Register the standard types from `artifacts` (a no-op for those already current)."""
+    registered = []
+    for name, model in artifacts.STANDARD_TYPES.items():
+        version, _ = await register(
+            conn, name=name, schema=artifacts.json_schema(name), description=model.__doc__
+        )
+        registered.append(version)
+    return registered
+
+
+async def get_type(conn: Conn, *, name: str) -> tuple[TypeVersion, list[TypeVersion]]:
+    """Return the newest version of `name` and all its versions; NotFound if unknown."""
+    versions = await type_store.versions(conn, name=name)
+    if not versions:
+        raise NotFound(f"artifact type {name!r} is not registered", type=name)
+    return versions[-1], versions
+
+
+async def list_types(conn: Conn) -> list[TypeVersion]:
+    """Return the newest version of every registered type."""
+    return await type_store.list_latest(conn)
+
+
+async def get_type_version(conn: Conn, *, name: str, version: int) -> TypeVersion:
+    """Return one version of a type; NotFound if unknown."""
+    found = await type_store.get(conn, name=name, version=version)
+    if found is None:
+        raise NotFound(f"artifact type {name!r} has no version {version}", type=name)
+    return found

@@ -1,0 +1,1 @@
+"""Storage: tables, migrations runner, the pool, and the SQL each repository runs."""

