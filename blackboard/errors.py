@@ -1,19 +1,19 @@
 """Domain errors. The HTTP adapter maps each class to a status; nothing here knows HTTP.
 
-    BlackboardError
-    ├── NotFound                 an id or name that does not exist (or is not visible)
-    ├── Unauthenticated          no credentials, or credentials that match nobody
-    ├── Forbidden                authenticated, but not allowed to do this
-    ├── Conflict                 the request is valid but collides with current state
-    │   ├── VersionConflict      expected_version did not match the key's latest version
-    │   ├── IdempotencyKeyReused the same Idempotency-Key with a different request
-    │   └── NameTaken            a unique name that already exists
-    ├── Retry                    lost a race that a fresh attempt of the transaction resolves
-    └── InvalidInput             the request is well-formed but its content is not acceptable
-        ├── SchemaViolation      an artifact body that fails its type's JSON Schema
-        ├── UnknownType          an artifact type that is not registered
-        ├── InvalidSchema        a type schema that is not valid JSON Schema 2020-12
-        └── UnknownParent        a parent that is not an artifact on this board
+BlackboardError
+├── NotFound                 an id or name that does not exist (or is not visible)
+├── Unauthenticated          no credentials, or credentials that match nobody
+├── Forbidden                authenticated, but not allowed to do this
+├── Conflict                 the request is valid but collides with current state
+│   ├── VersionConflict      expected_version did not match the key's latest version
+│   ├── IdempotencyKeyReused the same Idempotency-Key with a different request
+│   └── NameTaken            a unique name that already exists
+├── Retry                    lost a race that a fresh attempt of the transaction resolves
+└── InvalidInput             the request is well-formed but its content is not acceptable
+    ├── SchemaViolation      an artifact body that fails its type's JSON Schema
+    ├── UnknownType          an artifact type that is not registered
+    ├── InvalidSchema        a type schema that is not valid JSON Schema 2020-12
+    └── UnknownParent        a parent that is not an artifact on this board
 """
 
 from dataclasses import dataclass

@@ -16,7 +16,9 @@ def _url() -> str:
 
         url = Settings().database_url
     if not url:
-        raise RuntimeError("no database URL: set BLACKBOARD_DATABASE_URL or use `blackboard migrate`")
+        raise RuntimeError(
+            "no database URL: set BLACKBOARD_DATABASE_URL or use `blackboard migrate`"
+        )
     return sqlalchemy_url(url)
 
 

@@ -8,7 +8,7 @@ Create Date: ${create_date}
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel.sql.sqltypes
+import sqlmodel.sql.sqltypes  # noqa: F401  (autogenerate may emit sqlmodel types)
 from alembic import op
 ${imports if imports else ""}
 

@@ -117,7 +117,9 @@ class Actors:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
 
-    async def agent(self, name: str | None = None, capabilities: list[str] | None = None) -> dict[str, Any]:
+    async def agent(
+        self, name: str | None = None, capabilities: list[str] | None = None
+    ) -> dict[str, Any]:
         """Register an agent; return its record plus `headers` for acting as it."""
         r = await self.client.post(
             "/v1/agents",

@@ -94,7 +94,9 @@ async def list_artifacts(
     role: Annotated[str | None, Query(max_length=128)] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
     latest: Annotated[bool, Query(description="Only each key's current version.")] = True,
-    as_of: Annotated[int | None, Query(ge=0, description="The board as it stood at this seq.")] = None,
+    as_of: Annotated[
+        int | None, Query(ge=0, description="The board as it stood at this seq.")
+    ] = None,
     after: Annotated[int, Query(ge=0, description="Return items with seq above this.")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> ArtifactPage:
@@ -122,7 +124,9 @@ async def get_artifact(
 
 
 @router.get("/keys/{key:path}/history")
-async def key_history(board_id: UUID, key: str, _: PrincipalDep, db: DatabaseDep) -> Items[Artifact]:
+async def key_history(
+    board_id: UUID, key: str, _: PrincipalDep, db: DatabaseDep
+) -> Items[Artifact]:
     """Return every version of a key, oldest first, retracted ones included and marked."""
     async with db.connection() as conn:
         return Items(items=await artifacts.history(conn, board_id=board_id, key=key))

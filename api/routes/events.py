@@ -27,8 +27,12 @@ async def read_events(
     db: DatabaseDep,
     after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    kind: Annotated[list[str] | None, Query(description="Event kinds (repeat or comma-separate).")] = None,
-    wait: Annotated[float, Query(ge=0, le=60, description="Seconds to wait for a newer event.")] = 0,
+    kind: Annotated[
+        list[str] | None, Query(description="Event kinds (repeat or comma-separate).")
+    ] = None,
+    wait: Annotated[
+        float, Query(ge=0, le=60, description="Seconds to wait for a newer event.")
+    ] = 0,
 ) -> EventPage:
     """Return events after a seq, oldest first; with `wait`, long-poll until one exists."""
     items = await events.read(

@@ -1,5 +1,6 @@
 """`blackboard` — serve the API, migrate the database, print the version."""
 
+import contextlib
 import os
 import signal
 from pathlib import Path
@@ -22,7 +23,9 @@ console = Console(stderr=True)
 
 DataDir = Annotated[
     Path | None,
-    typer.Option(help="Data directory (embedded PostgreSQL, admin token). [env: BLACKBOARD_DATA_DIR]"),
+    typer.Option(
+        help="Data directory (embedded PostgreSQL, admin token). [env: BLACKBOARD_DATA_DIR]"
+    ),
 ]
 
 
@@ -41,7 +44,9 @@ def _settings(**overrides: object) -> Settings:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to bind. [env: BLACKBOARD_HOST]")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to bind. [env: BLACKBOARD_HOST]")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port to bind. [env: BLACKBOARD_PORT]")] = None,
     data_dir: DataDir = None,
     workers: Annotated[
@@ -71,7 +76,7 @@ def serve(
         # uvicorn re-raises SIGTERM once it has shut down; turning that into an exception
         # (as SIGINT already is) lets the `with` above stop the embedded PostgreSQL.
         signal.signal(signal.SIGTERM, _raise_shutdown)
-        try:
+        with contextlib.suppress(KeyboardInterrupt, _Shutdown):
             uvicorn.run(
                 "api.app:create_app",
                 factory=True,
@@ -83,8 +88,6 @@ def serve(
                 log_level=settings.log_level,
                 access_log=access_log,
             )
-        except (KeyboardInterrupt, _Shutdown):
-            pass
         console.print("stopping the database…" if not settings.database_url else "stopped")
 
 

@@ -80,8 +80,9 @@ async def publish(
     request_hashes = [content_hash(d.model_dump(mode="json")) for d in drafts]
     idem_keys: list[str | None] = [None] * len(drafts)
     if idempotency_key is not None:
-        idem_keys = [idempotency_key if not batch else f"{idempotency_key}#{i}"
-                     for i in range(len(drafts))]
+        idem_keys = [
+            idempotency_key if not batch else f"{idempotency_key}#{i}" for i in range(len(drafts))
+        ]
         replay = await _replay(conn, board_id, author, [k for k in idem_keys if k], request_hashes)
         if replay is not None:
             return Published(replay, replayed=True)
@@ -159,15 +160,11 @@ async def _replay(
     if len(found) != len(idem_keys) or any(
         found[k].request_hash != h for k, h in zip(idem_keys, request_hashes, strict=True)
     ):
-        raise IdempotencyKeyReused(
-            "this Idempotency-Key was already used for a different request"
-        )
+        raise IdempotencyKeyReused("this Idempotency-Key was already used for a different request")
     return [found[k].artifact for k in idem_keys]
 
 
-async def _check_parents(
-    conn: Conn, board_id: UUID, drafts: list[ArtifactDraft], at: _At
-) -> None:
+async def _check_parents(conn: Conn, board_id: UUID, drafts: list[ArtifactDraft], at: _At) -> None:
     wanted = list({p for d in drafts for p in d.parents})
     if not wanted:
         return

@@ -3,11 +3,11 @@
 from dataclasses import dataclass
 from typing import Any
 
-import artifacts
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from referencing.exceptions import Unresolvable
 
+import artifacts
 from blackboard.content import content_hash
 from blackboard.errors import FieldError, InvalidSchema, NotFound, SchemaViolation, UnknownType
 from blackboard.records import TypeVersion

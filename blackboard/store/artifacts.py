@@ -92,7 +92,8 @@ INSERT INTO artifact_keys (board_id, key, type, last_version)
 SELECT %(board_id)s, k.key, k.type, k.n
 FROM unnest(%(keys)s::text[], %(types)s::text[], %(counts)s::int[]) AS k(key, type, n)
 ORDER BY k.key
-ON CONFLICT (board_id, key) DO UPDATE SET last_version = artifact_keys.last_version + EXCLUDED.last_version
+ON CONFLICT (board_id, key) DO UPDATE
+    SET last_version = artifact_keys.last_version + EXCLUDED.last_version
 RETURNING key, type, last_version
 """
 
@@ -294,13 +295,21 @@ async def list_versions(
             ) a WHERE a.seq > %(after)s {conds} ORDER BY a.seq LIMIT %(limit)s"""
         ).format(
             key_conds=_and(
-                [c for c in _conditions(ArtifactFilter(type=filters.type, key=filters.key), "a",
-                                        skip_key_level=False)]
+                [
+                    c
+                    for c in _conditions(
+                        ArtifactFilter(type=filters.type, key=filters.key),
+                        "a",
+                        skip_key_level=False,
+                    )
+                ]
             ),
             conds=_and(_conditions(filters, "a", skip_key_level=True)),
         )
     else:
-        retraction_visible = sql.SQL(" AND r.seq <= %(as_of)s") if as_of is not None else sql.SQL("")
+        retraction_visible = (
+            sql.SQL(" AND r.seq <= %(as_of)s") if as_of is not None else sql.SQL("")
+        )
         upper = sql.SQL(" AND a.seq <= %(as_of)s") if as_of is not None else sql.SQL("")
         query = sql.SQL(
             _SELECT
@@ -364,10 +373,7 @@ async def lineage(
     nodes = await get_many(conn, ids=ids) if ids else []
     members = {n.id for n in nodes} | {root.id}
     edges = [
-        LineageEdge(parent=p, child=n.id)
-        for n in [root, *nodes]
-        for p in n.parents
-        if p in members
+        LineageEdge(parent=p, child=n.id) for n in [root, *nodes] for p in n.parents if p in members
     ]
     return nodes, edges
 

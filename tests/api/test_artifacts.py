@@ -207,7 +207,9 @@ async def test_lineage_up_and_down_with_depth(client: httpx.AsyncClient, actors:
         (goal["id"], plan["id"]),
     }
     down = (
-        await client.get(f"{base}/{goal['id']}/lineage", params={"direction": "down"}, headers=ADMIN)
+        await client.get(
+            f"{base}/{goal['id']}/lineage", params={"direction": "down"}, headers=ADMIN
+        )
     ).json()
     assert {n["id"] for n in down["nodes"]} == {goal["id"], plan["id"], step1["id"], step2["id"]}
     shallow = (

@@ -1,0 +1,123 @@
+"""Concurrency over the real API: many requests in flight, each on its own database connection."""
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+import httpx
+
+from tests.conftest import ADMIN, Actors
+
+
+async def test_16_publishers_to_one_key_win_each_version_exactly_once(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    board = await actors.board()
+    agents = [await actors.agent() for _ in range(16)]
+    wins_each = 5
+    url = f"/v1/boards/{board['id']}/artifacts"
+    conflicts = 0
+
+    async def publisher(agent: dict[str, Any]) -> list[int]:
+        nonlocal conflicts
+        won: list[int] = []
+        while len(won) < wins_each:
+            hist = await client.get(f"/v1/boards/{board['id']}/keys/shared/history", headers=ADMIN)
+            current = len(hist.json()["items"]) if hist.status_code == 200 else 0
+            r = await client.post(
+                url,
+                json={
+                    "type": "finding",
+                    "key": "shared",
+                    "expected_version": current,
+                    "body": {"claim": f"{agent['name']} says {current + 1}"},
+                },
+                headers=agent["headers"],
+            )
+            if r.status_code == 201:
+                assert r.json()["version"] == current + 1
+                won.append(r.json()["version"])
+            else:
+                assert r.status_code == 409, r.text
+                assert r.json()["error"] == "VersionConflict"
+                conflicts += 1
+        return won
+
+    results = await asyncio.gather(*(publisher(a) for a in agents))
+    won_versions = sorted(v for won in results for v in won)
+    total = 16 * wins_each
+    assert won_versions == list(range(1, total + 1))
+    history = (
+        await client.get(f"/v1/boards/{board['id']}/keys/shared/history", headers=ADMIN)
+    ).json()["items"]
+    assert [a["version"] for a in history] == list(range(1, total + 1))
+    assert Counter(a["author_id"] for a in history) == Counter({a["id"]: wins_each for a in agents})
+    assert conflicts > 0, "the publishers never actually raced"
+
+
+async def test_publishers_without_expectations_never_lose_or_duplicate_a_version(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    board = await actors.board()
+    agents = [await actors.agent() for _ in range(16)]
+    url = f"/v1/boards/{board['id']}/artifacts"
+
+    async def publisher(agent: dict[str, Any]) -> None:
+        for i in range(10):
+            r = await client.post(
+                url,
+                json={"type": "finding", "key": "k", "body": {"claim": f"{agent['name']}-{i}"}},
+                headers=agent["headers"],
+            )
+            assert r.status_code == 201, r.text
+
+    await asyncio.gather(*(publisher(a) for a in agents))
+    history = (await client.get(f"/v1/boards/{board['id']}/keys/k/history", headers=ADMIN)).json()
+    assert [a["version"] for a in history["items"]] == list(range(1, 161))
+    assert len({a["body"]["claim"] for a in history["items"]}) == 160
+
+
+async def test_a_reader_paging_events_during_8_concurrent_publishers_sees_each_once_in_order(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    board = await actors.board()
+    agents = [await actors.agent() for _ in range(8)]
+    per_agent = 40
+    done = asyncio.Event()
+    url = f"/v1/boards/{board['id']}/artifacts"
+
+    async def publisher(agent: dict[str, Any]) -> None:
+        for i in range(per_agent):
+            r = await client.post(
+                url,
+                json={"type": "finding", "body": {"claim": f"{agent['name']}-{i}"}},
+                headers=agent["headers"],
+            )
+            assert r.status_code == 201, r.text
+
+    seen: list[int] = []
+
+    async def reader() -> None:
+        after = 0
+        while True:
+            finished = done.is_set()
+            r = await client.get(
+                f"/v1/boards/{board['id']}/events",
+                params={"after": after, "limit": 7},
+                headers=ADMIN,
+            )
+            page = r.json()
+            seen.extend(e["seq"] for e in page["items"])
+            after = page["next_after"]
+            if finished and not page["items"]:
+                return
+            await asyncio.sleep(0)
+
+    async def publish_all() -> None:
+        await asyncio.gather(*(publisher(a) for a in agents))
+        done.set()
+
+    await asyncio.gather(publish_all(), reader())
+    # seq 1 is board.created; then one artifact.published per publish
+    total = 1 + 8 * per_agent
+    assert seen == list(range(1, total + 1))

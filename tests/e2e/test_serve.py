@@ -1,0 +1,91 @@
+"""`blackboard serve` as a real process: embedded PostgreSQL, stop, restart, data still there."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+BLACKBOARD = str(Path(sys.executable).with_name("blackboard"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """One `blackboard serve` process."""
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BLACKBOARD_")}
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = data_dir.parent / f"serve-{port}-{time.monotonic_ns()}.log"
+        self._log_file = self.log.open("w")
+        self.process = subprocess.Popen(
+            [BLACKBOARD, "serve", "--port", str(port), "--data-dir", str(data_dir)],
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("server did not come up:\n" + self.log.read_text())
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=30)
+        self._log_file.close()
+        return code
+
+
+def test_serve_keeps_data_across_restarts(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    port = free_port()
+    server = Server(data_dir, port)
+    try:
+        output = server.log.read_text()
+        token = (data_dir / "admin_token").read_text().strip()
+        assert token in output, "serve must print the admin token"
+        assert str(data_dir / "pgdata") in output, "serve must say where the data lives"
+        assert f"http://127.0.0.1:{port}" in output
+        admin = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=server.url, timeout=10) as c:
+            agent = c.post("/v1/agents", json={"name": "e2e"}, headers=admin).json()
+            board = c.post("/v1/boards", json={"name": "e2e"}, headers=admin).json()
+            published = c.post(
+                f"/v1/boards/{board['id']}/artifacts",
+                json={"type": "goal", "key": "goal", "body": {"title": "survive restarts"}},
+                headers={"Authorization": f"Bearer {agent['token']}"},
+            )
+            assert published.status_code == 201, published.text
+    finally:
+        assert server.stop() == 0
+    # PostgreSQL was stopped with the service, not left running
+    assert not (data_dir / "pgdata" / "postmaster.pid").exists()
+
+    server = Server(data_dir, port)
+    try:
+        with httpx.Client(base_url=server.url, timeout=10) as c:
+            r = c.get(f"/v1/boards/{board['id']}/keys/goal/history", headers=admin)
+            assert r.status_code == 200
+            assert [a["id"] for a in r.json()["items"]] == [published.json()["id"]]
+            me = c.get("/v1/agents/me", headers={"Authorization": f"Bearer {agent['token']}"})
+            assert me.status_code == 200 and me.json()["id"] == agent["id"]
+    finally:
+        assert server.stop() == 0
