@@ -1,16 +1,20 @@
 """The application factory."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from starlette.types import ASGIApp
 
 import blackboard
 from api import errors
 from api.body_limit import DeclaredSizeLimit
-from api.deps import TokenCache
-from api.routes import agents, artifacts, boards, events, health, types
+from api.deps import TokenCache, reject_nul_in_url
+from api.routes import agents, artifacts, boards, claims, events, health, tasks, types
 from blackboard.config import Settings
+from blackboard.services.presence import Presence
+from blackboard.services.reaper import run_reaper
 from blackboard.services.schemas import SchemaCache, register_standard_types
 from blackboard.store.database import Database
 
@@ -26,37 +30,60 @@ def _admin_token(settings: Settings) -> str:
     )
 
 
+class _App(FastAPI):
+    """FastAPI with `DeclaredSizeLimit` outermost.
+
+    FastAPI's own body limiter wraps every user middleware and, for an oversized
+    Content-Length, replaces whatever response is sent with a plain-text 413; so the
+    error-shaped 413 must be answered before the request reaches it.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        assert self.max_body_size is not None
+        return DeclaredSizeLimit(super().build_middleware_stack(), self.max_body_size)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Return the Blackboard API app for `settings` (default: from the environment)."""
     settings = settings or Settings()
     if not settings.database_url:
         raise RuntimeError("the API needs BLACKBOARD_DATABASE_URL (`blackboard serve` sets it)")
     database = Database(settings.database_url, pool_size=settings.pool_size)
+    presence = Presence(settings.presence_interval_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await database.open()
         async with database.transaction() as conn:
             await register_standard_types(conn)
+        background = [
+            asyncio.create_task(run_reaper(database, interval_s=settings.reaper_interval_s)),
+            asyncio.create_task(presence.run(database)),
+        ]
         try:
             yield
         finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await presence.flush(database)
             await database.close()
 
-    app = FastAPI(
+    app = _App(
         title="Blackboard",
         version=blackboard.__version__,
         summary="Typed, versioned artifacts on a shared board, for LLM agents.",
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
+        dependencies=[Depends(reject_nul_in_url)],
     )
     app.state.settings = settings
     app.state.database = database
     app.state.schemas = SchemaCache()
     app.state.token_cache = TokenCache()
+    app.state.presence = presence
     app.state.admin_token = _admin_token(settings)
     errors.install(app)
-    app.add_middleware(DeclaredSizeLimit, max_body_bytes=settings.max_body_bytes)
-    for module in (health, agents, boards, types, artifacts, events):
+    for module in (health, agents, boards, types, artifacts, events, claims, tasks):
         app.include_router(module.router)
     return app

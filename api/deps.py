@@ -8,9 +8,10 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from blackboard.config import Settings
-from blackboard.errors import Forbidden, Unauthenticated
+from blackboard.errors import FieldError, Forbidden, InvalidInput, Unauthenticated
 from blackboard.records import Agent
 from blackboard.services import agents, credentials
+from blackboard.services.presence import Presence
 from blackboard.services.schemas import SchemaCache
 from blackboard.store.database import Database
 
@@ -70,6 +71,19 @@ def get_schemas(request: Request) -> SchemaCache:
     return cache
 
 
+async def reject_nul_in_url(request: Request) -> None:
+    """422 for a NUL character in a path or query parameter: PostgreSQL text cannot hold one."""
+    params = [("path", k, v) for k, v in request.path_params.items()]
+    params += [("query", k, v) for k, v in request.query_params.multi_items()]
+    errors = [
+        FieldError(f"/{where}/{name}", "must not contain the NUL character (\\u0000)")
+        for where, name, value in params
+        if isinstance(value, str) and "\x00" in value
+    ]
+    if errors:
+        raise InvalidInput("a URL parameter contains the NUL character", errors=errors)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SchemasDep = Annotated[SchemaCache, Depends(get_schemas)]
@@ -97,6 +111,8 @@ async def get_principal(
         if agent is None:
             raise Unauthenticated("the bearer token is not valid")
         cache.put(token, agent)
+    presence: Presence = request.app.state.presence
+    presence.seen(agent.id)
     return Principal(agent=agent)
 
 

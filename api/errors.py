@@ -58,7 +58,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def error_response(
-    status: int, error: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+    status: int,
+    error: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    /,
+    **extra: Any,
 ) -> JSONResponse:
     """Return a response in the documented error shape."""
     return JSONResponse(

@@ -4,7 +4,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from blackboard.records import Agent, Artifact, Event, TypeVersion
+from blackboard.records import Abstention, Agent, Artifact, Event, Task, TypeVersion
 
 T = TypeVar("T")
 
@@ -53,6 +53,26 @@ class ArtifactPage(Page[Artifact]):
 
 class EventPage(Page[Event]):
     """A page of events."""
+
+
+class AbstentionCounts(BaseModel):
+    """How many abstentions per agent id and per role ("" = no role named)."""
+
+    by_agent: dict[str, int]
+    by_role: dict[str, int]
+
+
+class AbstentionPage(Page[Abstention]):
+    """A page of abstentions and the counts over all that match."""
+
+    counts: AbstentionCounts
+
+
+class TaskCompleted(BaseModel):
+    """A completed task and the result artifact published with it."""
+
+    task: Task
+    artifact: Artifact
 
 
 class Items(BaseModel, Generic[T]):

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     auto_migrate: bool = Field(default=True, description="Run `upgrade head` when serving starts.")
     workers: int = Field(default=1, ge=1, le=64, description="API worker processes for `serve`.")
     log_level: str = "info"
+    reaper_interval_s: float = Field(
+        default=1.0, gt=0, le=60, description="How often expired leases are taken back."
+    )
+    presence_interval_s: float = Field(
+        default=5.0, ge=0, le=3600, description="Least time between last-seen updates per agent."
+    )
 
     @property
     def pgdata(self) -> Path:

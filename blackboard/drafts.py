@@ -4,16 +4,68 @@ The REST API uses these as request bodies, so their constraints are the API's in
 rules and appear in the OpenAPI spec.
 """
 
+import math
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+MAX_JSON_DEPTH = 100
+"""How deeply a JSON document (an artifact body, a type schema) may nest."""
+
+
+def _json_problem(value: Any, at: str, depth: int) -> str | None:
+    """Return what in `value` cannot be stored as JSONB and hashed, and where; else None."""
+    if depth > MAX_JSON_DEPTH:
+        return f"nests deeper than {MAX_JSON_DEPTH} levels at {at}"
+    if isinstance(value, str):
+        if "\x00" in value:
+            return f"has the NUL character (\\u0000) at {at or '/'}"
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                return f"has an unpaired UTF-16 surrogate at {at or '/'}"
+    elif isinstance(value, bool) or value is None:
+        pass
+    elif isinstance(value, int):
+        if not -(2**63) <= value < 2**64:
+            return f"has an integer that does not fit in 64 bits at {at}"
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return f"has NaN or Infinity, which JSON cannot express, at {at}"
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            here = f"{at}/{k.replace('~', '~0').replace('/', '~1')}"
+            problem = _json_problem(k, at, depth) or _json_problem(v, here, depth + 1)
+            if problem:
+                return problem
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            problem = _json_problem(v, f"{at}/{i}", depth + 1)
+            if problem:
+                return problem
+    return None
+
+
+def _storable_json(value: dict[str, Any]) -> dict[str, Any]:
+    """Refuse JSON the store cannot keep faithfully (Python's parser accepts more than JSON)."""
+    problem = _json_problem(value, "", 1)
+    if problem:
+        raise ValueError(f"cannot be stored: it {problem}")
+    return value
+
+
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold the NUL character
+Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_storable_json)]
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True, pattern=NO_NUL)
+]
 TypeName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")]
 Key = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,256}$")]
 Tag = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f,]{1,64}$")]
-Role = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Role = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NO_NUL)]
 Capability = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,64}$")]
 
 
@@ -28,34 +80,37 @@ class AgentDraft(Draft):
 
     name: Name
     capabilities: list[Capability] = Field(default_factory=list, max_length=64)
-    description: str | None = Field(default=None, max_length=4000)
+    description: Text | None = Field(default=None, max_length=4000)
 
 
 class BoardDraft(Draft):
     """Create a board."""
 
     name: Name
-    mission: str | None = Field(default=None, max_length=20000)
+    mission: Text | None = Field(default=None, max_length=20000)
 
 
 class TypeDraft(Draft):
     """Register a new version of an artifact type."""
 
-    schema_: dict[str, Any] = Field(alias="schema", description="A JSON Schema (draft 2020-12).")
-    description: str | None = Field(default=None, max_length=4000)
+    schema_: JsonObject = Field(alias="schema", description="A JSON Schema (draft 2020-12).")
+    description: Text | None = Field(default=None, max_length=4000)
 
 
 class ArtifactDraft(Draft):
     """Publish one artifact version."""
 
     type: TypeName
-    body: dict[str, Any]
+    body: JsonObject
     key: Key | None = Field(default=None, description="Logical artifact; default: a new one.")
     parents: list[UUID] = Field(default_factory=list, max_length=100)
     role: Role | None = None
     tags: list[Tag] = Field(default_factory=list, max_length=32)
     expected_version: int | None = Field(
-        default=None, ge=0, description="The key's current version you expect; 0 = a new key."
+        default=None,
+        ge=0,
+        le=2**31 - 1,
+        description="The key's current version you expect; 0 = a new key.",
     )
     claim_id: UUID | None = None
 
@@ -69,4 +124,79 @@ class ArtifactBatch(Draft):
 class RetractionDraft(Draft):
     """Retract an artifact version."""
 
+    reason: Text = Field(min_length=1, max_length=4000)
+
+
+Seconds = Annotated[float, Field(gt=0, le=86_400)]
+
+
+class ClaimDraft(Draft):
+    """Claim a role on a board, optionally for a scope, with a lease."""
+
+    role: Role
+    scope: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    exclusive: bool = True
+    ttl_s: Seconds = 60.0
+    rationale: str | None = Field(default=None, max_length=4000)
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class RenewDraft(Draft):
+    """Extend a lease."""
+
+    ttl_s: Seconds = 60.0
+
+
+class AbstentionDraft(Draft):
+    """Decline a scope or role, saying why."""
+
+    scope: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    role: Role | None = None
     reason: str = Field(min_length=1, max_length=4000)
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class TaskDraft(Draft):
+    """Post a task on a board."""
+
+    title: str = Field(min_length=1, max_length=500)
+    spec: dict[str, Any] = Field(default_factory=dict)
+    wants_type: TypeName | None = None
+    required_capabilities: list[Capability] = Field(default_factory=list, max_length=32)
+    inputs: list[UUID] = Field(default_factory=list, max_length=100)
+    max_attempts: int = Field(default=3, ge=1, le=100)
+
+
+class TaskClaimDraft(Draft):
+    """Ask for the next task this agent can do."""
+
+    lease_s: Seconds = 60.0
+
+
+class HeartbeatDraft(Draft):
+    """Keep a task lease alive."""
+
+    lease_s: Seconds = 60.0
+
+
+class TaskCompletion(Draft):
+    """Finish a task by publishing its result artifact."""
+
+    artifact: ArtifactDraft
+
+
+class TaskFailure(Draft):
+    """Give up on a task attempt."""
+
+    reason: str = Field(min_length=1, max_length=4000)
+    retry: bool = True
+    retry_after_s: float | None = Field(
+        default=None, ge=0, le=86_400, description="Backoff before it is offered again."
+    )
+
+
+class TaskAbstention(Draft):
+    """Decline a task so that it goes to someone else."""
+
+    reason: str = Field(min_length=1, max_length=4000)
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)

@@ -61,6 +61,18 @@ class IdempotencyKeyReused(Conflict):
     """An Idempotency-Key seen before came with a different request."""
 
 
+class RoleTaken(Conflict):
+    """Another agent holds an active claim that excludes this one."""
+
+
+class LeaseLost(Conflict):
+    """The lease ran out or was given up; the caller no longer holds it."""
+
+
+class StaleClaim(Conflict):
+    """A write was fenced off: its claim is expired, released, or someone else's."""
+
+
 class NameTaken(Conflict):
     """A name that must be unique is already used."""
 

@@ -77,6 +77,7 @@ class Artifact(Record):
     seq: int
     content_hash: str
     created_at: datetime
+    claim_id: UUID | None = None
     retracted: Retraction | None = None
 
 
@@ -105,3 +106,74 @@ class Lineage(Record):
     direction: str
     nodes: list[Artifact]
     edges: list[LineageEdge]
+
+
+class Claim(Record):
+    """A role claimed on a board: who, which role and scope, until when, with which token."""
+
+    id: UUID
+    board_id: UUID
+    agent_id: UUID
+    role: str
+    scope: str | None = None
+    exclusive: bool
+    fencing_token: int
+    status: str  # active | released | expired
+    rationale: str | None = None
+    confidence: float | None = None
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
+
+
+class Abstention(Record):
+    """An agent declining a scope, role or task, and why."""
+
+    id: UUID
+    board_id: UUID
+    agent_id: UUID
+    scope: str | None = None
+    role: str | None = None
+    task_id: UUID | None = None
+    reason: str
+    confidence: float | None = None
+    seq: int
+    created_at: datetime
+
+
+class TaskAttempt(Record):
+    """One lease of a task and how it ended (outcome None while it runs)."""
+
+    attempt: int
+    agent_id: UUID
+    lease_token: int
+    started_at: datetime
+    ended_at: datetime | None = None
+    outcome: str | None = None
+    reason: str | None = None
+
+
+class Task(Record):
+    """A request on a board that agents volunteer for."""
+
+    id: UUID
+    board_id: UUID
+    title: str
+    spec: dict[str, Any]
+    wants_type: str | None = None
+    required_capabilities: list[str]
+    inputs: list[UUID]
+    max_attempts: int
+    attempt: int
+    failures: int
+    status: str  # open | leased | completed | failed
+    available_at: datetime
+    holder_id: UUID | None = None
+    lease_token: int
+    lease_expires_at: datetime | None = None
+    result_id: UUID | None = None
+    last_error: str | None = None
+    posted_by: UUID | None = None
+    created_at: datetime
+    updated_at: datetime
+    attempts: list[TaskAttempt] | None = None

@@ -18,7 +18,7 @@ from blackboard.errors import (
     VersionConflict,
 )
 from blackboard.records import Agent, Artifact, Lineage, Retraction
-from blackboard.services import boards
+from blackboard.services import boards, claims
 from blackboard.services.schemas import SchemaCache, validate_body
 from blackboard.store import artifacts as artifact_store
 from blackboard.store.artifacts import ArtifactFilter, NewVersion
@@ -88,11 +88,7 @@ async def publish(
             return Published(replay, replayed=True)
 
     await _check_parents(conn, board_id, drafts, at)
-    for i, draft in enumerate(drafts):
-        if draft.claim_id is not None:
-            raise InvalidInput(
-                "no such claim", errors=[FieldError(at(i) + "/claim_id", "unknown claim")], index=i
-            )
+    roles = await _fenced_roles(conn, board_id, author, drafts, at)
 
     ids = [uuid4() for _ in drafts]
     keys = [d.key if d.key is not None else str(ids[i]) for i, d in enumerate(drafts)]
@@ -112,7 +108,8 @@ async def publish(
             key=keys[i],
             version=versions[i],
             body=d.body,
-            role=d.role,
+            role=roles[i],
+            claim_id=d.claim_id,
             parents=list(dict.fromkeys(d.parents)),
             tags=list(dict.fromkeys(d.tags)),
             content_hash=content_hash(d.body),
@@ -137,6 +134,7 @@ async def publish(
                 body=v.body,
                 author_id=author.id,
                 role=v.role,
+                claim_id=v.claim_id,
                 parents=v.parents,
                 tags=v.tags,
                 seq=by_id[v.id]["seq"],
@@ -181,6 +179,31 @@ async def _check_parents(conn: Conn, board_id: UUID, drafts: list[ArtifactDraft]
             errors=[e for _, e in errors],
             index=errors[0][0],
         )
+
+
+async def _fenced_roles(
+    conn: Conn, board_id: UUID, author: Agent, drafts: list[ArtifactDraft], at: _At
+) -> list[str | None]:
+    """Check the drafts' claims (StaleClaim unless active and the author's) and return each
+    draft's role: the claim's role when it names a claim."""
+    claim_ids = [d.claim_id for d in drafts if d.claim_id is not None]
+    if not claim_ids:
+        return [d.role for d in drafts]
+    fenced = await claims.fence(conn, board_id=board_id, agent=author, claim_ids=claim_ids)
+    roles: list[str | None] = []
+    for i, d in enumerate(drafts):
+        if d.claim_id is None:
+            roles.append(d.role)
+            continue
+        claimed = fenced[d.claim_id].role
+        if d.role is not None and d.role != claimed:
+            raise InvalidInput(
+                f"the claim is for role {claimed!r}",
+                errors=[FieldError(at(i) + "/role", f"must be {claimed!r} (the claim's role)")],
+                index=i,
+            )
+        roles.append(claimed)
+    return roles
 
 
 def _assign_versions(

@@ -57,3 +57,8 @@ async def list_all(conn: Conn, *, limit: int, after_name: str | None) -> list[Ag
         {"after": after_name, "limit": limit},
     )
     return [Agent.model_validate(row) for row in await cur.fetchall()]
+
+
+async def touch(conn: Conn, *, agent_ids: list[UUID]) -> None:
+    """Set these agents' last-seen time to now."""
+    await conn.execute("UPDATE agents SET last_seen_at = now() WHERE id = ANY(%s)", (agent_ids,))

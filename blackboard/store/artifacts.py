@@ -20,7 +20,7 @@ from blackboard.store.database import Conn
 
 _SELECT = """
 SELECT a.id, a.board_id, a.type, a.type_version, a.key, a.version, a.body, a.author_id,
-       a.role, a.parents, a.tags, a.seq, a.content_hash, a.created_at,
+       a.role, a.claim_id, a.parents, a.tags, a.seq, a.content_hash, a.created_at,
        r.seq AS r_seq, r.actor_id AS r_by, r.reason AS r_reason, r.created_at AS r_at
 """
 
@@ -44,6 +44,7 @@ class NewVersion:
     version: int
     body: dict[str, Any]
     role: str | None
+    claim_id: UUID | None
     parents: list[UUID]
     tags: list[str]
     content_hash: str
@@ -130,22 +131,24 @@ WITH reserved AS (
          unnest(%(ids)s::uuid[], %(types)s::text[], %(type_versions)s::int[], %(keys)s::text[],
                 %(versions)s::int[], %(bodies)s::jsonb[], %(roles)s::text[], %(parents)s::jsonb[],
                 %(tags)s::jsonb[], %(hashes)s::text[], %(idempotency_keys)s::text[],
-                %(request_hashes)s::text[])
+                %(request_hashes)s::text[], %(claim_ids)s::uuid[])
          WITH ORDINALITY AS v(id, type, type_version, key, version, body, role, parents, tags,
-                              content_hash, idempotency_key, request_hash, ord)
+                              content_hash, idempotency_key, request_hash, claim_id, ord)
 ), inserted AS (
     INSERT INTO artifacts (id, board_id, type, type_version, key, version, body, author_id,
-                           role, parents, tags, seq, content_hash, idempotency_key, request_hash)
+                           role, parents, tags, seq, content_hash, idempotency_key, request_hash,
+                           claim_id)
     SELECT id, %(board_id)s, type, type_version, key, version, body, %(author_id)s, role,
            ARRAY(SELECT jsonb_array_elements_text(parents))::uuid[],
            ARRAY(SELECT jsonb_array_elements_text(tags)),
-           seq, content_hash, idempotency_key, request_hash
+           seq, content_hash, idempotency_key, request_hash, claim_id
     FROM new
     RETURNING id, seq, created_at
 ), logged AS (
     INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
     SELECT %(board_id)s, seq, 'artifact.published', %(author_id)s, id,
-           jsonb_build_object('type', type, 'key', key, 'version', version, 'role', role)
+           jsonb_build_object('type', type, 'key', key, 'version', version, 'role', role,
+                              'claim_id', claim_id)
     FROM new
 ), moved AS (
     UPDATE artifact_keys k SET latest_id = c.id, latest_seq = c.seq
@@ -179,6 +182,7 @@ async def insert_versions(
                 "hashes": [v.content_hash for v in versions],
                 "idempotency_keys": [v.idempotency_key for v in versions],
                 "request_hashes": [v.request_hash for v in versions],
+                "claim_ids": [v.claim_id for v in versions],
             },
         )
     return sorted(await cur.fetchall(), key=lambda row: row["seq"])

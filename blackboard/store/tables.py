@@ -12,8 +12,10 @@ from uuid import UUID
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -162,6 +164,10 @@ class Artifact(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_now())
     idempotency_key: str | None = Field(default=None, sa_column=Column(Text))
     request_hash: str | None = Field(default=None, sa_column=Column(Text))
+    # the role claim this version was published under (fenced: it was active at commit)
+    claim_id: UUID | None = Field(
+        default=None, sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("claims.id"))
+    )
 
 
 class ArtifactRetraction(SQLModel, table=True):
@@ -204,3 +210,163 @@ class Event(SQLModel, table=True):
     data: dict[str, Any] = Field(
         sa_column=Column(JSONB, nullable=False, server_default=text("'{}'"))
     )
+
+
+class RoleSlot(SQLModel, table=True):
+    """One (board, role, scope): its fencing-token counter, and the row claimers lock.
+
+    Claimers of the same slot queue on this row, so "is anyone else holding it?" and
+    "take it" happen as one step, and fencing tokens only ever go up.
+    """
+
+    __tablename__ = "role_slots"
+    __table_args__ = (PrimaryKeyConstraint("board_id", "role", "scope"),)
+
+    board_id: UUID = Field(
+        sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("boards.id"), nullable=False)
+    )
+    role: str = Field(sa_column=Column(Text, nullable=False))
+    scope: str = Field(sa_column=Column(Text, nullable=False))
+    last_fencing_token: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class Claim(SQLModel, table=True):
+    """A role claimed by an agent on a board, with a lease. Never deleted: the ledger."""
+
+    __tablename__ = "claims"
+    __table_args__ = (
+        Index("ix_claims_board_role_scope", "board_id", "role", "scope"),
+        Index("ix_claims_board_agent", "board_id", "agent_id"),
+        Index(
+            "ix_claims_active_expiry",
+            "expires_at",
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
+    board_id: UUID = Field(
+        sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("boards.id"), nullable=False)
+    )
+    agent_id: UUID = Field(
+        sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("agents.id"), nullable=False)
+    )
+    role: str = Field(sa_column=Column(Text, nullable=False))
+    scope: str = Field(sa_column=Column(Text, nullable=False))
+    exclusive: bool = Field(sa_column=Column(Boolean, nullable=False))
+    fencing_token: int = Field(sa_column=Column(BigInteger, nullable=False))
+    status: str = Field(sa_column=Column(Text, nullable=False))  # active|released|expired
+    rationale: str | None = Field(default=None, sa_column=Column(Text))
+    confidence: float | None = Field(default=None, sa_column=Column(Float))
+    created_at: datetime = Field(sa_column=_now())
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    ended_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class Abstention(SQLModel, table=True):
+    """An agent declining a scope, role or task, with its reason. Append-only."""
+
+    __tablename__ = "abstentions"
+    __table_args__ = (
+        Index("ix_abstentions_board_created", "board_id", "created_at"),
+        Index("ix_abstentions_task_agent", "task_id", "agent_id"),
+    )
+
+    id: UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
+    board_id: UUID = Field(
+        sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("boards.id"), nullable=False)
+    )
+    agent_id: UUID = Field(
+        sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("agents.id"), nullable=False)
+    )
+    scope: str | None = Field(default=None, sa_column=Column(Text))
+    role: str | None = Field(default=None, sa_column=Column(Text))
+    task_id: UUID | None = Field(
+        default=None, sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("tasks.id"))
+    )
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    confidence: float | None = Field(default=None, sa_column=Column(Float))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    created_at: datetime = Field(sa_column=_now())
+
+
+class Task(SQLModel, table=True):
+    """A request posted on a board that agents volunteer for, leased to one at a time."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        # Claiming scans only open tasks, oldest first: the index stays small however many
+        # completed tasks pile up.
+        Index(
+            "ix_tasks_claimable",
+            "board_id",
+            "created_at",
+            postgresql_where=text("status = 'open'"),
+        ),
+        Index(
+            "ix_tasks_lease_expiry",
+            "lease_expires_at",
+            postgresql_where=text("status = 'leased'"),
+        ),
+        Index("ix_tasks_board_status", "board_id", "status"),
+    )
+
+    id: UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
+    board_id: UUID = Field(
+        sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("boards.id"), nullable=False)
+    )
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    spec: dict[str, Any] = Field(
+        sa_column=Column(JSONB, nullable=False, server_default=text("'{}'"))
+    )
+    wants_type: str | None = Field(default=None, sa_column=Column(Text))
+    required_capabilities: list[str] = Field(
+        sa_column=Column(ARRAY(Text), nullable=False, server_default=text("'{}'"))
+    )
+    inputs: list[UUID] = Field(
+        sa_column=Column(ARRAY(PG_UUID(as_uuid=True)), nullable=False, server_default=text("'{}'"))
+    )
+    max_attempts: int = Field(sa_column=Column(Integer, nullable=False))
+    # leases handed out so far (numbers task_attempts); `failures` counts those that failed
+    # or expired — abstaining hands a task back without spending its budget
+    attempt: int = Field(sa_column=Column(Integer, nullable=False, server_default=text("0")))
+    failures: int = Field(sa_column=Column(Integer, nullable=False, server_default=text("0")))
+    status: str = Field(sa_column=Column(Text, nullable=False))  # open|leased|completed|failed
+    available_at: datetime = Field(sa_column=_now())
+    holder_id: UUID | None = Field(
+        default=None, sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("agents.id"))
+    )
+    lease_token: int = Field(sa_column=Column(BigInteger, nullable=False, server_default=text("0")))
+    lease_expires_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True))
+    )
+    result_id: UUID | None = Field(
+        default=None, sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("artifacts.id"))
+    )
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    posted_by: UUID | None = Field(
+        default=None, sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("agents.id"))
+    )
+    created_at: datetime = Field(sa_column=_now())
+    updated_at: datetime = Field(sa_column=_now())
+
+
+class TaskAttempt(SQLModel, table=True):
+    """One lease of a task and how it ended. The task's history, kept after it is done."""
+
+    __tablename__ = "task_attempts"
+    __table_args__ = (PrimaryKeyConstraint("task_id", "attempt"),)
+
+    task_id: UUID = Field(
+        sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("tasks.id"), nullable=False)
+    )
+    attempt: int = Field(sa_column=Column(Integer, nullable=False))
+    agent_id: UUID = Field(
+        sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("agents.id"), nullable=False)
+    )
+    lease_token: int = Field(sa_column=Column(BigInteger, nullable=False))
+    started_at: datetime = Field(sa_column=_now())
+    ended_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # NULL while running; then completed|failed|lease_expired|abstained
+    outcome: str | None = Field(default=None, sa_column=Column(Text))
+    reason: str | None = Field(default=None, sa_column=Column(Text))

@@ -1,0 +1,237 @@
+"""Tasks: posted on a board, leased to one volunteer at a time, done exactly once or failed."""
+
+from uuid import UUID, uuid4
+
+from blackboard.drafts import ArtifactDraft, TaskDraft
+from blackboard.errors import FieldError, InvalidInput, LeaseLost, NotFound, UnknownParent
+from blackboard.records import Agent, Artifact, Task
+from blackboard.services import abstentions, artifacts, boards
+from blackboard.services.schemas import SchemaCache
+from blackboard.store import artifacts as artifact_store
+from blackboard.store import events as event_store
+from blackboard.store import tasks as task_store
+from blackboard.store import types as type_store
+from blackboard.store.database import Conn
+from blackboard.store.events import EventDraft
+
+MAX_BACKOFF_S = 300.0
+EXPIRE_BATCH = 100
+
+
+def task_event(kind: str, task: Task, actor_id: UUID | None, **data: object) -> EventDraft:
+    """Return the event for something that happened to `task`."""
+    return EventDraft(
+        kind,
+        actor_id=actor_id,
+        subject_id=task.id,
+        data={"title": task.title, "status": task.status, "attempt": task.attempt, **data},
+    )
+
+
+def expired_events(expired: list[tuple[Task, UUID]]) -> list[EventDraft]:
+    """Return `task.lease_expired` (and `task.failed` when out of attempts) events."""
+    events = []
+    for task, holder in expired:
+        events.append(task_event("task.lease_expired", task, None, former_holder=str(holder)))
+        if task.status == "failed":
+            events.append(task_event("task.failed", task, None, reason="lease expired", final=True))
+    return events
+
+
+async def post(conn: Conn, *, board_id: UUID, poster: Agent | None, draft: TaskDraft) -> Task:
+    """Post an open task on the board; return it."""
+    await boards.require(conn, board_id=board_id)
+    if draft.wants_type is not None and await type_store.latest_version_number(
+        conn, name=draft.wants_type
+    ) is None:
+        raise InvalidInput(
+            f"artifact type {draft.wants_type!r} is not registered",
+            errors=[FieldError("/wants_type", "unknown artifact type")],
+        )
+    if draft.inputs:
+        present = await artifact_store.existing_ids(conn, board_id=board_id, ids=draft.inputs)
+        missing = [
+            FieldError(f"/inputs/{i}", "no artifact with this id on this board")
+            for i, a in enumerate(draft.inputs)
+            if a not in present
+        ]
+        if missing:
+            raise UnknownParent("an input is not an artifact on this board", errors=missing)
+    task = await task_store.insert(
+        conn,
+        task_id=uuid4(),
+        board_id=board_id,
+        title=draft.title,
+        spec=draft.spec,
+        wants_type=draft.wants_type,
+        required_capabilities=sorted(set(draft.required_capabilities)),
+        inputs=list(dict.fromkeys(draft.inputs)),
+        max_attempts=draft.max_attempts,
+        posted_by=poster.id if poster else None,
+    )
+    await event_store.append(
+        conn,
+        board_id=board_id,
+        events=[task_event("task.posted", task, poster.id if poster else None,
+                           required_capabilities=task.required_capabilities,
+                           wants_type=task.wants_type)],
+    )
+    return task
+
+
+async def claim_next(conn: Conn, *, board_id: UUID, agent: Agent, lease_s: float) -> Task | None:
+    """Lease the oldest task the agent can do (by capabilities, not declined); None if none.
+
+    Leases on this board that ran out are taken back first, so a crashed holder's task is
+    offered again without waiting for the reaper.
+    """
+    await boards.require(conn, board_id=board_id)
+    expired = await task_store.expire_due(conn, limit=EXPIRE_BATCH, board_id=board_id)
+    task = await task_store.claim_next(
+        conn, board_id=board_id, agent_id=agent.id, capabilities=agent.capabilities,
+        lease_s=lease_s,
+    )
+    events = expired_events(expired)
+    if task is not None:
+        events.append(task_event("task.claimed", task, agent.id, lease_token=task.lease_token,
+                                 lease_expires_at=str(task.lease_expires_at)))
+    if events:
+        await event_store.append(conn, board_id=board_id, events=events)
+    return task
+
+
+async def _leased_to(conn: Conn, *, task_id: UUID, agent: Agent) -> Task:
+    """Return the task locked, if the caller holds a running lease on it; else LeaseLost."""
+    found = await task_store.get_locked(conn, task_id=task_id)
+    if found is None:
+        raise NotFound("no task with this id", task_id=str(task_id))
+    task, lease_running = found
+    if not (lease_running and task.holder_id == agent.id):
+        raise LeaseLost(
+            "you do not hold a running lease on this task",
+            task_id=str(task.id),
+            status=task.status,
+        )
+    return task
+
+
+async def heartbeat(conn: Conn, *, task_id: UUID, agent: Agent, lease_s: float) -> Task:
+    """Extend the caller's lease on the task; LeaseLost if it already ran out."""
+    await _leased_to(conn, task_id=task_id, agent=agent)
+    return await task_store.extend_lease(conn, task_id=task_id, lease_s=lease_s)
+
+
+async def complete(
+    conn: Conn,
+    *,
+    task_id: UUID,
+    agent: Agent,
+    artifact: ArtifactDraft,
+    schemas: SchemaCache,
+    idempotency_key: str | None,
+) -> tuple[Task, Artifact]:
+    """Publish the task's result and complete it, in this one transaction."""
+    task = await _leased_to(conn, task_id=task_id, agent=agent)
+    if task.wants_type is not None and artifact.type != task.wants_type:
+        raise InvalidInput(
+            f"this task wants a {task.wants_type!r} artifact",
+            errors=[FieldError("/artifact/type", f"must be {task.wants_type!r}")],
+        )
+    await task_store.finish_attempt(
+        conn, task_id=task.id, attempt=task.attempt, outcome="completed", reason=None
+    )
+    published = await artifacts.publish(
+        conn,
+        board_id=task.board_id,
+        author=agent,
+        drafts=[artifact],
+        idempotency_key=idempotency_key,
+        schemas=schemas,
+    )
+    result = published.artifacts[0]
+    done = await task_store.complete(conn, task_id=task.id, result_id=result.id)
+    await event_store.append(
+        conn,
+        board_id=task.board_id,
+        events=[task_event("task.completed", done, agent.id, result_id=str(result.id))],
+    )
+    return done, result
+
+
+async def fail(
+    conn: Conn,
+    *,
+    task_id: UUID,
+    agent: Agent,
+    reason: str,
+    retry: bool,
+    retry_after_s: float | None,
+) -> Task:
+    """End the caller's attempt as failed: back to the pool after a backoff, or failed for good."""
+    task = await _leased_to(conn, task_id=task_id, agent=agent)
+    final = not retry or task.failures + 1 >= task.max_attempts
+    backoff = retry_after_s if retry_after_s is not None else min(2.0**task.failures, MAX_BACKOFF_S)
+    await task_store.finish_attempt(
+        conn, task_id=task.id, attempt=task.attempt, outcome="failed", reason=reason
+    )
+    released = await task_store.release(
+        conn,
+        task_id=task.id,
+        status="failed" if final else "open",
+        failed=True,
+        retry_after_s=0.0 if final else backoff,
+        error=reason,
+    )
+    await event_store.append(
+        conn,
+        board_id=task.board_id,
+        events=[task_event("task.failed", released, agent.id, reason=reason, final=final,
+                           retry_after_s=None if final else backoff)],
+    )
+    return released
+
+
+async def abstain(
+    conn: Conn, *, task_id: UUID, agent: Agent, reason: str, confidence: float | None
+) -> Task:
+    """Decline the task: it will never be offered to the caller again; if the caller holds it,
+    it goes back to the pool at once without spending an attempt."""
+    found = await task_store.get_locked(conn, task_id=task_id)
+    if found is None:
+        raise NotFound("no task with this id", task_id=str(task_id))
+    task, lease_running = found
+    held = lease_running and task.holder_id == agent.id
+    if held:
+        await task_store.finish_attempt(
+            conn, task_id=task.id, attempt=task.attempt, outcome="abstained", reason=reason
+        )
+        task = await task_store.release(
+            conn, task_id=task.id, status="open", failed=False, retry_after_s=0.0, error=None
+        )
+    await abstentions.abstain(
+        conn,
+        board_id=task.board_id,
+        agent=agent,
+        reason=reason,
+        scope=f"task:{task.id}",
+        task_id=task.id,
+        confidence=confidence,
+        extra={"returned_to_pool": held},
+    )
+    return task
+
+
+async def get(conn: Conn, *, task_id: UUID) -> Task:
+    """Return the task with its attempts, or raise NotFound."""
+    task = await task_store.get(conn, task_id=task_id)
+    if task is None:
+        raise NotFound("no task with this id", task_id=str(task_id))
+    return task.model_copy(update={"attempts": await task_store.attempts(conn, task_id=task_id)})
+
+
+async def list_tasks(
+    conn: Conn, *, board_id: UUID, status: str | None, limit: int
+) -> list[Task]:
+    """Return the board's tasks, oldest first."""
+    await boards.require(conn, board_id=board_id)
+    return await task_store.list_tasks(conn, board_id=board_id, status=status, limit=limit)

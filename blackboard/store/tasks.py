@@ -1,0 +1,228 @@
+"""Tasks, their leases and their attempts.
+
+Claiming is one statement: pick the oldest open task this agent may take with
+`FOR UPDATE SKIP LOCKED` (concurrent claimers step over each other's picks instead of
+queueing), lease it, and open its attempt row. The partial index `ix_tasks_claimable`
+covers only open tasks, so the scan stays short however many tasks are done.
+"""
+
+from typing import Any
+from uuid import UUID
+
+from psycopg.types.json import Jsonb
+
+from blackboard.records import Task, TaskAttempt
+from blackboard.store.database import Conn
+
+_COLUMNS = """id, board_id, title, spec, wants_type, required_capabilities, inputs,
+    max_attempts, attempt, failures, status, available_at, holder_id, lease_token,
+    lease_expires_at, result_id, last_error, posted_by, created_at, updated_at"""
+
+
+def _task(row: dict[str, Any] | None) -> Task | None:
+    return Task.model_validate(row) if row else None
+
+
+async def insert(
+    conn: Conn,
+    *,
+    task_id: UUID,
+    board_id: UUID,
+    title: str,
+    spec: dict[str, Any],
+    wants_type: str | None,
+    required_capabilities: list[str],
+    inputs: list[UUID],
+    max_attempts: int,
+    posted_by: UUID | None,
+) -> Task:
+    """Insert an open task; return it."""
+    cur = await conn.execute(
+        f"""INSERT INTO tasks (id, board_id, title, spec, wants_type, required_capabilities,
+                               inputs, max_attempts, status, posted_by)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'open', %s) RETURNING {_COLUMNS}""",
+        (task_id, board_id, title, Jsonb(spec), wants_type, required_capabilities, inputs,
+         max_attempts, posted_by),
+    )
+    task = _task(await cur.fetchone())
+    assert task is not None
+    return task
+
+
+async def get(conn: Conn, *, task_id: UUID) -> Task | None:
+    """Return a task, or None."""
+    cur = await conn.execute(f"SELECT {_COLUMNS} FROM tasks WHERE id = %s", (task_id,))
+    return _task(await cur.fetchone())
+
+
+async def get_locked(conn: Conn, *, task_id: UUID) -> tuple[Task, bool] | None:
+    """Return the task locked FOR UPDATE and whether its lease is running (by database time)."""
+    cur = await conn.execute(
+        f"""SELECT {_COLUMNS}, (status = 'leased' AND lease_expires_at > now()) AS lease_running
+            FROM tasks WHERE id = %s FOR UPDATE""",
+        (task_id,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    running = bool(row.pop("lease_running"))
+    return Task.model_validate(row), running
+
+
+async def attempts(conn: Conn, *, task_id: UUID) -> list[TaskAttempt]:
+    """Return the task's attempts, first first."""
+    cur = await conn.execute(
+        """SELECT attempt, agent_id, lease_token, started_at, ended_at, outcome, reason
+           FROM task_attempts WHERE task_id = %s ORDER BY attempt""",
+        (task_id,),
+    )
+    return [TaskAttempt.model_validate(row) for row in await cur.fetchall()]
+
+
+_CLAIM = f"""
+WITH next AS (
+    SELECT t.id FROM tasks t
+    WHERE t.board_id = %(board_id)s AND t.status = 'open' AND t.available_at <= now()
+      AND t.required_capabilities <@ %(capabilities)s::text[]
+      AND NOT EXISTS (SELECT 1 FROM abstentions a
+                      WHERE a.task_id = t.id AND a.agent_id = %(agent_id)s)
+    ORDER BY t.created_at
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+), leased AS (
+    UPDATE tasks t
+    SET status = 'leased', holder_id = %(agent_id)s, attempt = t.attempt + 1,
+        lease_token = t.lease_token + 1,
+        lease_expires_at = now() + make_interval(secs => %(lease_s)s), updated_at = now()
+    FROM next WHERE t.id = next.id
+    RETURNING {_COLUMNS.replace("id, board_id", "t.id, t.board_id")}
+), opened AS (
+    INSERT INTO task_attempts (task_id, attempt, agent_id, lease_token)
+    SELECT id, attempt, holder_id, lease_token FROM leased
+)
+SELECT * FROM leased
+"""
+
+
+async def claim_next(
+    conn: Conn, *, board_id: UUID, agent_id: UUID, capabilities: list[str], lease_s: float
+) -> Task | None:
+    """Lease the oldest open task this agent can do and has not declined; None if none."""
+    cur = await conn.execute(
+        _CLAIM,
+        {"board_id": board_id, "agent_id": agent_id, "capabilities": capabilities,
+         "lease_s": lease_s},
+    )
+    return _task(await cur.fetchone())
+
+
+async def extend_lease(conn: Conn, *, task_id: UUID, lease_s: float) -> Task:
+    """Move the lease's end to `lease_s` from now; return the task."""
+    cur = await conn.execute(
+        f"""UPDATE tasks SET lease_expires_at = now() + make_interval(secs => %s),
+                             updated_at = now()
+            WHERE id = %s RETURNING {_COLUMNS}""",
+        (lease_s, task_id),
+    )
+    task = _task(await cur.fetchone())
+    assert task is not None
+    return task
+
+
+async def finish_attempt(
+    conn: Conn, *, task_id: UUID, attempt: int, outcome: str, reason: str | None
+) -> None:
+    """Record how an attempt ended."""
+    await conn.execute(
+        """UPDATE task_attempts SET outcome = %s, reason = %s, ended_at = now()
+           WHERE task_id = %s AND attempt = %s""",
+        (outcome, reason, task_id, attempt),
+    )
+
+
+async def complete(conn: Conn, *, task_id: UUID, result_id: UUID) -> Task:
+    """Mark the task completed with its result; return it."""
+    cur = await conn.execute(
+        f"""UPDATE tasks SET status = 'completed', result_id = %s, lease_expires_at = NULL,
+                             updated_at = now()
+            WHERE id = %s RETURNING {_COLUMNS}""",
+        (result_id, task_id),
+    )
+    task = _task(await cur.fetchone())
+    assert task is not None
+    return task
+
+
+async def release(
+    conn: Conn,
+    *,
+    task_id: UUID,
+    status: str,
+    failed: bool,
+    retry_after_s: float,
+    error: str | None,
+) -> Task:
+    """Take the lease away: back to the pool ('open', after a delay) or 'failed'."""
+    cur = await conn.execute(
+        f"""UPDATE tasks SET status = %(status)s, holder_id = NULL, lease_expires_at = NULL,
+                failures = failures + %(failed)s::int,
+                available_at = now() + make_interval(secs => %(delay)s),
+                last_error = coalesce(%(error)s, last_error), updated_at = now()
+            WHERE id = %(task_id)s RETURNING {_COLUMNS}""",
+        {"status": status, "failed": failed, "delay": retry_after_s, "error": error,
+         "task_id": task_id},
+    )
+    task = _task(await cur.fetchone())
+    assert task is not None
+    return task
+
+
+_EXPIRE_DUE = f"""
+WITH due AS (
+    SELECT id, holder_id AS former_holder FROM tasks
+    WHERE status = 'leased' AND lease_expires_at <= now() {{board_filter}}
+    ORDER BY lease_expires_at LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+), expired AS (
+    UPDATE tasks t
+    SET status = CASE WHEN t.failures + 1 >= t.max_attempts THEN 'failed' ELSE 'open' END,
+        failures = t.failures + 1, holder_id = NULL, lease_expires_at = NULL,
+        available_at = now(), last_error = 'lease expired', updated_at = now()
+    FROM due WHERE t.id = due.id
+    RETURNING {_COLUMNS.replace("id, board_id", "t.id, t.board_id")}, due.former_holder
+), closed AS (
+    UPDATE task_attempts a SET outcome = 'lease_expired', ended_at = now()
+    FROM expired e WHERE a.task_id = e.id AND a.attempt = e.attempt
+)
+SELECT * FROM expired
+"""
+
+
+async def expire_due(
+    conn: Conn, *, limit: int, board_id: UUID | None = None
+) -> list[tuple[Task, UUID]]:
+    """Take back up to `limit` tasks whose lease ran out; return them with their former holder."""
+    query = _EXPIRE_DUE.replace(
+        "{board_filter}", "AND board_id = %(board_id)s" if board_id is not None else ""
+    )
+    cur = await conn.execute(query, {"limit": limit, "board_id": board_id})
+    expired = []
+    for row in await cur.fetchall():
+        holder = row.pop("former_holder")
+        task = _task(row)
+        assert task is not None
+        expired.append((task, holder))
+    return expired
+
+
+async def list_tasks(
+    conn: Conn, *, board_id: UUID, status: str | None, limit: int
+) -> list[Task]:
+    """Return the board's tasks, oldest first, optionally of one status."""
+    cur = await conn.execute(
+        f"""SELECT {_COLUMNS} FROM tasks
+            WHERE board_id = %(board_id)s AND (%(status)s::text IS NULL OR status = %(status)s)
+            ORDER BY created_at, id LIMIT %(limit)s""",
+        {"board_id": board_id, "status": status, "limit": limit},
+    )
+    return [Task.model_validate(row) for row in await cur.fetchall()]
