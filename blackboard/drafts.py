@@ -66,6 +66,7 @@ TypeName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")
 Key = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,256}$")]
 Tag = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f,]{1,64}$")]
 Role = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NO_NUL)]
+Scope = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=NO_NUL)]
 Capability = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,64}$")]
 
 
@@ -134,10 +135,10 @@ class ClaimDraft(Draft):
     """Claim a role on a board, optionally for a scope, with a lease."""
 
     role: Role
-    scope: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    scope: Scope | None = None
     exclusive: bool = True
     ttl_s: Seconds = 60.0
-    rationale: str | None = Field(default=None, max_length=4000)
+    rationale: Text | None = Field(default=None, max_length=4000)
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
@@ -150,17 +151,17 @@ class RenewDraft(Draft):
 class AbstentionDraft(Draft):
     """Decline a scope or role, saying why."""
 
-    scope: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    scope: Scope | None = None
     role: Role | None = None
-    reason: str = Field(min_length=1, max_length=4000)
+    reason: Text = Field(min_length=1, max_length=4000)
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
 class TaskDraft(Draft):
     """Post a task on a board."""
 
-    title: str = Field(min_length=1, max_length=500)
-    spec: dict[str, Any] = Field(default_factory=dict)
+    title: Text = Field(min_length=1, max_length=500)
+    spec: JsonObject = Field(default_factory=dict)
     wants_type: TypeName | None = None
     required_capabilities: list[Capability] = Field(default_factory=list, max_length=32)
     inputs: list[UUID] = Field(default_factory=list, max_length=100)
@@ -188,7 +189,7 @@ class TaskCompletion(Draft):
 class TaskFailure(Draft):
     """Give up on a task attempt."""
 
-    reason: str = Field(min_length=1, max_length=4000)
+    reason: Text = Field(min_length=1, max_length=4000)
     retry: bool = True
     retry_after_s: float | None = Field(
         default=None, ge=0, le=86_400, description="Backoff before it is offered again."
@@ -198,5 +199,5 @@ class TaskFailure(Draft):
 class TaskAbstention(Draft):
     """Decline a task so that it goes to someone else."""
 
-    reason: str = Field(min_length=1, max_length=4000)
+    reason: Text = Field(min_length=1, max_length=4000)
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)

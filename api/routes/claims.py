@@ -60,7 +60,9 @@ async def renew_claim(
 ) -> Claim:
     """Extend your claim's lease; 409 LeaseLost if it already ran out or was released."""
     ttl_s = (draft or RenewDraft()).ttl_s
-    return await db.run(lambda conn: claims.renew(conn, claim_id=claim_id, agent=agent, ttl_s=ttl_s))
+    return await db.run(
+        lambda conn: claims.renew(conn, claim_id=claim_id, agent=agent, ttl_s=ttl_s)
+    )
 
 
 @router.delete("/v1/claims/{claim_id}")
@@ -101,7 +103,12 @@ async def list_abstentions(
     """List abstentions in seq order, with counts per agent and per role."""
     async with db.connection() as conn:
         items, by_agent, by_role = await abstentions.list_abstentions(
-            conn, board_id=board_id, agent_id=agent, role=role, task_id=task, after=after,
+            conn,
+            board_id=board_id,
+            agent_id=agent,
+            role=role,
+            task_id=task,
+            after=after,
             limit=limit,
         )
     return AbstentionPage(

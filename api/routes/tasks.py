@@ -26,7 +26,9 @@ TASK_STATUSES = "^(open|leased|completed|failed)$"
 
 
 @router.post("/v1/boards/{board_id}/tasks", status_code=201)
-async def post_task(board_id: UUID, draft: TaskDraft, principal: PrincipalDep, db: DatabaseDep) -> Task:
+async def post_task(
+    board_id: UUID, draft: TaskDraft, principal: PrincipalDep, db: DatabaseDep
+) -> Task:
     """Post a task that agents with the required capabilities can volunteer for."""
     return await db.run(
         lambda conn: tasks.post(conn, board_id=board_id, poster=principal.agent, draft=draft)
@@ -112,7 +114,9 @@ async def complete_task(
 
 
 @router.post("/v1/tasks/{task_id}/fail")
-async def fail_task(task_id: UUID, draft: TaskFailure, agent: CurrentAgent, db: DatabaseDep) -> Task:
+async def fail_task(
+    task_id: UUID, draft: TaskFailure, agent: CurrentAgent, db: DatabaseDep
+) -> Task:
     """Give up your attempt: back to the pool after a backoff (retry) or failed for good."""
     return await db.run(
         lambda conn: tasks.fail(

@@ -26,14 +26,21 @@ async def abstain(
     await boards.require(conn, board_id=board_id)
     abstention_id = uuid4()
     data: dict[str, object] = {
-        "scope": scope, "role": role, "task_id": str(task_id) if task_id else None,
-        "reason": reason, "confidence": confidence, **(extra or {}),
+        "scope": scope,
+        "role": role,
+        "task_id": str(task_id) if task_id else None,
+        "reason": reason,
+        "confidence": confidence,
+        **(extra or {}),
     }
     [seq] = await event_store.append(
         conn,
         board_id=board_id,
-        events=[EventDraft("agent.abstained", actor_id=agent.id, subject_id=task_id or abstention_id,
-                           data=data)],
+        events=[
+            EventDraft(
+                "agent.abstained", actor_id=agent.id, subject_id=task_id or abstention_id, data=data
+            )
+        ],
     )
     return await abstention_store.insert(
         conn,
@@ -62,7 +69,12 @@ async def list_abstentions(
     """Return a page of abstentions and the counts per agent and per role over all of them."""
     await boards.require(conn, board_id=board_id)
     items = await abstention_store.list_abstentions(
-        conn, board_id=board_id, agent_id=agent_id, role=role, task_id=task_id, after=after,
+        conn,
+        board_id=board_id,
+        agent_id=agent_id,
+        role=role,
+        task_id=task_id,
+        after=after,
         limit=limit,
     )
     by_agent, by_role = await abstention_store.counts(

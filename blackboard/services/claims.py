@@ -39,7 +39,9 @@ async def claim_role(conn: Conn, *, board_id: UUID, agent: Agent, draft: ClaimDr
     token = await claim_store.next_fencing_token(
         conn, board_id=board_id, role=draft.role, scope=scope
     )
-    holders = await claim_store.active_in_slot(conn, board_id=board_id, role=draft.role, scope=scope)
+    holders = await claim_store.active_in_slot(
+        conn, board_id=board_id, role=draft.role, scope=scope
+    )
     mine = [c for c in holders if c.agent_id == agent.id]
     if mine:
         renewed = await claim_store.extend(conn, claim_id=mine[0].id, ttl_s=draft.ttl_s)
@@ -131,7 +133,9 @@ async def list_claims(
     )
 
 
-async def fence(conn: Conn, *, board_id: UUID, agent: Agent, claim_ids: list[UUID]) -> dict[UUID, Claim]:
+async def fence(
+    conn: Conn, *, board_id: UUID, agent: Agent, claim_ids: list[UUID]
+) -> dict[UUID, Claim]:
     """Hold the caller's claims still until commit, or raise StaleClaim.
 
     Each must be active, on this board and the caller's. The rows are locked FOR SHARE, so
@@ -146,8 +150,10 @@ async def fence(conn: Conn, *, board_id: UUID, agent: Agent, claim_ids: list[UUI
             or claim.agent_id != agent.id
             or claim.status != "active"
         ):
-            why = "unknown or foreign" if claim is None or claim.agent_id != agent.id else (
-                "on another board" if claim.board_id != board_id else claim.status
+            why = (
+                "unknown or foreign"
+                if claim is None or claim.agent_id != agent.id
+                else ("on another board" if claim.board_id != board_id else claim.status)
             )
             raise StaleClaim(
                 f"claim {claim_id} cannot fence this write: it is {why}", claim_id=str(claim_id)

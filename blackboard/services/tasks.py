@@ -41,9 +41,10 @@ def expired_events(expired: list[tuple[Task, UUID]]) -> list[EventDraft]:
 async def post(conn: Conn, *, board_id: UUID, poster: Agent | None, draft: TaskDraft) -> Task:
     """Post an open task on the board; return it."""
     await boards.require(conn, board_id=board_id)
-    if draft.wants_type is not None and await type_store.latest_version_number(
-        conn, name=draft.wants_type
-    ) is None:
+    if (
+        draft.wants_type is not None
+        and await type_store.latest_version_number(conn, name=draft.wants_type) is None
+    ):
         raise InvalidInput(
             f"artifact type {draft.wants_type!r} is not registered",
             errors=[FieldError("/wants_type", "unknown artifact type")],
@@ -72,9 +73,15 @@ async def post(conn: Conn, *, board_id: UUID, poster: Agent | None, draft: TaskD
     await event_store.append(
         conn,
         board_id=board_id,
-        events=[task_event("task.posted", task, poster.id if poster else None,
-                           required_capabilities=task.required_capabilities,
-                           wants_type=task.wants_type)],
+        events=[
+            task_event(
+                "task.posted",
+                task,
+                poster.id if poster else None,
+                required_capabilities=task.required_capabilities,
+                wants_type=task.wants_type,
+            )
+        ],
     )
     return task
 
@@ -88,13 +95,23 @@ async def claim_next(conn: Conn, *, board_id: UUID, agent: Agent, lease_s: float
     await boards.require(conn, board_id=board_id)
     expired = await task_store.expire_due(conn, limit=EXPIRE_BATCH, board_id=board_id)
     task = await task_store.claim_next(
-        conn, board_id=board_id, agent_id=agent.id, capabilities=agent.capabilities,
+        conn,
+        board_id=board_id,
+        agent_id=agent.id,
+        capabilities=agent.capabilities,
         lease_s=lease_s,
     )
     events = expired_events(expired)
     if task is not None:
-        events.append(task_event("task.claimed", task, agent.id, lease_token=task.lease_token,
-                                 lease_expires_at=str(task.lease_expires_at)))
+        events.append(
+            task_event(
+                "task.claimed",
+                task,
+                agent.id,
+                lease_token=task.lease_token,
+                lease_expires_at=str(task.lease_expires_at),
+            )
+        )
     if events:
         await event_store.append(conn, board_id=board_id, events=events)
     return task
@@ -185,8 +202,16 @@ async def fail(
     await event_store.append(
         conn,
         board_id=task.board_id,
-        events=[task_event("task.failed", released, agent.id, reason=reason, final=final,
-                           retry_after_s=None if final else backoff)],
+        events=[
+            task_event(
+                "task.failed",
+                released,
+                agent.id,
+                reason=reason,
+                final=final,
+                retry_after_s=None if final else backoff,
+            )
+        ],
     )
     return released
 
@@ -229,9 +254,7 @@ async def get(conn: Conn, *, task_id: UUID) -> Task:
     return task.model_copy(update={"attempts": await task_store.attempts(conn, task_id=task_id)})
 
 
-async def list_tasks(
-    conn: Conn, *, board_id: UUID, status: str | None, limit: int
-) -> list[Task]:
+async def list_tasks(conn: Conn, *, board_id: UUID, status: str | None, limit: int) -> list[Task]:
     """Return the board's tasks, oldest first."""
     await boards.require(conn, board_id=board_id)
     return await task_store.list_tasks(conn, board_id=board_id, status=status, limit=limit)

@@ -6,9 +6,7 @@ from uuid import UUID
 from blackboard.records import Abstention
 from blackboard.store.database import Conn
 
-_COLUMNS = (
-    "id, board_id, agent_id, scope, role, task_id, reason, confidence, seq, created_at"
-)
+_COLUMNS = "id, board_id, agent_id, scope, role, task_id, reason, confidence, seq, created_at"
 
 
 async def insert(
@@ -54,8 +52,12 @@ async def list_abstentions(
 ) -> list[Abstention]:
     """Return abstentions in seq order after `after`."""
     params: dict[str, Any] = {
-        "board_id": board_id, "agent_id": agent_id, "role": role, "task_id": task_id,
-        "after": after, "limit": limit,
+        "board_id": board_id,
+        "agent_id": agent_id,
+        "role": role,
+        "task_id": task_id,
+        "after": after,
+        "limit": limit,
     }
     cur = await conn.execute(
         f"""SELECT {_COLUMNS} FROM abstentions WHERE {_FILTER} AND seq > %(after)s

@@ -71,8 +71,18 @@ async def insert(
             VALUES (%s, %s, %s, %s, %s, %s, %s, 'active', %s, %s,
                     now() + make_interval(secs => %s))
             RETURNING {_COLUMNS}""",
-        (claim_id, board_id, agent_id, role, scope, exclusive, fencing_token, rationale,
-         confidence, ttl_s),
+        (
+            claim_id,
+            board_id,
+            agent_id,
+            role,
+            scope,
+            exclusive,
+            fencing_token,
+            rationale,
+            confidence,
+            ttl_s,
+        ),
     )
     claim = _claim(await cur.fetchone())
     assert claim is not None
@@ -128,8 +138,13 @@ async def list_claims(
               AND (%(active)s::bool IS NULL
                    OR %(active)s = (status = 'active' AND expires_at > now()))
             ORDER BY created_at DESC LIMIT %(limit)s""",
-        {"board_id": board_id, "role": role, "agent_id": agent_id, "active": active,
-         "limit": limit},
+        {
+            "board_id": board_id,
+            "role": role,
+            "agent_id": agent_id,
+            "active": active,
+            "limit": limit,
+        },
     )
     return [Claim.model_validate(row) for row in await cur.fetchall()]
 

@@ -41,8 +41,17 @@ async def insert(
         f"""INSERT INTO tasks (id, board_id, title, spec, wants_type, required_capabilities,
                                inputs, max_attempts, status, posted_by)
             VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'open', %s) RETURNING {_COLUMNS}""",
-        (task_id, board_id, title, Jsonb(spec), wants_type, required_capabilities, inputs,
-         max_attempts, posted_by),
+        (
+            task_id,
+            board_id,
+            title,
+            Jsonb(spec),
+            wants_type,
+            required_capabilities,
+            inputs,
+            max_attempts,
+            posted_by,
+        ),
     )
     task = _task(await cur.fetchone())
     assert task is not None
@@ -110,8 +119,12 @@ async def claim_next(
     """Lease the oldest open task this agent can do and has not declined; None if none."""
     cur = await conn.execute(
         _CLAIM,
-        {"board_id": board_id, "agent_id": agent_id, "capabilities": capabilities,
-         "lease_s": lease_s},
+        {
+            "board_id": board_id,
+            "agent_id": agent_id,
+            "capabilities": capabilities,
+            "lease_s": lease_s,
+        },
     )
     return _task(await cur.fetchone())
 
@@ -169,8 +182,13 @@ async def release(
                 available_at = now() + make_interval(secs => %(delay)s),
                 last_error = coalesce(%(error)s, last_error), updated_at = now()
             WHERE id = %(task_id)s RETURNING {_COLUMNS}""",
-        {"status": status, "failed": failed, "delay": retry_after_s, "error": error,
-         "task_id": task_id},
+        {
+            "status": status,
+            "failed": failed,
+            "delay": retry_after_s,
+            "error": error,
+            "task_id": task_id,
+        },
     )
     task = _task(await cur.fetchone())
     assert task is not None
@@ -215,9 +233,7 @@ async def expire_due(
     return expired
 
 
-async def list_tasks(
-    conn: Conn, *, board_id: UUID, status: str | None, limit: int
-) -> list[Task]:
+async def list_tasks(conn: Conn, *, board_id: UUID, status: str | None, limit: int) -> list[Task]:
     """Return the board's tasks, oldest first, optionally of one status."""
     cur = await conn.execute(
         f"""SELECT {_COLUMNS} FROM tasks

@@ -13,7 +13,9 @@ async def claim(
     client: httpx.AsyncClient, board: dict[str, Any], agent: dict[str, Any], **fields: Any
 ) -> httpx.Response:
     return await client.post(
-        f"/v1/boards/{board['id']}/claims", json={"role": "critic", **fields}, headers=agent["headers"]
+        f"/v1/boards/{board['id']}/claims",
+        json={"role": "critic", **fields},
+        headers=agent["headers"],
     )
 
 
@@ -71,8 +73,11 @@ async def test_expired_claim_cannot_be_renewed_and_its_late_write_is_refused(
     url = f"/v1/boards/{board['id']}/artifacts"
     ok = await client.post(
         url,
-        json={"type": "critique", "body": {"target": "x", "verdict": "accept"},
-              "claim_id": old["id"]},
+        json={
+            "type": "critique",
+            "body": {"target": "x", "verdict": "accept"},
+            "claim_id": old["id"],
+        },
         headers=slow["headers"],
     )
     assert ok.status_code == 201 and ok.json()["role"] == "critic"
@@ -89,8 +94,11 @@ async def test_expired_claim_cannot_be_renewed_and_its_late_write_is_refused(
     artifacts_before = count_rows(db, "artifacts")
     late = await client.post(
         url,
-        json={"type": "critique", "body": {"target": "x", "verdict": "reject"},
-              "claim_id": old["id"]},
+        json={
+            "type": "critique",
+            "body": {"target": "x", "verdict": "reject"},
+            "claim_id": old["id"],
+        },
         headers=slow["headers"],
     )
     assert late.status_code == 409 and late.json()["error"] == "StaleClaim"
@@ -98,8 +106,11 @@ async def test_expired_claim_cannot_be_renewed_and_its_late_write_is_refused(
     # a claim that is someone else's cannot fence your write either
     foreign = await client.post(
         url,
-        json={"type": "critique", "body": {"target": "x", "verdict": "reject"},
-              "claim_id": new.json()["id"]},
+        json={
+            "type": "critique",
+            "body": {"target": "x", "verdict": "reject"},
+            "claim_id": new.json()["id"],
+        },
         headers=slow["headers"],
     )
     assert foreign.status_code == 409 and foreign.json()["error"] == "StaleClaim"
@@ -136,14 +147,22 @@ async def test_renew_and_release_are_for_the_holder_only(
     board = await actors.board()
     holder, other = await actors.agent(), await actors.agent()
     c = (await claim(client, board, holder, ttl_s=5)).json()
-    assert (await client.post(f"/v1/claims/{c['id']}/renew", json={"ttl_s": 30},
-                              headers=other["headers"])).status_code == 403
-    assert (await client.delete(f"/v1/claims/{c['id']}", headers=other["headers"])).status_code == 403
-    renewed = await client.post(f"/v1/claims/{c['id']}/renew", json={"ttl_s": 30},
-                                headers=holder["headers"])
+    assert (
+        await client.post(
+            f"/v1/claims/{c['id']}/renew", json={"ttl_s": 30}, headers=other["headers"]
+        )
+    ).status_code == 403
+    assert (
+        await client.delete(f"/v1/claims/{c['id']}", headers=other["headers"])
+    ).status_code == 403
+    renewed = await client.post(
+        f"/v1/claims/{c['id']}/renew", json={"ttl_s": 30}, headers=holder["headers"]
+    )
     assert renewed.status_code == 200
     assert renewed.json()["expires_at"] > c["expires_at"]
-    assert (await client.delete(f"/v1/claims/{c['id']}", headers=holder["headers"])).status_code == 200
+    assert (
+        await client.delete(f"/v1/claims/{c['id']}", headers=holder["headers"])
+    ).status_code == 200
     again = await client.delete(f"/v1/claims/{c['id']}", headers=holder["headers"])
     assert again.status_code == 409 and again.json()["error"] == "LeaseLost"
 
@@ -156,7 +175,8 @@ async def test_abstentions_are_recorded_listed_and_counted(
     url = f"/v1/boards/{board['id']}/abstentions"
     for agent, role in [(a, "critic"), (a, "planner"), (b, "critic")]:
         r = await client.post(
-            url, json={"role": role, "reason": "not my field", "confidence": 0.8},
+            url,
+            json={"role": role, "reason": "not my field", "confidence": 0.8},
             headers=agent["headers"],
         )
         assert r.status_code == 201

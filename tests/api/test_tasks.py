@@ -67,9 +67,7 @@ async def test_32_agents_drain_1000_tasks_each_done_exactly_once(
     assert all(len(h) == 1 for h in holders.values()), "a task was handed to two agents"
     assert sum(completed_by.values()) == 1000
     assert len(completed_by) > 1, "only one agent ever got work"
-    rows = db.execute(
-        "SELECT status, count(*) FROM tasks GROUP BY status"
-    ).fetchall()
+    rows = db.execute("SELECT status, count(*) FROM tasks GROUP BY status").fetchall()
     assert rows == [("completed", 1000)]
     assert count_rows(db, "artifacts") == 1000
     per_task = db.execute(
@@ -99,8 +97,9 @@ async def test_a_silent_holder_loses_the_task_and_its_late_complete_is_refused(
     assert second.json()["lease_token"] > first.json()["lease_token"]
     late = await complete(client, task["id"], silent)
     assert late.status_code == 409 and late.json()["error"] == "LeaseLost"
-    heartbeat = await client.post(f"/v1/tasks/{task['id']}/heartbeat", json={},
-                                  headers=silent["headers"])
+    heartbeat = await client.post(
+        f"/v1/tasks/{task['id']}/heartbeat", json={}, headers=silent["headers"]
+    )
     assert heartbeat.status_code == 409
     assert count_rows(db, "artifacts") == 0
     done = await complete(client, task["id"], live)
@@ -115,11 +114,18 @@ async def test_a_silent_holder_loses_the_task_and_its_late_complete_is_refused(
     ]
     kinds = [
         e["kind"]
-        for e in (await client.get(f"/v1/boards/{board['id']}/events", headers=ADMIN)).json()["items"]
+        for e in (await client.get(f"/v1/boards/{board['id']}/events", headers=ADMIN)).json()[
+            "items"
+        ]
         if e["kind"].startswith("task.")
     ]
-    assert kinds == ["task.posted", "task.claimed", "task.lease_expired", "task.claimed",
-                     "task.completed"]
+    assert kinds == [
+        "task.posted",
+        "task.claimed",
+        "task.lease_expired",
+        "task.claimed",
+        "task.completed",
+    ]
 
 
 async def test_heartbeat_keeps_the_lease(client: httpx.AsyncClient, actors: Actors) -> None:
@@ -129,8 +135,9 @@ async def test_heartbeat_keeps_the_lease(client: httpx.AsyncClient, actors: Acto
     assert (await claim(client, board, holder, lease_s=0.3)).status_code == 200
     for _ in range(3):
         await asyncio.sleep(0.15)
-        hb = await client.post(f"/v1/tasks/{task['id']}/heartbeat", json={"lease_s": 0.3},
-                               headers=holder["headers"])
+        hb = await client.post(
+            f"/v1/tasks/{task['id']}/heartbeat", json={"lease_s": 0.3}, headers=holder["headers"]
+        )
         assert hb.status_code == 200
     assert (await claim(client, board, other)).status_code == 204
     assert (await complete(client, task["id"], holder)).status_code == 200
@@ -156,11 +163,14 @@ async def test_a_task_that_fails_max_attempts_times_ends_failed_with_every_attem
     detail = (await client.get(f"/v1/tasks/{task['id']}", headers=ADMIN)).json()
     assert detail["status"] == "failed" and detail["failures"] == 3
     assert [(a["outcome"], a["reason"]) for a in detail["attempts"]] == [
-        ("failed", "boom 1"), ("failed", "boom 2"), ("failed", "boom 3"),
+        ("failed", "boom 1"),
+        ("failed", "boom 2"),
+        ("failed", "boom 3"),
     ]
     listed = (
-        await client.get(f"/v1/boards/{board['id']}/tasks", params={"status": "failed"},
-                         headers=ADMIN)
+        await client.get(
+            f"/v1/boards/{board['id']}/tasks", params={"status": "failed"}, headers=ADMIN
+        )
     ).json()["items"]
     assert [t["id"] for t in listed] == [task["id"]]
 
@@ -170,8 +180,11 @@ async def test_retry_backoff_holds_the_task_back(client: httpx.AsyncClient, acto
     agent = await actors.agent()
     task = await post_task(client, board)
     await claim(client, board, agent)
-    await client.post(f"/v1/tasks/{task['id']}/fail",
-                      json={"reason": "flaky", "retry_after_s": 0.3}, headers=agent["headers"])
+    await client.post(
+        f"/v1/tasks/{task['id']}/fail",
+        json={"reason": "flaky", "retry_after_s": 0.3},
+        headers=agent["headers"],
+    )
     assert (await claim(client, board, agent)).status_code == 204
     await asyncio.sleep(0.35)
     assert (await claim(client, board, agent)).status_code == 200
@@ -182,8 +195,11 @@ async def test_fail_without_retry_is_final(client: httpx.AsyncClient, actors: Ac
     agent = await actors.agent()
     task = await post_task(client, board, max_attempts=5)
     await claim(client, board, agent)
-    r = await client.post(f"/v1/tasks/{task['id']}/fail", json={"reason": "bad spec", "retry": False},
-                          headers=agent["headers"])
+    r = await client.post(
+        f"/v1/tasks/{task['id']}/fail",
+        json={"reason": "bad spec", "retry": False},
+        headers=agent["headers"],
+    )
     assert r.json()["status"] == "failed"
 
 
@@ -192,25 +208,32 @@ async def test_abstaining_agents_never_get_the_task_even_when_it_is_the_only_one
 ) -> None:
     board = await actors.board()
     picky, holder_then_abstains, willing = (
-        await actors.agent(), await actors.agent(), await actors.agent()
+        await actors.agent(),
+        await actors.agent(),
+        await actors.agent(),
     )
     task = await post_task(client, board)
-    r = await client.post(f"/v1/tasks/{task['id']}/abstain", json={"reason": "not my field"},
-                          headers=picky["headers"])
+    r = await client.post(
+        f"/v1/tasks/{task['id']}/abstain", json={"reason": "not my field"}, headers=picky["headers"]
+    )
     assert r.status_code == 200
     for _ in range(3):
         assert (await claim(client, board, picky)).status_code == 204
     got = await claim(client, board, holder_then_abstains)
     assert got.status_code == 200
-    back = await client.post(f"/v1/tasks/{task['id']}/abstain", json={"reason": "on reflection, no"},
-                             headers=holder_then_abstains["headers"])
+    back = await client.post(
+        f"/v1/tasks/{task['id']}/abstain",
+        json={"reason": "on reflection, no"},
+        headers=holder_then_abstains["headers"],
+    )
     assert back.json()["status"] == "open" and back.json()["failures"] == 0
     assert (await claim(client, board, holder_then_abstains)).status_code == 204
     assert (await claim(client, board, picky)).status_code == 204
     assert (await claim(client, board, willing)).status_code == 200
     abst = (
-        await client.get(f"/v1/boards/{board['id']}/abstentions", params={"task": task["id"]},
-                         headers=ADMIN)
+        await client.get(
+            f"/v1/boards/{board['id']}/abstentions", params={"task": task["id"]}, headers=ADMIN
+        )
     ).json()
     assert {a["agent_id"] for a in abst["items"]} == {picky["id"], holder_then_abstains["id"]}
 
