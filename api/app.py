@@ -13,10 +13,13 @@ from api.body_limit import DeclaredSizeLimit
 from api.deps import TokenCache, reject_nul_in_url
 from api.routes import agents, artifacts, boards, claims, events, health, tasks, types
 from blackboard.config import Settings
+from blackboard.services.feed import Feeds
 from blackboard.services.presence import Presence
 from blackboard.services.reaper import run_reaper
 from blackboard.services.schemas import SchemaCache, register_standard_types
 from blackboard.store.database import Database
+from blackboard.store.events import CHANNEL
+from blackboard.store.listener import Listener
 
 
 def _admin_token(settings: Settings) -> str:
@@ -50,13 +53,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         raise RuntimeError("the API needs BLACKBOARD_DATABASE_URL (`blackboard serve` sets it)")
     database = Database(settings.database_url, pool_size=settings.pool_size)
     presence = Presence(settings.presence_interval_s)
+    feeds = Feeds(database, fallback_s=settings.fallback_poll_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await database.open()
         async with database.transaction() as conn:
             await register_standard_types(conn)
+        listener = Listener(
+            settings.database_url or "",
+            CHANNEL,
+            on_notify=feeds.on_notify,
+            on_reconnect=feeds.on_reconnect,
+        )
+        app.state.listener = listener
         background = [
+            asyncio.create_task(listener.run()),
             asyncio.create_task(run_reaper(database, interval_s=settings.reaper_interval_s)),
             asyncio.create_task(presence.run(database)),
         ]
@@ -82,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.schemas = SchemaCache()
     app.state.token_cache = TokenCache()
     app.state.presence = presence
+    app.state.feeds = feeds
     app.state.admin_token = _admin_token(settings)
     errors.install(app)
     for module in (health, agents, boards, types, artifacts, events, claims, tasks):

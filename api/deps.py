@@ -11,6 +11,7 @@ from blackboard.config import Settings
 from blackboard.errors import FieldError, Forbidden, InvalidInput, Unauthenticated
 from blackboard.records import Agent
 from blackboard.services import agents, credentials
+from blackboard.services.feed import Feeds
 from blackboard.services.presence import Presence
 from blackboard.services.schemas import SchemaCache
 from blackboard.store.database import Database
@@ -65,6 +66,12 @@ def get_database(request: Request) -> Database:
     return db
 
 
+def get_feeds(request: Request) -> Feeds:
+    """Return the app's live board feeds."""
+    feeds: Feeds = request.app.state.feeds
+    return feeds
+
+
 def get_schemas(request: Request) -> SchemaCache:
     """Return the app's compiled-schema cache."""
     cache: SchemaCache = request.app.state.schemas
@@ -87,6 +94,7 @@ async def reject_nul_in_url(request: Request) -> None:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SchemasDep = Annotated[SchemaCache, Depends(get_schemas)]
+FeedsDep = Annotated[Feeds, Depends(get_feeds)]
 
 _bearer = HTTPBearer(auto_error=False, description="An agent token, or the admin token.")
 

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     reaper_interval_s: float = Field(
         default=1.0, gt=0, le=60, description="How often expired leases are taken back."
     )
+    fallback_poll_s: float = Field(
+        default=1.0, gt=0, le=60, description="Longest delay if a NOTIFY is lost (waiters re-read)."
+    )
     presence_interval_s: float = Field(
         default=5.0, ge=0, le=3600, description="Least time between last-seen updates per agent."
     )

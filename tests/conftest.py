@@ -152,3 +152,69 @@ def count_rows(db: psycopg.Connection[Any], table: str) -> int:
     row = db.execute(f"SELECT count(*) FROM {table}").fetchone()
     assert row is not None
     return int(row[0])
+
+
+def free_port() -> int:
+    """Return a TCP port on loopback that was free a moment ago."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def live_server(settings: Settings) -> AsyncIterator[Any]:
+    """The real app served by uvicorn on a loopback port, in this event loop.
+
+    For behaviour that needs real HTTP (streams, disconnects); yields an object with
+    `.url` and `.app`.
+    """
+    import asyncio
+    from types import SimpleNamespace
+
+    import uvicorn
+
+    app = create_app(settings)
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "uvicorn failed to start"
+        await asyncio.sleep(0.02)
+    try:
+        yield SimpleNamespace(url=f"http://127.0.0.1:{port}", app=app)
+    finally:
+        server.should_exit = True
+        await task
+
+
+class SSE:
+    """Reads Server-Sent Events from a streaming response, a few at a time."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._lines = response.aiter_lines()
+
+    async def read(self, count: int) -> list[dict[str, str]]:
+        """Read the next `count` events (comments skipped): [{id, event, data}]."""
+        events: list[dict[str, str]] = []
+        current: dict[str, str] = {}
+        async for line in self._lines:
+            if line == "":
+                if current:
+                    events.append(current)
+                    current = {}
+                    if len(events) == count:
+                        break
+                continue
+            if line.startswith(":"):
+                continue
+            name, _, value = line.partition(":")
+            current[name] = value[1:] if value.startswith(" ") else value
+        return events
+
+
+async def read_sse(response: httpx.Response, count: int) -> list[dict[str, str]]:
+    """Read `count` events from a fresh SSE response."""
+    return await SSE(response).read(count)

@@ -1,35 +1,53 @@
-"""Reading a board's event log."""
+"""Reading a board's event log: pages, long-polls and live streams."""
 
-import asyncio
 import time
+from collections.abc import AsyncIterator
 from uuid import UUID
 
 from blackboard.records import Event
 from blackboard.services import boards
-from blackboard.store import events as event_store
+from blackboard.services.feed import EventFilter, Feeds
 from blackboard.store.database import Database
-
-POLL_INTERVAL_S = 0.05
 
 
 async def read(
     db: Database,
+    feeds: Feeds,
     *,
     board_id: UUID,
     after: int,
     limit: int,
-    kinds: list[str] | None,
+    only: EventFilter,
     wait_s: float = 0.0,
-) -> list[Event]:
-    """Return events with seq > `after`; with `wait_s`, wait up to that long for one to exist."""
-    deadline = time.monotonic() + wait_s
+) -> tuple[list[Event], int]:
+    """Return events after `after` and the cursor to continue from.
+
+    With `wait_s`, wait up to that long for a matching event to exist (a long-poll).
+    """
     async with db.connection() as conn:
         await boards.require(conn, board_id=board_id)
+    deadline = time.monotonic() + wait_s
+    cursor = after
     while True:
-        async with db.connection() as conn:
-            events = await event_store.read(
-                conn, board_id=board_id, after=after, limit=limit, kinds=kinds
-            )
-        if events or time.monotonic() >= deadline:
-            return events
-        await asyncio.sleep(min(POLL_INTERVAL_S, max(0.0, deadline - time.monotonic())))
+        events, cursor = await feeds.read(board_id, after=cursor, limit=limit, only=only)
+        remaining = deadline - time.monotonic()
+        if events or remaining <= 0:
+            return events, cursor
+        await feeds.wait(board_id, cursor, min(remaining, feeds.fallback_s))
+
+
+async def stream(
+    feeds: Feeds, *, board_id: UUID, after: int, only: EventFilter
+) -> AsyncIterator[Event]:
+    """Yield every matching event after `after`, in order, as it is committed; forever."""
+    cursor = after
+    feeds.subscribers += 1
+    try:
+        while True:
+            events, cursor = await feeds.read(board_id, after=cursor, limit=500, only=only)
+            for event in events:
+                yield event
+            if not events:
+                await feeds.wait(board_id, cursor, feeds.fallback_s)
+    finally:
+        feeds.subscribers -= 1

@@ -17,6 +17,7 @@ from psycopg.types.json import Jsonb
 from blackboard.records import Artifact, LineageEdge, Retraction
 from blackboard.store.constraints import translated
 from blackboard.store.database import Conn
+from blackboard.store.events import CHANNEL
 
 _SELECT = """
 SELECT a.id, a.board_id, a.type, a.type_version, a.key, a.version, a.body, a.author_id,
@@ -121,7 +122,8 @@ async def reserve_versions(
     return {row["key"]: (row["type"], row["last_version"]) for row in await cur.fetchall()}
 
 
-_INSERT = """
+_INSERT = (
+    """
 WITH reserved AS (
     UPDATE boards SET last_seq = last_seq + %(n)s WHERE id = %(board_id)s
     RETURNING last_seq - %(n)s AS base
@@ -155,8 +157,13 @@ WITH reserved AS (
     FROM (SELECT DISTINCT ON (key) key, id, seq FROM new ORDER BY key, seq DESC) c
     WHERE k.board_id = %(board_id)s AND k.key = c.key
 )
-SELECT id, seq, created_at FROM inserted
+SELECT id, seq, created_at,
+       pg_notify('"""
+    + CHANNEL
+    + """', %(board_id)s::text || ':' || max(seq) OVER ())
+FROM inserted
 """
+)
 
 
 async def insert_versions(
@@ -389,7 +396,8 @@ async def lock_key(conn: Conn, *, board_id: UUID, key: str) -> None:
     )
 
 
-_RETRACT = """
+_RETRACT = (
+    """
 WITH reserved AS (
     UPDATE boards SET last_seq = last_seq + 1 WHERE id = %(board_id)s RETURNING last_seq AS seq
 ), retracted AS (
@@ -399,8 +407,8 @@ WITH reserved AS (
 ), logged AS (
     INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
     SELECT %(board_id)s, seq, 'artifact.retracted', %(actor_id)s, %(artifact_id)s,
-           jsonb_build_object('key', %(key)s::text, 'version', %(version)s::int,
-                              'reason', %(reason)s::text)
+           jsonb_build_object('type', %(type)s::text, 'key', %(key)s::text,
+                              'version', %(version)s::int, 'reason', %(reason)s::text)
     FROM reserved
 ), moved AS (
     -- the key's current version becomes its newest version that is still standing
@@ -412,8 +420,12 @@ WITH reserved AS (
     LEFT JOIN artifacts c ON c.id = cur.id
     WHERE k.board_id = %(board_id)s AND k.key = %(key)s AND k.latest_id = %(artifact_id)s
 )
-SELECT seq, created_at FROM retracted
+SELECT seq, created_at, pg_notify('"""
+    + CHANNEL
+    + """', %(board_id)s::text || ':' || seq)
+FROM retracted
 """
+)
 
 
 async def retract(
@@ -429,6 +441,7 @@ async def retract(
             "actor_id": actor_id,
             "reason": reason,
             "key": artifact.key,
+            "type": artifact.type,
             "version": artifact.version,
         },
     )

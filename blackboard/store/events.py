@@ -25,6 +25,11 @@ from blackboard.store.database import Conn
 
 _COLUMNS = "seq, kind, at, actor_id, subject_id, data"
 
+CHANNEL = "bb_events"
+"""The NOTIFY channel. Payload: '<board_id>:<newest seq>' — ids only, and only a hint:
+listeners re-read the log, and poll it anyway, so a lost notification delays, never loses.
+Sent inside the writing transaction, so it is delivered at commit or not at all."""
+
 
 @dataclass(frozen=True)
 class EventDraft:
@@ -37,18 +42,25 @@ class EventDraft:
 
 
 # One statement: reserve n seqs on the board row (taking its lock) and insert the events.
-_APPEND = """
+_APPEND = (
+    """
 WITH reserved AS (
     UPDATE boards SET last_seq = last_seq + %(n)s WHERE id = %(board_id)s
     RETURNING last_seq - %(n)s AS base
+), inserted AS (
+    INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
+    SELECT %(board_id)s, reserved.base + e.ord, e.kind, e.actor_id, e.subject_id, e.data
+    FROM reserved,
+         unnest(%(kinds)s::text[], %(actors)s::uuid[], %(subjects)s::uuid[], %(datas)s::jsonb[])
+             WITH ORDINALITY AS e(kind, actor_id, subject_id, data, ord)
+    RETURNING seq
 )
-INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
-SELECT %(board_id)s, reserved.base + e.ord, e.kind, e.actor_id, e.subject_id, e.data
-FROM reserved,
-     unnest(%(kinds)s::text[], %(actors)s::uuid[], %(subjects)s::uuid[], %(datas)s::jsonb[])
-         WITH ORDINALITY AS e(kind, actor_id, subject_id, data, ord)
-RETURNING seq
+SELECT seq, pg_notify('"""
+    + CHANNEL
+    + """', %(board_id)s::text || ':' || max(seq) OVER ())
+FROM inserted
 """
+)
 
 
 async def append(conn: Conn, *, board_id: UUID, events: list[EventDraft]) -> list[int]:
@@ -69,17 +81,42 @@ async def append(conn: Conn, *, board_id: UUID, events: list[EventDraft]) -> lis
 
 
 async def read(
-    conn: Conn, *, board_id: UUID, after: int, limit: int, kinds: list[str] | None = None
+    conn: Conn,
+    *,
+    board_id: UUID,
+    after: int,
+    limit: int,
+    kinds: list[str] | None = None,
+    types: list[str] | None = None,
+    upto: int | None = None,
 ) -> list[Event]:
-    """Return up to `limit` events with seq > `after`, oldest first, optionally of some kinds."""
+    """Return up to `limit` events with `after` < seq (<= `upto`), oldest first, filtered by
+    kind and by the artifact type their data names."""
     query = sql.SQL(
-        "SELECT {columns} FROM events WHERE board_id = %(board_id)s AND seq > %(after)s {kinds}"
-        " ORDER BY seq LIMIT %(limit)s"
+        "SELECT {columns} FROM events WHERE board_id = %(board_id)s AND seq > %(after)s"
+        " {upto} {kinds} {types} ORDER BY seq LIMIT %(limit)s"
     ).format(
         columns=sql.SQL(_COLUMNS),
+        upto=sql.SQL("AND seq <= %(upto)s") if upto is not None else sql.SQL(""),
         kinds=sql.SQL("AND kind = ANY(%(kinds)s)") if kinds else sql.SQL(""),
+        types=sql.SQL("AND data->>'type' = ANY(%(types)s)") if types else sql.SQL(""),
     )
     cur = await conn.execute(
-        query, {"board_id": board_id, "after": after, "limit": limit, "kinds": kinds}
+        query,
+        {
+            "board_id": board_id,
+            "after": after,
+            "limit": limit,
+            "kinds": kinds,
+            "types": types,
+            "upto": upto,
+        },
     )
     return [Event.model_validate(row) for row in await cur.fetchall()]
+
+
+async def last_seq(conn: Conn, *, board_id: UUID) -> int:
+    """Return the board's newest seq (0 if the board has none or does not exist)."""
+    cur = await conn.execute("SELECT last_seq FROM boards WHERE id = %s", (board_id,))
+    row = await cur.fetchone()
+    return int(row["last_seq"]) if row else 0

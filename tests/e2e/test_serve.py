@@ -1,8 +1,8 @@
 """`blackboard serve` as a real process: embedded PostgreSQL, stop, restart, data still there."""
 
+import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,22 +11,19 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import ADMIN, ADMIN_TOKEN, SSE, free_port
+
 pytestmark = pytest.mark.e2e
 
 BLACKBOARD = str(Path(sys.executable).with_name("blackboard"))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Server:
     """One `blackboard serve` process."""
 
-    def __init__(self, data_dir: Path, port: int) -> None:
+    def __init__(self, data_dir: Path, port: int, **settings: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("BLACKBOARD_")}
+        env.update({f"BLACKBOARD_{k.upper()}": v for k, v in settings.items()})
         self.url = f"http://127.0.0.1:{port}"
         self.log = data_dir.parent / f"serve-{port}-{time.monotonic_ns()}.log"
         self._log_file = self.log.open("w")
@@ -89,3 +86,43 @@ def test_serve_keeps_data_across_restarts(tmp_path: Path) -> None:
             assert me.status_code == 200 and me.json()["id"] == agent["id"]
     finally:
         assert server.stop() == 0
+
+
+async def test_two_processes_on_one_database_behave_as_one_service(
+    tmp_path: Path, database_url: str
+) -> None:
+    shared = {
+        "database_url": database_url,
+        "admin_token": ADMIN_TOKEN,
+        "auto_migrate": "false",
+        "fallback_poll_s": "30",  # so that B hears of A's writes by NOTIFY, not by polling
+    }
+    a = Server(tmp_path / "a", free_port(), **shared)
+    b = Server(tmp_path / "b", free_port(), **shared)
+    try:
+        async with (
+            httpx.AsyncClient(base_url=a.url, timeout=30) as on_a,
+            httpx.AsyncClient(base_url=b.url, timeout=30) as on_b,
+        ):
+            agent = (await on_a.post("/v1/agents", json={"name": "two"}, headers=ADMIN)).json()
+            board = (await on_b.post("/v1/boards", json={"name": "two"}, headers=ADMIN)).json()
+            async with on_b.stream(
+                "GET",
+                f"/v1/boards/{board['id']}/events/stream",
+                params={"after": 1},
+                headers=ADMIN,
+            ) as stream:
+                published = []
+                for i in range(5):
+                    r = await on_a.post(
+                        f"/v1/boards/{board['id']}/artifacts",
+                        json={"type": "finding", "body": {"claim": f"from A {i}"}},
+                        headers={"Authorization": f"Bearer {agent['token']}"},
+                    )
+                    assert r.status_code == 201
+                    published.append(r.json()["seq"])
+                got = await asyncio.wait_for(SSE(stream).read(5), 10)
+        assert [int(e["id"]) for e in got] == published
+    finally:
+        assert a.stop() == 0
+        assert b.stop() == 0

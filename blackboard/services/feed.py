@@ -1,0 +1,174 @@
+"""Live board feeds: wake waiters on NOTIFY, and read each new event once per process.
+
+Every long-poll and SSE subscriber of a board reads through its `BoardFeed`. When a
+notification says the board moved, the first reader fetches the new events from the
+database into a bounded window of recent events; every other subscriber is served from
+that window. So 100 subscribers cost one query per burst, not 100. A subscriber that is
+further behind than the window (a reconnect after a long time, a slow client) reads from
+the database directly until it catches up; it never holds anyone else up, and nothing
+is ever pushed into a per-subscriber buffer, so a stalled client costs no memory.
+
+Waiters also wake every `fallback_s` and re-read, so a lost notification (or a dropped
+LISTEN connection) delays delivery by at most that long and never loses an event.
+"""
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from itertools import islice
+from uuid import UUID
+
+from blackboard.records import Event
+from blackboard.store import events as event_store
+from blackboard.store.database import Database
+
+WINDOW = 2_000  # recent events kept per board in each process
+FETCH = 1_000
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events a subscriber wants (None = all)."""
+
+    kinds: frozenset[str] | None = None
+    types: frozenset[str] | None = None
+
+    def matches(self, event: Event) -> bool:
+        """Return whether `event` passes the filter."""
+        if self.kinds is not None and event.kind not in self.kinds:
+            return False
+        return self.types is None or event.data.get("type") in self.types
+
+
+@dataclass
+class BoardFeed:
+    """One board's recent events and the signal that there are newer ones."""
+
+    hint: int = 0  # the newest seq any notification mentioned
+    head: int | None = None  # the newest seq read into `recent`
+    recent: deque[Event] = field(default_factory=lambda: deque(maxlen=WINDOW))
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    refreshed_at: float = 0.0
+
+    def wake(self) -> None:
+        """Release everyone waiting on this board."""
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+
+class Feeds:
+    """All board feeds of this process, fed by the LISTEN connection."""
+
+    def __init__(self, db: Database, *, fallback_s: float = 1.0) -> None:
+        self.db = db
+        self.fallback_s = fallback_s
+        self._boards: dict[UUID, BoardFeed] = {}
+        self.any_changed = asyncio.Event()
+        self.subscribers = 0
+
+    def board(self, board_id: UUID) -> BoardFeed:
+        """Return the feed of one board."""
+        feed = self._boards.get(board_id)
+        if feed is None:
+            feed = self._boards[board_id] = BoardFeed()
+        return feed
+
+    def _wake_any(self) -> None:
+        self.any_changed.set()
+        self.any_changed = asyncio.Event()
+
+    def on_notify(self, payload: str) -> None:
+        """Handle a NOTIFY payload '<board_id>:<seq>' (malformed ones are ignored)."""
+        board_text, _, seq_text = payload.partition(":")
+        try:
+            board_id, seq = UUID(board_text), int(seq_text)
+        except ValueError:
+            return
+        feed = self.board(board_id)
+        if seq > feed.hint:
+            feed.hint = seq
+            feed.wake()
+        self._wake_any()
+
+    def on_reconnect(self) -> None:
+        """The listener may have missed notifications: make every feed re-read."""
+        for feed in self._boards.values():
+            feed.refreshed_at = 0.0
+            feed.wake()
+        self._wake_any()
+
+    async def wait(self, board_id: UUID, after: int, timeout_s: float) -> None:
+        """Return when the board may have events newer than `after`, or after `timeout_s`."""
+        feed = self.board(board_id)
+        if feed.hint > after and (feed.head is None or feed.head > after):
+            return
+        changed = feed.changed
+        try:
+            await asyncio.wait_for(changed.wait(), timeout=max(0.0, timeout_s))
+        except TimeoutError:
+            feed.refreshed_at = 0.0  # the fallback poll: look at the database again
+
+    async def _refresh(self, board_id: UUID, feed: BoardFeed) -> None:
+        async with feed.lock:
+            fresh = time.monotonic() - feed.refreshed_at < self.fallback_s
+            if feed.head is not None and feed.hint <= feed.head and fresh:
+                return
+            async with self.db.connection() as conn:
+                if feed.head is None:
+                    feed.head = await event_store.last_seq(conn, board_id=board_id)
+                while True:
+                    batch = await event_store.read(
+                        conn, board_id=board_id, after=feed.head, limit=FETCH
+                    )
+                    feed.recent.extend(batch)
+                    if batch:
+                        feed.head = batch[-1].seq
+                    if len(batch) < FETCH:
+                        break
+            feed.hint = max(feed.hint, feed.head)
+            feed.refreshed_at = time.monotonic()
+
+    async def read(
+        self, board_id: UUID, *, after: int, limit: int, only: EventFilter
+    ) -> tuple[list[Event], int]:
+        """Return up to `limit` matching events after `after`, and the seq read up to.
+
+        The second value may pass the last returned event when the events in between did
+        not match the filter: a reader can move its cursor there without missing anything.
+        """
+        feed = self.board(board_id)
+        await self._refresh(board_id, feed)
+        assert feed.head is not None
+        first = feed.recent[0].seq if feed.recent else feed.head + 1
+        if after + 1 < first:
+            return await self._read_database(board_id, after=after, limit=limit, only=only)
+        matched: list[Event] = []
+        scanned = after
+        for event in islice(feed.recent, after + 1 - first, None):
+            if len(matched) == limit:
+                break
+            scanned = event.seq
+            if only.matches(event):
+                matched.append(event)
+        return matched, scanned
+
+    async def _read_database(
+        self, board_id: UUID, *, after: int, limit: int, only: EventFilter
+    ) -> tuple[list[Event], int]:
+        async with self.db.connection() as conn:
+            # The board's seq first: every event up to it is committed, so a filtered read
+            # that finds fewer than `limit` matches has seen everything up to it.
+            upto = await event_store.last_seq(conn, board_id=board_id)
+            events = await event_store.read(
+                conn,
+                board_id=board_id,
+                after=after,
+                limit=limit,
+                kinds=sorted(only.kinds) if only.kinds is not None else None,
+                types=sorted(only.types) if only.types is not None else None,
+                upto=upto,
+            )
+        scanned = events[-1].seq if len(events) == limit else max(upto, after)
+        return events, scanned

@@ -1,0 +1,182 @@
+"""Live events over real HTTP: long-poll, Server-Sent Events, resume, LISTEN reconnects."""
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from blackboard.config import Settings
+from tests.conftest import ADMIN, SSE, read_sse
+
+
+async def setup_board(c: httpx.AsyncClient) -> tuple[dict[str, Any], dict[str, Any]]:
+    agent = (
+        await c.post("/v1/agents", json={"name": f"a{time.monotonic_ns()}"}, headers=ADMIN)
+    ).json()
+    agent["headers"] = {"Authorization": f"Bearer {agent['token']}"}
+    board = (
+        await c.post("/v1/boards", json={"name": f"b{time.monotonic_ns()}"}, headers=ADMIN)
+    ).json()
+    return agent, board
+
+
+async def publish(
+    c: httpx.AsyncClient, board: dict[str, Any], agent: dict[str, Any], n: int, label: str = "x"
+) -> list[int]:
+    seqs = []
+    for i in range(n):
+        r = await c.post(
+            f"/v1/boards/{board['id']}/artifacts",
+            json={"type": "finding", "body": {"claim": f"{label}-{i}"}},
+            headers=agent["headers"],
+        )
+        assert r.status_code == 201, r.text
+        seqs.append(r.json()["seq"])
+    return seqs
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # A long fallback poll: anything delivered fast below was delivered by NOTIFY.
+    return settings.model_copy(update={"fallback_poll_s": 30.0})
+
+
+async def test_long_poll_returns_as_soon_as_an_event_is_committed(live_server: Any) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as c:
+        agent, board = await setup_board(c)
+        url = f"/v1/boards/{board['id']}/events"
+        waiting = asyncio.create_task(c.get(url, params={"after": 1, "wait": 20}, headers=ADMIN))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        started = time.monotonic()
+        [seq] = await publish(c, board, agent, 1)
+        page = (await waiting).json()
+        assert time.monotonic() - started < 10, "woken by the fallback poll, not by NOTIFY"
+        assert [e["seq"] for e in page["items"]] == [seq]
+        assert page["next_after"] == seq
+        empty = (await c.get(url, params={"after": seq, "wait": 0.2}, headers=ADMIN)).json()
+        assert empty == {"items": [], "next_after": seq}
+
+
+async def test_sse_resumes_with_last_event_id_and_misses_nothing(live_server: Any) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as c:
+        agent, board = await setup_board(c)
+        stream_url = f"/v1/boards/{board['id']}/events/stream"
+        publishing = asyncio.create_task(publish(c, board, agent, 60, "burst"))
+        received: list[dict[str, str]] = []
+        async with c.stream("GET", stream_url, headers=ADMIN) as r:
+            assert r.status_code == 200
+            assert r.headers["content-type"].startswith("text/event-stream")
+            received += await read_sse(r, 20)
+        # disconnected mid-stream while the publisher goes on
+        await asyncio.sleep(0.2)
+        last = received[-1]["id"]
+        async with c.stream("GET", stream_url, headers={**ADMIN, "Last-Event-ID": last}) as r:
+            received += await read_sse(r, 61 - 20)  # board.created + 60 publishes in all
+        await publishing
+    seqs = [int(e["id"]) for e in received]
+    assert seqs == list(range(1, 62))
+    assert received[0]["event"] == "board.created"
+    assert all(e["event"] == "artifact.published" for e in received[1:])
+    assert json.loads(received[5]["data"])["seq"] == 6
+
+
+async def test_sse_filters_by_kind_and_artifact_type(live_server: Any) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as c:
+        agent, board = await setup_board(c)
+        await c.post(
+            f"/v1/boards/{board['id']}/artifacts",
+            json={"type": "result", "body": {"summary": "r"}},
+            headers=agent["headers"],
+        )
+        await publish(c, board, agent, 2)
+        async with c.stream(
+            "GET",
+            f"/v1/boards/{board['id']}/events/stream",
+            params={"type": "finding", "after": 0},
+            headers=ADMIN,
+        ) as r:
+            got = await read_sse(r, 2)
+        assert [json.loads(e["data"])["data"]["type"] for e in got] == ["finding", "finding"]
+        async with c.stream(
+            "GET",
+            f"/v1/boards/{board['id']}/events/stream",
+            params={"kind": "board.created"},
+            headers=ADMIN,
+        ) as r:
+            got = await read_sse(r, 1)
+        assert got[0]["event"] == "board.created"
+
+
+async def test_listen_connection_killed_by_the_database_reconnects_and_loses_nothing(
+    live_server: Any, database_url: str
+) -> None:
+    listener = live_server.app.state.listener
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as c:
+        agent, board = await setup_board(c)
+        async with c.stream("GET", f"/v1/boards/{board['id']}/events/stream", headers=ADMIN) as r:
+            sse = SSE(r)
+            assert (await sse.read(1))[0]["event"] == "board.created"
+            await asyncio.wait_for(listener.connected.wait(), 10)
+            with psycopg.connect(database_url, autocommit=True) as conn:
+                killed = conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name = 'blackboard-listener'"
+                    " AND datname = current_database()"
+                ).fetchall()
+            assert killed == [(True,)]
+            seqs = await publish(c, board, agent, 5, "while-down")
+            got = await asyncio.wait_for(sse.read(5), 20)
+        assert [int(e["id"]) for e in got] == seqs
+        for _ in range(100):
+            if listener.reconnects >= 1 and listener.connected.is_set():
+                break
+            await asyncio.sleep(0.05)
+        assert listener.reconnects == 1 and listener.connected.is_set()
+        # and notifications flow again: a long-poll wakes long before the 30 s fallback
+        after = seqs[-1]
+        waiting = asyncio.create_task(
+            c.get(
+                f"/v1/boards/{board['id']}/events",
+                params={"after": after, "wait": 20},
+                headers=ADMIN,
+            )
+        )
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        await publish(c, board, agent, 1, "after")
+        assert len((await waiting).json()["items"]) == 1
+        assert time.monotonic() - started < 10
+
+
+async def test_100_concurrent_subscribers_all_receive_a_burst(live_server: Any) -> None:
+    limits = httpx.Limits(max_connections=200)
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=60, limits=limits) as c:
+        agent, board = await setup_board(c)
+        url = f"/v1/boards/{board['id']}/events/stream"
+        ready = asyncio.Semaphore(0)
+        burst = 50
+
+        async def subscriber() -> list[int]:
+            async with c.stream("GET", url, params={"after": 1}, headers=ADMIN) as r:
+                assert r.status_code == 200
+                ready.release()
+                return [int(e["id"]) for e in await read_sse(r, burst)]
+
+        subscribers = [asyncio.create_task(subscriber()) for _ in range(100)]
+        for _ in range(100):
+            await ready.acquire()
+        seqs = await publish(c, board, agent, burst, "burst")
+        results = await asyncio.wait_for(asyncio.gather(*subscribers), 60)
+    assert all(r == seqs for r in results)
+    # the server lets go of every subscriber once they hang up
+    feeds = live_server.app.state.feeds
+    for _ in range(100):
+        if feeds.subscribers == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert feeds.subscribers == 0
