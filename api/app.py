@@ -10,6 +10,7 @@ from starlette.types import ASGIApp
 import blackboard
 from api import errors
 from api.body_limit import DeclaredSizeLimit
+from api.stream_guard import StalledStreamGuard
 from api.deps import TokenCache, reject_nul_in_url
 from api.routes import agents, artifacts, boards, claims, events, health, tasks, types
 from blackboard.config import Settings
@@ -34,7 +35,8 @@ def _admin_token(settings: Settings) -> str:
 
 
 class _App(FastAPI):
-    """FastAPI with `DeclaredSizeLimit` outermost.
+    """FastAPI with our pure ASGI middleware outermost: `DeclaredSizeLimit` and
+    `StalledStreamGuard`.
 
     FastAPI's own body limiter wraps every user middleware and, for an oversized
     Content-Length, replaces whatever response is sent with a plain-text 413; so the
@@ -43,7 +45,11 @@ class _App(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         assert self.max_body_size is not None
-        return DeclaredSizeLimit(super().build_middleware_stack(), self.max_body_size)
+        settings: Settings = self.state.settings
+        return StalledStreamGuard(
+            DeclaredSizeLimit(super().build_middleware_stack(), self.max_body_size),
+            timeout_s=settings.stream_stall_timeout_s,
+        )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -1,19 +1,20 @@
-"""Core benchmark: publish throughput and latency, batch publish, list-latest at 100k versions,
-against a plain FastAPI + psycopg INSERT baseline measured in the same run.
+"""Core benchmark: single and batch publish, list-latest at 100k versions, and a plain
+FastAPI + psycopg INSERT baseline measured in the same run.
 
-    .venv/bin/python bench/bench_core.py           # full run, about 2-3 minutes
-    .venv/bin/python bench/bench_core.py --quick   # smoke run, well under a minute
+    .venv/bin/python bench/bench_core.py           # full run, about 1.5-3 minutes
+    .venv/bin/python bench/bench_core.py --quick   # smoke run, about 20 seconds
 
 It starts the real service (`blackboard serve --workers 2`, embedded PostgreSQL in a fresh
-temporary data directory) and the baseline app (bench/baseline_app.py, uvicorn --workers 2)
-on the same database server, drives both over HTTP with the same client, prints a table,
-and stops everything again. It is a benchmark run by hand, not a test.
+temporary data directory) and the baseline app (bench/baseline_app.py under uvicorn
+--workers 2) on the same database server, drives both over HTTP with the same client,
+prints a table, and stops everything again. A benchmark run by hand, not a test.
 
-The client is a small HTTP/1.1 keep-alive client on uvloop with the httptools parser (the
-parser uvicorn uses), one connection per concurrent worker: it costs a few tens of
-microseconds per request, where httpx costs about a millisecond, so on a 2-core machine it
-takes as little CPU as possible from the servers it measures. The client's own CPU share is
-printed next to every load phase.
+The client is a small HTTP/1.1 keep-alive client on uvloop with the httptools parser, one
+connection per concurrent worker. It costs some tens of microseconds of CPU per request
+(httpx cost 1-2 ms here), so on a 2-core machine it takes as little as possible from the
+servers it measures; its CPU share is printed with every load phase. On Linux the servers'
+CPU time per request (API processes and PostgreSQL apart) is printed as well: unlike rates,
+it barely moves when the machine is shared and noisy, and it shows where the time goes.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -51,7 +52,7 @@ HOST = "127.0.0.1"
 STARTUP_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
 
-# Targets (from the project brief).
+# Targets.
 TARGET_PUBLISH_RATE = 1_500.0  # artifacts/s, single publish at concurrency 16
 TARGET_PUBLISH_VS_BASELINE = 0.5
 TARGET_PUBLISH_P99_MS = 25.0
@@ -59,23 +60,22 @@ TARGET_BATCH_RATE = 15_000.0  # artifacts/s
 TARGET_LIST_P99_MS = 10.0
 
 
-# --------------------------------------------------------------------------- settings
-
-
 @dataclass(frozen=True)
 class Plan:
     """How much work each phase does."""
 
     concurrency: int = 16
-    rounds: int = 2  # publish and baseline alternate (A B A B) to even out a noisy machine
-    warmup_per_round: int = 300
-    requests_per_round: int = 3_000
+    rounds: int = 3  # publish and baseline alternate (A B A B) to even out a noisy machine
+    warmup_per_round: int = 250
+    requests_per_round: int = 2_500
+    # 500 items of ~1 KB keep a batch (~0.5 MB) well under the default 1 MiB body limit;
+    # 1,000 such items (~1.03 MB) only just fit.
     batch_size: int = 500
     batches_measured: int = 30  # per batch concurrency level
     batch_concurrency: tuple[int, ...] = (1, 2)
     board_versions: int = 100_000
     board_keys: int = 20_000  # so about 5 versions per key
-    list_warmup: int = 20
+    list_warmup: int = 30
     list_requests: int = 400
     list_limit: int = 50
 
@@ -174,7 +174,7 @@ def http_request(path: str, *, token: str | None, body: bytes | None, port: int)
 
 
 class HttpConnection(asyncio.Protocol):
-    """One keep-alive HTTP/1.1 connection that sends a request and awaits its response."""
+    """One keep-alive HTTP/1.1 connection: send a request, await its response."""
 
     def __init__(self) -> None:
         self._transport: asyncio.Transport | None = None
@@ -185,13 +185,12 @@ class HttpConnection(asyncio.Protocol):
 
     @classmethod
     async def open(cls, port: int) -> HttpConnection:
-        loop = asyncio.get_running_loop()
-        _, protocol = await loop.create_connection(cls, HOST, port)
+        _, protocol = await asyncio.get_running_loop().create_connection(cls, HOST, port)
         return protocol
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports do not subclass asyncio.Transport but implement it
+        # uvloop's transports implement asyncio.Transport without subclassing it
         self._transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
@@ -221,7 +220,7 @@ class HttpConnection(asyncio.Protocol):
             waiter.set_exception(exc)
 
     async def request(self, raw: bytes) -> tuple[int, bytes]:
-        """Send one request; return (status, body) of its response."""
+        """Send one request; return the status and body of its response."""
         if self._lost is not None:
             raise self._lost
         assert self._transport is not None and self._waiter is None
@@ -234,6 +233,43 @@ class HttpConnection(asyncio.Protocol):
             self._transport.close()
 
 
+# --------------------------------------------------------------------------- measuring
+
+
+class CpuMeter:
+    """CPU seconds used so far by servers, by label (Linux /proc; else nothing).
+
+    A server is a root process, its direct children, and its process group: the API server
+    and its workers (started in a session of their own, so the group holds just them), or
+    PostgreSQL's postmaster and its backends (each of which calls setsid). Exited children
+    that were waited for count in their parent's time, so connections that come and go do.
+    """
+
+    def __init__(self, roots: dict[str, int]) -> None:
+        self.roots = roots
+        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def read(self) -> dict[str, float]:
+        ticks = dict.fromkeys(self.roots.values(), 0)
+        try:
+            entries = [e.name for e in os.scandir("/proc") if e.name.isdigit()]
+        except OSError:
+            return {}
+        for pid in entries:
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    stat = f.read()
+            except OSError:  # the process has just gone
+                continue
+            # after "(command) ": state ppid pgrp ... utime stime cutime cstime (12th-15th)
+            fields = stat[stat.rindex(b")") + 2 :].split()
+            parent, group = int(fields[1]), int(fields[2])
+            root = group if group in ticks else parent if parent in ticks else None
+            if root is not None:
+                ticks[root] += sum(int(x) for x in fields[11:15])
+        return {label: ticks[root] / self._tick for label, root in self.roots.items()}
+
+
 @dataclass(frozen=True)
 class LoadResult:
     """What one load phase measured."""
@@ -243,6 +279,11 @@ class LoadResult:
     elapsed_s: float
     latencies_ms: list[float]
     client_cpu_s: float
+    server_cpu_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def items(self) -> int:
+        return self.requests * self.items_per_request
 
     @property
     def request_rate(self) -> float:
@@ -250,31 +291,36 @@ class LoadResult:
 
     @property
     def item_rate(self) -> float:
-        return self.requests * self.items_per_request / self.elapsed_s
+        return self.items / self.elapsed_s
 
     @property
     def client_cpu_share(self) -> float:
         """The client's CPU time over the wall time (1.0 = one core busy)."""
         return self.client_cpu_s / self.elapsed_s
 
+    def server_cpu_ms_per_item(self, label: str) -> float:
+        return self.server_cpu_s.get(label, math.nan) * 1000 / self.items
+
     def percentile(self, q: float) -> float:
         return percentile(sorted(self.latencies_ms), q)
 
     @staticmethod
     def merge(results: Sequence[LoadResult]) -> LoadResult:
+        labels = set.intersection(*(set(r.server_cpu_s) for r in results))
         return LoadResult(
             requests=sum(r.requests for r in results),
             items_per_request=results[0].items_per_request,
             elapsed_s=sum(r.elapsed_s for r in results),
             latencies_ms=[x for r in results for x in r.latencies_ms],
             client_cpu_s=sum(r.client_cpu_s for r in results),
+            server_cpu_s={k: sum(r.server_cpu_s[k] for r in results) for k in labels},
         )
 
 
 def percentile(ordered: Sequence[float], q: float) -> float:
     """Return the nearest-rank q-th percentile (0 < q <= 100) of ascending `ordered`."""
     if not ordered:
-        return float("nan")
+        return math.nan
     rank = min(max(1, math.ceil(q / 100 * len(ordered))), len(ordered))
     return ordered[rank - 1]
 
@@ -288,17 +334,18 @@ async def run_load(
     concurrency: int,
     expect_status: int,
     items_per_request: int = 1,
+    meter: CpuMeter | None = None,
 ) -> LoadResult:
     """Send `warmup` then `count` requests over `concurrency` connections, as fast as they go.
 
-    Request i is `make_request(i)` (i counts on from the warm-up). Only the `count`
-    requests after the warm-up are timed.
+    Request i is `make_request(i)`, i counting on from the warm-up. Only the `count`
+    requests after the warm-up are timed (and their server CPU metered).
     """
     conns = [await HttpConnection.open(port) for _ in range(concurrency)]
     try:
 
         async def phase(first: int, n: int, latencies: list[float]) -> None:
-            numbers = iter(range(first, first + n))  # shared: one event loop, no races
+            numbers = iter(range(first, first + n))  # shared by the workers of one event loop
 
             async def worker(conn: HttpConnection) -> None:
                 for i in numbers:
@@ -313,13 +360,16 @@ async def run_load(
 
         await phase(0, warmup, [])
         latencies: list[float] = []
+        server0 = meter.read() if meter else {}
         cpu0, wall0 = time.process_time(), time.perf_counter()
         await phase(warmup, count, latencies)
         elapsed, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        server1 = meter.read() if meter else {}
     finally:
         for conn in conns:
             conn.close()
-    return LoadResult(count, items_per_request, elapsed, latencies, cpu)
+    server = {k: server1[k] - server0[k] for k in server0.keys() & server1.keys()}
+    return LoadResult(count, items_per_request, elapsed, latencies, cpu, server)
 
 
 # --------------------------------------------------------------------------- processes
@@ -348,6 +398,13 @@ def console_script(name: str) -> str:
     return found
 
 
+def postmaster_pid(pgdata: Path) -> int | None:
+    """Return the pid of the PostgreSQL server running in `pgdata`, if any."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int((pgdata / "postmaster.pid").read_text().split()[0])
+    return None
+
+
 class ServerProcess:
     """A server started as a subprocess in its own session; stopped with SIGTERM."""
 
@@ -369,131 +426,116 @@ class ServerProcess:
         text = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
-    def check_running(self) -> None:
-        if self.proc.poll() is not None:
-            raise BenchError(
-                f"{self.name} exited with code {self.proc.returncode}:\n{self.log_tail()}"
-            )
+    def wait_until_ready(self, probe: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(
+                    f"{self.name} exited with code {self.proc.returncode}:\n{self.log_tail()}"
+                )
+            with contextlib.suppress(httpx.HTTPError, OSError):
+                if probe():
+                    return
+            time.sleep(0.25)
+        raise BenchError(f"{self.name} did not become ready:\n{self.log_tail()}")
 
     def stop(self) -> None:
-        """SIGTERM, wait, and SIGKILL the process group if it does not go."""
+        """SIGTERM and wait; then stop what is left of its process group (its workers, if
+        it died without stopping them), and SIGKILL whatever does not go."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
                 print(f"  {self.name} ignored SIGTERM; killing it", file=sys.stderr)
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        group = self.proc.pid  # start_new_session: the group holds only what it started
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGTERM)
+            deadline = time.monotonic() + 5.0
+            while time.monotonic() < deadline:
+                time.sleep(0.1)
+                os.killpg(group, 0)  # ProcessLookupError once the group is empty
+            os.killpg(group, signal.SIGKILL)
+        self.proc.wait()
         self._log.close()
 
 
 def stop_stray_postgres(pgdata: Path) -> None:
-    """Fast-shut-down a PostgreSQL that the service left running in `pgdata` (if it was killed)."""
-    pid_file = pgdata / "postmaster.pid"
-    if not pid_file.exists():
+    """Fast-shut-down a PostgreSQL the service left running in `pgdata` (if it was killed)."""
+    pid = postmaster_pid(pgdata)
+    if pid is None:
         return
-    with contextlib.suppress(ValueError, IndexError):
-        pid = int(pid_file.read_text().split()[0])
-        print(f"  stopping the embedded PostgreSQL (pid {pid}) left running", file=sys.stderr)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGINT)  # PostgreSQL's "fast" shutdown
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        while pid_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
+    print(f"  stopping the embedded PostgreSQL (pid {pid}) left running", file=sys.stderr)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGINT)  # PostgreSQL's "fast" shutdown
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while (pgdata / "postmaster.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
-def wait_until_ready(server: ServerProcess, probe: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        server.check_running()
-        with contextlib.suppress(httpx.HTTPError, OSError):
-            if probe():
-                return
-        time.sleep(0.25)
-    raise BenchError(f"{server.name} did not become ready:\n{server.log_tail()}")
+@dataclass(frozen=True)
+class Running:
+    """A server that answers: where, and the processes whose CPU time it uses."""
+
+    port: int
+    meter: CpuMeter
 
 
 @contextlib.contextmanager
-def blackboard_server(data_dir: Path, admin_token: str) -> Iterator[int]:
-    """Run `blackboard serve` with production settings; yield its port."""
+def blackboard_server(data_dir: Path, admin_token: str) -> Iterator[Running]:
+    """Run `blackboard serve` with production settings until the block ends."""
     port = free_port()
-    argv = [
-        console_script("blackboard"),
-        "serve",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data_dir),
-        "--workers",
-        "2",
-        "--no-access-log",
-    ]
+    argv = [console_script("blackboard"), "serve", "--port", str(port)]
+    argv += ["--data-dir", str(data_dir), "--workers", "2", "--no-access-log"]
     env = clean_env(BLACKBOARD_ADMIN_TOKEN=admin_token)
     server = ServerProcess("blackboard serve", argv, env, data_dir.parent / "blackboard.log")
     try:
-
-        def healthy() -> bool:
-            return httpx.get(f"http://{HOST}:{port}/healthz", timeout=2).status_code == 200
-
-        wait_until_ready(server, healthy)
-        yield port
+        server.wait_until_ready(
+            lambda: httpx.get(f"http://{HOST}:{port}/healthz", timeout=2).status_code == 200
+        )
+        roots = {"app": server.proc.pid}
+        pg = postmaster_pid(data_dir / "pgdata")
+        if pg is not None:
+            roots["postgres"] = pg
+        yield Running(port, CpuMeter(roots))
     finally:
         server.stop()
         stop_stray_postgres(data_dir / "pgdata")
 
 
 @contextlib.contextmanager
-def baseline_server(database_url: str, log_dir: Path, probe_body: bytes) -> Iterator[int]:
-    """Run bench/baseline_app.py under uvicorn like the service runs; yield its port."""
+def baseline_server(database_url: str, postgres: int | None, log_dir: Path) -> Iterator[Running]:
+    """Run bench/baseline_app.py under uvicorn as the service runs, until the block ends."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(TABLE_DDL)
     port = free_port()
-    argv = [
-        *(sys.executable, "-m", "uvicorn", "baseline_app:app"),
-        *("--app-dir", str(BENCH_DIR), "--host", HOST, "--port", str(port)),
-        *("--workers", "2", "--loop", "uvloop", "--http", "httptools"),
-        *("--no-access-log", "--log-level", "warning"),
-    ]
+    argv = [sys.executable, "-m", "uvicorn", "baseline_app:app", "--app-dir", str(BENCH_DIR)]
+    argv += ["--host", HOST, "--port", str(port), "--workers", "2", "--loop", "uvloop"]
+    argv += ["--http", "httptools", "--no-access-log", "--log-level", "warning"]
     env = clean_env(BENCH_BASELINE_DATABASE_URL=database_url)
     server = ServerProcess("baseline (uvicorn)", argv, env, log_dir / "baseline.log")
+    probe = {"board_id": str(uuid.uuid4()), "type": "probe", "body": {"x": 1}}
     try:
-
-        def inserts() -> bool:
-            r = httpx.post(
-                f"http://{HOST}:{port}/insert",
-                content=probe_body,
-                headers={"Content-Type": "application/json"},
-                timeout=2,
+        server.wait_until_ready(
+            lambda: (
+                httpx.post(f"http://{HOST}:{port}/insert", json=probe, timeout=2).status_code == 201
             )
-            return r.status_code == 201
-
-        wait_until_ready(server, inserts)
-        yield port
+        )
+        roots = {"app": server.proc.pid}
+        if postgres is not None:
+            roots["postgres"] = postgres
+        yield Running(port, CpuMeter(roots))
     finally:
         server.stop()
 
 
-# --------------------------------------------------------------------------- phases
-
-
-@dataclass
-class Figures:
-    """Everything the final table shows."""
-
-    publish: LoadResult
-    baseline: LoadResult
-    batches: dict[int, LoadResult]
-    board_versions: int
-    list_latest: LoadResult
-    list_items: int
+# --------------------------------------------------------------------------- workloads
 
 
 def single_publish_requests(
     port: int, board_id: str, token: str, count: int
 ) -> Callable[[int], bytes]:
-    """Prebuilt publish requests (so building them costs nothing while timing)."""
+    """Prebuilt publish requests (so that building them costs nothing while timing)."""
     rng = random.Random(1)
     path = f"/v1/boards/{board_id}/artifacts"
     prebuilt = [
@@ -509,6 +551,7 @@ def single_publish_requests(
 
 
 def baseline_requests(port: int, board_id: str, count: int) -> Callable[[int], bytes]:
+    """Prebuilt baseline inserts with the same bodies as `single_publish_requests`."""
     rng = random.Random(1)
     prebuilt = [
         http_request(
@@ -525,8 +568,8 @@ def baseline_requests(port: int, board_id: str, count: int) -> Callable[[int], b
 
 
 class BoardFiller:
-    """Batch-publish requests for a board of `keys` keys over ARTIFACT_TYPES, re-published
-    at random so that keys get several versions each (about versions/keys on average)."""
+    """Makes batch-publish requests over `keys` keys of ARTIFACT_TYPES, each item a key
+    picked at random, so that keys get several versions each (versions/keys on average)."""
 
     def __init__(self, port: int, board_id: str, token: str, keys: int, batch_size: int) -> None:
         self.port = port
@@ -535,7 +578,6 @@ class BoardFiller:
         self.keys = keys
         self.batch_size = batch_size
         self.rng = random.Random(2)
-        self.serial = 0
         self.published = 0
 
     def __call__(self, _: int) -> bytes:
@@ -543,32 +585,47 @@ class BoardFiller:
         for _ in range(self.batch_size):
             k = self.rng.randrange(self.keys)
             kind = ARTIFACT_TYPES[k % len(ARTIFACT_TYPES)]
-            self.serial += 1
-            items.append(
-                {
-                    "type": kind,
-                    "key": f"{kind}/{k:06d}",
-                    "body": artifact_body(kind, self.rng, self.serial),
-                    "tags": [f"t{k % 7}"],
-                }
-            )
-        self.published += len(items)
-        return http_request(
-            self.path, token=self.token, body=orjson.dumps({"items": items}), port=self.port
-        )
+            key, tags = f"{kind}/{k:06d}", [f"t{k % 7}"]
+            body = artifact_body(kind, self.rng, self.published)
+            items.append({"type": kind, "key": key, "body": body, "tags": tags})
+            self.published += 1
+        payload = orjson.dumps({"items": items})
+        return http_request(self.path, token=self.token, body=payload, port=self.port)
+
+
+# --------------------------------------------------------------------------- phases
 
 
 def say(message: str) -> None:
     print(message, flush=True)
 
 
-def describe(label: str, r: LoadResult, unit: str = "req/s") -> None:
-    rate = r.item_rate if unit == "artifacts/s" else r.request_rate
+def describe(label: str, r: LoadResult, *, per_item: bool = False) -> None:
+    rate = f"{r.item_rate:,.0f} artifacts/s" if per_item else f"{r.request_rate:,.0f} req/s"
+    cpu = ""
+    if r.server_cpu_s:
+        unit, scale, digits = ("us/artifact", 1000.0, 0) if per_item else ("ms/req", 1.0, 2)
+        parts = [
+            f"{k} {r.server_cpu_ms_per_item(k) * scale:.{digits}f}" for k in sorted(r.server_cpu_s)
+        ]
+        cpu = f", server CPU {' + '.join(parts)} {unit}"
     say(
-        f"    {label}: {rate:,.0f} {unit}, p50 {r.percentile(50):.1f} ms, "
-        f"p99 {r.percentile(99):.1f} ms  ({r.requests:,} requests in {r.elapsed_s:.1f} s, "
-        f"client CPU {r.client_cpu_share:.0%} of a core)"
+        f"    {label}: {rate}, p50 {r.percentile(50):.1f} ms, p99 {r.percentile(99):.1f} ms "
+        f"({r.requests:,} requests in {r.elapsed_s:.1f} s; client CPU {r.client_cpu_share:.0%}"
+        f" of a core{cpu})"
     )
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Everything the final table shows."""
+
+    publish: LoadResult
+    baseline: LoadResult
+    batches: dict[int, LoadResult]
+    board_versions: int
+    list_latest: LoadResult
+    list_items: int
 
 
 async def register(port: int, admin_token: str) -> tuple[str, str, str]:
@@ -590,61 +647,63 @@ async def register(port: int, admin_token: str) -> tuple[str, str, str]:
     return agent["token"], publish_board["id"], list_board["id"]
 
 
-async def measure(plan: Plan, bb_port: int, base_port: int, admin_token: str) -> Figures:
-    token, publish_board, list_board = await register(bb_port, admin_token)
+async def measure(plan: Plan, bb: Running, base: Running, admin_token: str) -> Figures:
+    token, publish_board, list_board = await register(bb.port, admin_token)
     per_round = plan.warmup_per_round + plan.requests_per_round
 
     say(
         f"\n[1/3] single publish vs baseline: concurrency {plan.concurrency}, "
-        f"{plan.rounds} round(s) of {plan.requests_per_round:,} after "
+        f"{plan.rounds} round(s) of {plan.requests_per_round:,} requests each after "
         f"{plan.warmup_per_round:,} warm-up, alternating"
     )
     publish_rounds: list[LoadResult] = []
     baseline_rounds: list[LoadResult] = []
-    for n in range(plan.rounds):
+    for n in range(1, plan.rounds + 1):
         publish = await run_load(
-            bb_port,
-            single_publish_requests(bb_port, publish_board, token, per_round),
+            bb.port,
+            single_publish_requests(bb.port, publish_board, token, per_round),
             warmup=plan.warmup_per_round,
             count=plan.requests_per_round,
             concurrency=plan.concurrency,
             expect_status=201,
+            meter=bb.meter,
         )
-        describe(f"round {n + 1} publish ", publish)
+        describe(f"round {n} publish ", publish)
         publish_rounds.append(publish)
         baseline = await run_load(
-            base_port,
-            baseline_requests(base_port, publish_board, per_round),
+            base.port,
+            baseline_requests(base.port, publish_board, per_round),
             warmup=plan.warmup_per_round,
             count=plan.requests_per_round,
             concurrency=plan.concurrency,
             expect_status=201,
+            meter=base.meter,
         )
-        describe(f"round {n + 1} baseline", baseline)
+        describe(f"round {n} baseline", baseline)
         baseline_rounds.append(baseline)
 
     say(
-        f"\n[2/3] batch publish ({plan.batch_size} items/request) while filling a board "
-        f"to {plan.board_versions:,} versions over {plan.board_keys:,} keys"
+        f"\n[2/3] batch publish, {plan.batch_size} items per request, while filling a board "
+        f"to {plan.board_versions:,} versions of {plan.board_keys:,} keys"
     )
-    filler = BoardFiller(bb_port, list_board, token, plan.board_keys, plan.batch_size)
+    filler = BoardFiller(bb.port, list_board, token, plan.board_keys, plan.batch_size)
     batches: dict[int, LoadResult] = {}
     for concurrency in plan.batch_concurrency:
-        batch = await run_load(
-            bb_port,
+        batches[concurrency] = await run_load(
+            bb.port,
             filler,
             warmup=concurrency,
             count=plan.batches_measured,
             concurrency=concurrency,
             expect_status=201,
             items_per_request=plan.batch_size,
+            meter=bb.meter,
         )
-        describe(f"concurrency {concurrency}", batch, unit="artifacts/s")
-        batches[concurrency] = batch
+        describe(f"concurrency {concurrency}", batches[concurrency], per_item=True)
     remaining = -(-(plan.board_versions - filler.published) // plan.batch_size)
     if remaining > 0:
         fill = await run_load(
-            bb_port,
+            bb.port,
             filler,
             warmup=0,
             count=remaining,
@@ -652,17 +711,14 @@ async def measure(plan: Plan, bb_port: int, base_port: int, admin_token: str) ->
             expect_status=201,
             items_per_request=plan.batch_size,
         )
-        describe("rest of the fill", fill, unit="artifacts/s")
-    say(f"    board holds {filler.published:,} versions")
+        describe("rest of the fill", fill, per_item=True)
+    say(f"    the board holds {filler.published:,} versions")
 
-    say(
-        f"\n[3/3] list-latest: GET ?type=finding&limit={plan.list_limit} on that board, "
-        f"{plan.list_requests} sequential requests"
-    )
     list_path = f"/v1/boards/{list_board}/artifacts?type=finding&limit={plan.list_limit}"
-    list_request = http_request(list_path, token=token, body=None, port=bb_port)
+    say(f"\n[3/3] list-latest: {plan.list_requests} sequential GET {list_path}")
+    list_request = http_request(list_path, token=token, body=None, port=bb.port)
     listing = await run_load(
-        bb_port,
+        bb.port,
         lambda _: list_request,
         warmup=plan.list_warmup,
         count=plan.list_requests,
@@ -670,7 +726,7 @@ async def measure(plan: Plan, bb_port: int, base_port: int, admin_token: str) ->
         expect_status=200,
     )
     describe("list-latest", listing)
-    async with httpx.AsyncClient(base_url=f"http://{HOST}:{bb_port}", timeout=30) as client:
+    async with httpx.AsyncClient(base_url=f"http://{HOST}:{bb.port}", timeout=30) as client:
         page = await client.get(list_path, headers={"Authorization": f"Bearer {token}"})
     items = page.json()["items"]
     if not items or any(a["type"] != "finding" for a in items):
@@ -691,68 +747,56 @@ async def measure(plan: Plan, bb_port: int, base_port: int, admin_token: str) ->
 
 def report(f: Figures) -> None:
     ratio = f.publish.request_rate / f.baseline.request_rate
-    best_batch = max(f.batches.values(), key=lambda r: r.item_rate)
     versions = f"{f.board_versions / 1000:,.0f}k"
-    rows: list[tuple[str, str, str, bool | None]] = [
-        (
-            "publish (c=16)  artifacts/s",
-            f"{f.publish.request_rate:,.0f}",
-            ">= 1,500",
-            f.publish.request_rate >= TARGET_PUBLISH_RATE,
-        ),
-        ("publish         p50 ms", f"{f.publish.percentile(50):.1f}", "", None),
-        (
-            "publish         p99 ms",
-            f"{f.publish.percentile(99):.1f}",
-            "<= 25",
-            f.publish.percentile(99) <= TARGET_PUBLISH_P99_MS,
-        ),
-        ("baseline (c=16) req/s", f"{f.baseline.request_rate:,.0f}", "", None),
-        ("baseline        p50 ms", f"{f.baseline.percentile(50):.1f}", "", None),
-        ("baseline        p99 ms", f"{f.baseline.percentile(99):.1f}", "", None),
-        (
-            "ratio publish/baseline",
-            f"{ratio:.2f}x",
-            ">= 0.50x",
-            ratio >= TARGET_PUBLISH_VS_BASELINE,
-        ),
-    ]
+    best_batch = max(f.batches.values(), key=lambda r: r.item_rate)
+    # (metric, measured, target, met?) with met None where there is no target
+    rows: list[tuple[str, str, str, bool | None]] = []
+
+    def row(name: str, value: str, target: str = "", met: bool | None = None) -> None:
+        rows.append((name, value, target, met))
+
+    rate, p99 = f.publish.request_rate, f.publish.percentile(99)
+    row("single publish c=16  artifacts/s", f"{rate:,.0f}", ">= 1,500", rate >= TARGET_PUBLISH_RATE)
+    row("single publish       p50 ms", f"{f.publish.percentile(50):.1f}")
+    row("single publish       p99 ms", f"{p99:.1f}", "<= 25", p99 <= TARGET_PUBLISH_P99_MS)
+    row("baseline insert c=16 req/s", f"{f.baseline.request_rate:,.0f}")
+    row("baseline insert      p50 ms", f"{f.baseline.percentile(50):.1f}")
+    row("baseline insert      p99 ms", f"{f.baseline.percentile(99):.1f}")
+    row("ratio publish/baseline", f"{ratio:.2f}x", ">= 0.50x", ratio >= TARGET_PUBLISH_VS_BASELINE)
     for concurrency, batch in sorted(f.batches.items()):
-        best = batch is best_batch
-        rows.append(
-            (
-                f"batch x{batch.items_per_request} (c={concurrency}) artifacts/s",
-                f"{batch.item_rate:,.0f}",
-                ">= 15,000" if best else "",
-                batch.item_rate >= TARGET_BATCH_RATE if best else None,
-            )
-        )
-    rows += [
-        (
-            f"list-latest @{versions} versions p50 ms",
-            f"{f.list_latest.percentile(50):.1f}",
-            "",
-            None,
-        ),
-        (
-            f"list-latest @{versions} versions p99 ms",
-            f"{f.list_latest.percentile(99):.1f}",
-            "<= 10",
-            f.list_latest.percentile(99) <= TARGET_LIST_P99_MS,
-        ),
-    ]
+        name = f"batch x{batch.items_per_request} c={concurrency}  artifacts/s"
+        if batch is best_batch:
+            row(name, f"{batch.item_rate:,.0f}", ">= 15,000", batch.item_rate >= TARGET_BATCH_RATE)
+        else:
+            row(name, f"{batch.item_rate:,.0f}")
+    list_p99 = f.list_latest.percentile(99)
+    row(f"list-latest @{versions} versions p50 ms", f"{f.list_latest.percentile(50):.1f}")
+    list_ok = list_p99 <= TARGET_LIST_P99_MS
+    row(f"list-latest @{versions} versions p99 ms", f"{list_p99:.1f}", "<= 10", list_ok)
+
     width = max(len(r[0]) for r in rows)
-    say("\n" + "=" * (width + 36))
+    rule = "-" * (width + 34)
+    say("\n" + rule.replace("-", "="))
     say(f"{'metric':<{width}}  {'measured':>10}  {'target':>10}  result")
-    say("-" * (width + 36))
-    for name, value, target, ok in rows:
-        verdict = "" if ok is None else ("ok" if ok else "MISS")
-        say(f"{name:<{width}}  {value:>10}  {target:>10}  {verdict}")
-    say("=" * (width + 36))
+    say(rule)
+    for name, value, target, met in rows:
+        verdict = "" if met is None else ("ok" if met else "MISS")
+        say(f"{name:<{width}}  {value:>10}  {target:>10}  {verdict}".rstrip())
+    say(rule.replace("-", "="))
+
+    def cpu(r: LoadResult, scale: float = 1.0, digits: int = 2) -> str:
+        app, pg = (r.server_cpu_ms_per_item(k) * scale for k in ("app", "postgres"))
+        return f"API {app:.{digits}f} + PostgreSQL {pg:.{digits}f}"
+
+    if f.publish.server_cpu_s and f.baseline.server_cpu_s:
+        say("server CPU per request, ms (both API processes + all PostgreSQL processes):")
+        say(f"  single publish {cpu(f.publish)}")
+        say(f"  baseline       {cpu(f.baseline)}")
+        say(f"  batch          {cpu(best_batch, 1000.0, 0)}  (microseconds per artifact)")
     say(
-        f"client CPU (share of one core): publish {f.publish.client_cpu_share:.0%}, "
+        f"client CPU, share of one core: publish {f.publish.client_cpu_share:.0%}, "
         f"baseline {f.baseline.client_cpu_share:.0%}; "
-        f"list-latest returned {f.list_items} items per page"
+        f"list-latest pages held {f.list_items} items"
     )
 
 
@@ -760,11 +804,9 @@ def report(f: Figures) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
-    parser.add_argument(
-        "--keep", action="store_true", help="keep the temporary data directory and logs"
-    )
+    parser.add_argument("--keep", action="store_true", help="keep the data directory and logs")
     args = parser.parse_args()
     plan = Plan.quick() if args.quick else Plan()
     started = time.perf_counter()
@@ -776,18 +818,21 @@ def main() -> int:
     data_dir = work_dir / "data"
     admin_token = "bbadmin_bench-" + secrets.token_urlsafe(16)
     try:
-        say(f"starting blackboard serve --workers 2 (data in {data_dir}) ...")
-        with blackboard_server(data_dir, admin_token) as bb_port:
-            database_url = f"postgresql://postgres:@/blackboard?host={data_dir / 'pgdata'}"
-            probe = orjson.dumps({"board_id": str(uuid.uuid4()), "type": "probe", "body": {"x": 1}})
-            say("starting the baseline app (uvicorn --workers 2) ...")
-            with baseline_server(database_url, work_dir, probe) as base_port:
+        say(f"starting blackboard serve --workers 2, data in {data_dir} ...")
+        with blackboard_server(data_dir, admin_token) as bb:
+            pgdata = data_dir / "pgdata"
+            database_url = f"postgresql://postgres:@/blackboard?host={pgdata}"
+            say("starting the baseline app (uvicorn --workers 2) on the same PostgreSQL ...")
+            with baseline_server(database_url, postmaster_pid(pgdata), work_dir) as base:
                 say(f"ready after {time.perf_counter() - started:.0f} s")
-                figures = uvloop.run(measure(plan, bb_port, base_port, admin_token))
+                figures = uvloop.run(measure(plan, bb, base, admin_token))
         report(figures)
     except BenchError as exc:
         print(f"\nbench_core failed: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("\nbench_core interrupted; servers stopped", file=sys.stderr)
+        return 130
     finally:
         if args.keep:
             say(f"kept {work_dir}")

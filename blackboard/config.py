@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     fallback_poll_s: float = Field(
         default=1.0, gt=0, le=60, description="Longest delay if a NOTIFY is lost (waiters re-read)."
     )
+    stream_stall_timeout_s: float = Field(
+        default=30.0, gt=0, le=3600, description="Drop a stream subscriber that stops reading."
+    )
     presence_interval_s: float = Field(
         default=5.0, ge=0, le=3600, description="Least time between last-seen updates per agent."
     )

@@ -9,6 +9,7 @@ import itertools
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -163,12 +164,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-async def live_server(settings: Settings) -> AsyncIterator[Any]:
-    """The real app served by uvicorn on a loopback port, in this event loop.
+@asynccontextmanager
+async def serve_app(settings: Settings) -> AsyncIterator[Any]:
+    """Serve the real app with uvicorn on a loopback port, in this event loop.
 
-    For behaviour that needs real HTTP (streams, disconnects); yields an object with
-    `.url` and `.app`.
+    For behaviour that needs real HTTP (streams, disconnects); yields `.url` and `.app`.
     """
     import asyncio
     from types import SimpleNamespace
@@ -177,7 +177,14 @@ async def live_server(settings: Settings) -> AsyncIterator[Any]:
 
     app = create_app(settings)
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -188,6 +195,13 @@ async def live_server(settings: Settings) -> AsyncIterator[Any]:
     finally:
         server.should_exit = True
         await task
+
+
+@pytest.fixture
+async def live_server(settings: Settings) -> AsyncIterator[Any]:
+    """The real app on a loopback port (see `serve_app`)."""
+    async with serve_app(settings) as server:
+        yield server
 
 
 class SSE:

@@ -1,15 +1,18 @@
 """Agents: registration (admin) and lookup."""
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from api.deps import AdminDep, CurrentAgent, DatabaseDep, PrincipalDep
+from api.deps import AdminDep, CurrentAgent, DatabaseDep, FeedsDep, PrincipalDep
 from api.errors import ERROR_RESPONSES
 from api.schemas import AgentCreated, Items
 from blackboard.drafts import AgentDraft
 from blackboard.records import Agent
 from blackboard.services import agents
+from blackboard.services.inbox import follow
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"], responses=ERROR_RESPONSES)
 
@@ -37,3 +40,18 @@ async def list_agents(
 async def whoami(agent: CurrentAgent) -> Agent:
     """Return the calling agent."""
     return agent
+
+
+@router.get("/me/events/stream", response_class=EventSourceResponse)
+async def inbox(
+    request: Request, agent: CurrentAgent, db: DatabaseDep, feeds: FeedsDep
+) -> AsyncIterator[ServerSentEvent]:
+    """Stream what concerns you across every board, as Server-Sent Events: first the tasks
+    you could claim now, then `task.available` as tasks become claimable for you and
+    `turn.offered` as turns are offered to you. Reconnecting starts with a fresh snapshot."""
+    async for item in follow(db, feeds, agent=agent):
+        if await request.is_disconnected():
+            return
+        yield ServerSentEvent(
+            event=item.kind, data={"board_id": str(item.board_id), "seq": item.seq, **item.data}
+        )

@@ -75,6 +75,10 @@ class Feeds:
             feed = self._boards[board_id] = BoardFeed()
         return feed
 
+    def boards(self) -> list[tuple[UUID, BoardFeed]]:
+        """Return every board feed this process knows of."""
+        return list(self._boards.items())
+
     def _wake_any(self) -> None:
         self.any_changed.set()
         self.any_changed = asyncio.Event()

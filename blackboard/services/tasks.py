@@ -157,14 +157,20 @@ async def complete(
     await task_store.finish_attempt(
         conn, task_id=task.id, attempt=task.attempt, outcome="completed", reason=None
     )
-    published = await artifacts.publish(
-        conn,
-        board_id=task.board_id,
-        author=agent,
-        drafts=[artifact],
-        idempotency_key=idempotency_key,
-        schemas=schemas,
-    )
+    try:
+        published = await artifacts.publish(
+            conn,
+            board_id=task.board_id,
+            author=agent,
+            drafts=[artifact],
+            idempotency_key=idempotency_key,
+            schemas=schemas,
+        )
+    except InvalidInput as exc:
+        # The draft sits at /artifact of the request: point there, not at a bare publish body.
+        exc.errors = [FieldError("/artifact" + e.path, e.message) for e in exc.errors]
+        exc.extra.pop("index", None)
+        raise
     result = published.artifacts[0]
     done = await task_store.complete(conn, task_id=task.id, result_id=result.id)
     await event_store.append(

@@ -120,3 +120,9 @@ async def last_seq(conn: Conn, *, board_id: UUID) -> int:
     cur = await conn.execute("SELECT last_seq FROM boards WHERE id = %s", (board_id,))
     row = await cur.fetchone()
     return int(row["last_seq"]) if row else 0
+
+
+async def board_heads(conn: Conn) -> dict[UUID, int]:
+    """Return every board's newest seq."""
+    cur = await conn.execute("SELECT id, last_seq FROM boards")
+    return {row["id"]: int(row["last_seq"]) for row in await cur.fetchall()}

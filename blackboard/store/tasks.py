@@ -242,3 +242,24 @@ async def list_tasks(conn: Conn, *, board_id: UUID, status: str | None, limit: i
         {"board_id": board_id, "status": status, "limit": limit},
     )
     return [Task.model_validate(row) for row in await cur.fetchall()]
+
+
+async def claimable(
+    conn: Conn,
+    *,
+    agent_id: UUID,
+    capabilities: list[str],
+    limit: int,
+    task_id: UUID | None = None,
+) -> list[Task]:
+    """Return open tasks (on any board, or just `task_id`) this agent could claim, oldest first."""
+    cur = await conn.execute(
+        f"""SELECT {_COLUMNS} FROM tasks t
+            WHERE t.status = 'open' AND t.required_capabilities <@ %(capabilities)s::text[]
+              AND (%(task_id)s::uuid IS NULL OR t.id = %(task_id)s)
+              AND NOT EXISTS (SELECT 1 FROM abstentions a
+                              WHERE a.task_id = t.id AND a.agent_id = %(agent_id)s)
+            ORDER BY t.created_at LIMIT %(limit)s""",
+        {"agent_id": agent_id, "capabilities": capabilities, "limit": limit, "task_id": task_id},
+    )
+    return [Task.model_validate(row) for row in await cur.fetchall()]

@@ -142,6 +142,9 @@ ENDPOINTS = [
 BY_NAME = {e.name: e for e in ENDPOINTS}
 WITH_BODY = [e for e in ENDPOINTS if e.valid is not None]
 AGENT_ONLY = [e for e in ENDPOINTS if e.agent_only]
+# Endpoints whose body may be left out (every field has a default); the others need one.
+OPTIONAL_BODY = {"renew", "claim_task", "heartbeat"}
+NEEDS_BODY = [e for e in WITH_BODY if e.name not in OPTIONAL_BODY]
 
 
 def ids(endpoints: list[Endpoint]) -> list[str]:
@@ -163,7 +166,9 @@ async def build_world(client: httpx.AsyncClient, actors: Actors) -> World:
         return data
 
     b, ob = board["id"], other_board["id"]
-    artifact = await ok("POST", f"/v1/boards/{b}/artifacts", FINDING, **{"Idempotency-Key": USED_KEY})
+    artifact = await ok(
+        "POST", f"/v1/boards/{b}/artifacts", FINDING, **{"Idempotency-Key": USED_KEY}
+    )
     foreign = await ok("POST", f"/v1/boards/{ob}/artifacts", FINDING)
     claim = await ok("POST", f"/v1/boards/{b}/claims", {"role": "critic", "ttl_s": 3600})
     released = await ok("POST", f"/v1/boards/{b}/claims", {"role": "old", "ttl_s": 3600})
@@ -557,6 +562,41 @@ async def test_a_body_that_is_not_an_object_is_422_and_writes_nothing(
     assert paths(result) == [""]
 
 
+@pytest.mark.parametrize("endpoint", NEEDS_BODY, ids=ids(NEEDS_BODY))
+@pytest.mark.parametrize("raw", [b"null", b""], ids=["null", "empty"])
+async def test_a_missing_body_is_422_where_one_is_needed(
+    ledger: Ledger, endpoint: Endpoint, raw: bytes
+) -> None:
+    w = ledger.world
+    result = await refused(
+        ledger,
+        endpoint.method,
+        endpoint.url(w),
+        422,
+        "ValidationFailed",
+        content=raw,
+        headers=json_headers(w.holder),
+    )
+    assert paths(result) == [""]
+
+
+@pytest.mark.parametrize("key", ["", "k" * 201], ids=["empty", "too-long"])
+async def test_a_bad_idempotency_key_on_complete_is_422_and_writes_nothing(
+    ledger: Ledger, key: str
+) -> None:
+    w = ledger.world
+    result = await refused(
+        ledger,
+        "POST",
+        f"/v1/tasks/{w.task}/complete",
+        422,
+        "ValidationFailed",
+        json={"artifact": RESULT},
+        headers={**w.holder, "Idempotency-Key": key},
+    )
+    assert paths(result) == ["/header/Idempotency-Key"]
+
+
 # --- bodies that are not JSON, too large, or labelled as something else --------------------
 
 
@@ -658,7 +698,9 @@ async def test_unknown_ids_in_the_path_are_404_and_write_nothing(
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=ids(ENDPOINTS))
-@pytest.mark.parametrize("bad_id", ["not-a-uuid", "123", f"{uuid4()}x"], ids=["word", "num", "long"])
+@pytest.mark.parametrize(
+    "bad_id", ["not-a-uuid", "123", f"{uuid4()}x"], ids=["word", "num", "long"]
+)
 async def test_malformed_ids_in_the_path_are_422_and_write_nothing(
     ledger: Ledger, endpoint: Endpoint, bad_id: str
 ) -> None:
@@ -832,21 +874,53 @@ async def test_posting_a_task_whose_inputs_are_not_artifacts_on_the_board_is_422
 
 # The holder's result is refused by publishing, inside the transaction that would complete
 # the task: the attempt must not be closed, nor the task completed, nor anything published.
-COMPLETE_REFUSALS: list[tuple[str, Any, dict[str, str], int, str, str | None]] = [
-    ("schema", {"type": "result", "body": {"summary": ""}}, {}, 422, "SchemaViolation", "/artifact/body"),
-    ("wrong-type", FINDING, {}, 422, "InvalidInput", "/artifact/type"),
-    ("unknown-parent", {**RESULT, "parents": [str(uuid4())]}, {}, 422, "UnknownParent", "/artifact/parents/0"),
-    ("foreign-parent", {**RESULT, "parents": ["{foreign}"]}, {}, 422, "UnknownParent", "/artifact/parents/0"),
-    ("stale-claim", {**RESULT, "claim_id": "{released}"}, {}, 409, "StaleClaim", None),
-    ("version", {**RESULT, "key": "new-key", "expected_version": 3}, {}, 409, "VersionConflict", None),
-    ("idempotency", RESULT, {"Idempotency-Key": USED_KEY}, 409, "IdempotencyKeyReused", None),
-]  # fmt: skip
+FIRST_PARENT = "/artifact/parents/0"
+COMPLETE_REFUSALS = [
+    pytest.param(
+        {**RESULT, "body": {"summary": ""}},
+        {},
+        422,
+        "SchemaViolation",
+        "/artifact/body",
+        id="schema",
+    ),
+    pytest.param(FINDING, {}, 422, "InvalidInput", "/artifact/type", id="wrong-type"),
+    pytest.param(
+        {**RESULT, "parents": [str(uuid4())]},
+        {},
+        422,
+        "UnknownParent",
+        FIRST_PARENT,
+        id="unknown-parent",
+    ),
+    pytest.param(
+        {**RESULT, "parents": ["{foreign}"]},
+        {},
+        422,
+        "UnknownParent",
+        FIRST_PARENT,
+        id="foreign-parent",
+    ),
+    pytest.param(
+        {**RESULT, "claim_id": "{released}"}, {}, 409, "StaleClaim", None, id="stale-claim"
+    ),
+    pytest.param(
+        {**RESULT, "key": "k", "expected_version": 3},
+        {},
+        409,
+        "VersionConflict",
+        None,
+        id="version",
+    ),
+    pytest.param(
+        RESULT, {"Idempotency-Key": USED_KEY}, 409, "IdempotencyKeyReused", None, id="idempotency"
+    ),
+]
 
 
 @pytest.mark.parametrize(
     ("artifact", "headers", "status", "error", "path"),
-    [c[1:] for c in COMPLETE_REFUSALS],
-    ids=[c[0] for c in COMPLETE_REFUSALS],
+    COMPLETE_REFUSALS,
 )
 async def test_a_refused_result_leaves_the_task_leased_and_writes_nothing(
     ledger: Ledger,
@@ -869,7 +943,7 @@ async def test_a_refused_result_leaves_the_task_leased_and_writes_nothing(
         headers=json_headers({**w.holder, **headers}),
     )
     if path is not None:
-        assert path in paths(body)
+        assert any(p == path or p.startswith(path + "/") for p in paths(body)), paths(body)
         assert all(p.startswith("/artifact/") for p in paths(body)), paths(body)
     task = (await ledger.client.get(f"/v1/tasks/{w.task}", headers=ADMIN)).json()
     assert task["status"] == "leased" and task["result_id"] is None

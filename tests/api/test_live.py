@@ -180,3 +180,111 @@ async def test_100_concurrent_subscribers_all_receive_a_burst(live_server: Any) 
             break
         await asyncio.sleep(0.05)
     assert feeds.subscribers == 0
+
+
+async def test_agent_inbox_streams_claimable_tasks_across_boards(live_server: Any) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as c:
+        coder = (
+            await c.post(
+                "/v1/agents", json={"name": "coder", "capabilities": ["code"]}, headers=ADMIN
+            )
+        ).json()
+        other = (
+            await c.post(
+                "/v1/agents", json={"name": "other", "capabilities": ["code"]}, headers=ADMIN
+            )
+        ).json()
+        boards = [
+            (await c.post("/v1/boards", json={"name": f"inbox-{i}"}, headers=ADMIN)).json()
+            for i in range(2)
+        ]
+
+        async def post(board: dict[str, Any], title: str, caps: list[str]) -> dict[str, Any]:
+            r = await c.post(
+                f"/v1/boards/{board['id']}/tasks",
+                json={"title": title, "required_capabilities": caps},
+                headers=ADMIN,
+            )
+            return dict(r.json())
+
+        before = await post(boards[0], "waiting already", ["code"])
+        await post(boards[0], "not for a coder", ["write"])
+        headers = {"Authorization": f"Bearer {coder['token']}"}
+        async with c.stream("GET", "/v1/agents/me/events/stream", headers=headers) as r:
+            assert r.status_code == 200
+            sse = SSE(r)
+            [first] = await sse.read(1)
+            assert first["event"] == "task.available"
+            assert json.loads(first["data"])["task"]["id"] == before["id"]
+            await post(boards[1], "write docs", ["write"])
+            live = await post(boards[1], "fix the bug", ["code"])
+            [second] = await asyncio.wait_for(sse.read(1), 10)
+            assert json.loads(second["data"])["task"]["id"] == live["id"]
+            assert json.loads(second["data"])["board_id"] == boards[1]["id"]
+            # another agent takes a task and lets its lease run out: it is claimable again
+            claimed = await c.post(
+                f"/v1/boards/{boards[1]['id']}/tasks/claim",
+                json={"lease_s": 0.2},
+                headers={"Authorization": f"Bearer {other['token']}"},
+            )
+            assert claimed.json()["id"] == live["id"]
+            [again] = await asyncio.wait_for(sse.read(1), 10)
+            assert json.loads(again["data"])["task"]["id"] == live["id"]
+            assert json.loads(again["data"])["task"]["attempt"] == 1
+
+
+async def test_a_stalled_subscriber_is_dropped_and_does_not_hold_up_others(
+    settings: Settings,
+) -> None:
+    import socket
+
+    from tests.conftest import serve_app
+
+    stall_timeout = 1.0
+    settings = settings.model_copy(update={"stream_stall_timeout_s": stall_timeout})
+    async with (
+        serve_app(settings) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=30) as c,
+    ):
+        agent, board = await setup_board(c)
+        path = f"/v1/boards/{board['id']}/events/stream"
+        # A raw client with a tiny receive window that sends its request and never reads.
+        stalled = socket.socket()
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.connect(("127.0.0.1", int(server.url.rsplit(":", 1)[1])))
+        stalled.setblocking(False)
+        token = ADMIN["Authorization"].removeprefix("Bearer ")
+        await asyncio.get_running_loop().sock_sendall(
+            stalled,
+            f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode(),
+        )
+        # Events are small (ids, not bodies): 20,000 of them are more than the kernel
+        # buffers for one socket here (a 4 MiB send buffer at most).
+        batches, per_batch = 20, 1000
+        count = batches * per_batch
+        async with c.stream("GET", path, params={"after": 1}, headers=ADMIN) as r:
+            reading = asyncio.create_task(SSE(r).read(count))
+            for b in range(batches):
+                resp = await c.post(
+                    f"/v1/boards/{board['id']}/artifacts/batch",
+                    json={
+                        "items": [
+                            {"type": "finding", "body": {"claim": f"{b}-{i}"}}
+                            for i in range(per_batch)
+                        ]
+                    },
+                    headers=agent["headers"],
+                )
+                assert resp.status_code == 201
+            got = await asyncio.wait_for(reading, 60)
+        assert [int(e["id"]) for e in got] == list(range(2, count + 2))
+        await asyncio.sleep(stall_timeout + 1.0)
+        # The server gave up on the stalled client: draining its socket ends in EOF.
+        # (Read without blocking: the server runs in this same event loop.)
+        loop = asyncio.get_running_loop()
+        stalled.setblocking(False)
+        total = 0
+        while chunk := await asyncio.wait_for(loop.sock_recv(stalled, 1 << 16), 10):
+            total += len(chunk)
+        stalled.close()
+        assert total < count * 300, "the stalled client was sent everything after all"
