@@ -10,9 +10,9 @@ from starlette.types import ASGIApp
 import blackboard
 from api import errors
 from api.body_limit import DeclaredSizeLimit
-from api.stream_guard import StalledStreamGuard
 from api.deps import TokenCache, reject_nul_in_url
 from api.routes import agents, artifacts, boards, claims, events, health, tasks, types
+from api.stream_guard import StalledStreamGuard
 from blackboard.config import Settings
 from blackboard.services.feed import Feeds
 from blackboard.services.presence import Presence
