@@ -54,25 +54,26 @@ class TokenCache:
         self._entries[credentials.hash_token(token)] = (time.monotonic() + self.ttl_s, agent)
 
 
-def get_settings(request: Request) -> Settings:
+# Plain `def` dependencies would each cost a thread-pool hop per request.
+async def get_settings(request: Request) -> Settings:
     """Return the app's settings."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     """Return the app's database."""
     db: Database = request.app.state.database
     return db
 
 
-def get_feeds(request: Request) -> Feeds:
+async def get_feeds(request: Request) -> Feeds:
     """Return the app's live board feeds."""
     feeds: Feeds = request.app.state.feeds
     return feeds
 
 
-def get_schemas(request: Request) -> SchemaCache:
+async def get_schemas(request: Request) -> SchemaCache:
     """Return the app's compiled-schema cache."""
     cache: SchemaCache = request.app.state.schemas
     return cache

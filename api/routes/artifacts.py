@@ -51,7 +51,8 @@ async def publish(
             drafts=[draft],
             idempotency_key=idempotency_key,
             schemas=schemas,
-        )
+        ),
+        atomic=False,  # the publish is one statement, or its own transaction when fenced
     )
     _mark_replay(response, published)
     return published.artifacts[0]
@@ -77,7 +78,8 @@ async def publish_batch(
             idempotency_key=idempotency_key,
             schemas=schemas,
             batch=True,
-        )
+        ),
+        atomic=False,
     )
     _mark_replay(response, published)
     return Items(items=published.artifacts)
@@ -159,11 +161,12 @@ async def retract(
     """Retract a version: it stays in history, marked, and the key falls back to the version
     before it. Only its author or the operator may."""
     return await db.run(
-        lambda conn: artifacts.retract(
+        atomic=False,
+        work=lambda conn: artifacts.retract(
             conn,
             board_id=board_id,
             artifact_id=artifact_id,
             actor=principal.agent,
             reason=draft.reason,
-        )
+        ),
     )

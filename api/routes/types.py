@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from api.deps import AdminDep, DatabaseDep, PrincipalDep
+from api.deps import AdminDep, DatabaseDep, PrincipalDep, SchemasDep
 from api.errors import ERROR_RESPONSES
 from api.schemas import Items, TypeDetail
 from blackboard.drafts import TypeDraft
@@ -18,7 +18,12 @@ TypeNamePath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")]
 
 @router.put("/{name}", status_code=201, responses={200: {"model": TypeVersion}})
 async def register_type(
-    name: TypeNamePath, draft: TypeDraft, _: AdminDep, db: DatabaseDep, response: Response
+    name: TypeNamePath,
+    draft: TypeDraft,
+    _: AdminDep,
+    db: DatabaseDep,
+    cache: SchemasDep,
+    response: Response,
 ) -> TypeVersion:
     """Register a JSON Schema as the next version of a type (200 if it is already the newest)."""
     version, created = await db.run(
@@ -26,6 +31,7 @@ async def register_type(
             conn, name=name, schema=draft.schema_, description=draft.description
         )
     )
+    cache.forget({name})
     if not created:
         response.status_code = 200
     return version

@@ -1,9 +1,10 @@
 """Publishing and reading artifacts: validation, versions, idempotency, lineage, retraction."""
 
-from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID, uuid4
+
+from jsonschema import Draft202012Validator
 
 from blackboard.content import content_hash
 from blackboard.drafts import ArtifactDraft
@@ -15,18 +16,17 @@ from blackboard.errors import (
     InvalidInput,
     NotFound,
     UnknownParent,
-    VersionConflict,
 )
 from blackboard.records import Agent, Artifact, Lineage, Retraction
 from blackboard.services import boards, claims
 from blackboard.services.schemas import SchemaCache, validate_body
+from blackboard.store import artifact_writes as writes
 from blackboard.store import artifacts as artifact_store
-from blackboard.store.artifacts import ArtifactFilter, NewVersion
+from blackboard.store.artifact_writes import NewVersion, TypeChanged
+from blackboard.store.artifacts import ArtifactFilter
 from blackboard.store.database import Conn
 
 MAX_LINEAGE_DEPTH = 100
-
-_At = Callable[[int], str]  # draft index → its JSON pointer in the request
 
 
 @dataclass(frozen=True)
@@ -56,26 +56,14 @@ async def publish(
 
     With an idempotency key, a repeat of the same request returns what the first one
     wrote and writes nothing; the same key with a different request is a conflict.
+    Drafts that name a claim are written only while that claim is the author's and active.
     """
-    await boards.require(conn, board_id=board_id)
-
-    def at(i: int) -> str:
-        return _where(i if batch else None)
-
-    type_versions: dict[str, int] = {}
-    for i, draft in enumerate(drafts):
-        try:
-            version, validator = await schemas.validator(conn, name=draft.type)
-        except InvalidInput as exc:
-            exc.errors = [FieldError(at(i) + e.path, e.message) for e in exc.errors]
-            exc.extra["index"] = i
-            raise
-        type_versions[draft.type] = version
-        try:
-            validate_body(validator, draft.body, at(i) + "/body")
-        except InvalidInput as exc:
-            exc.extra["index"] = i
-            raise
+    where = [_where(i if batch else None) for i in range(len(drafts))]
+    try:
+        type_versions = await _validate(conn, drafts, schemas, where)
+    except InvalidInput:
+        await boards.require(conn, board_id=board_id)  # an unknown board is the first problem
+        raise
 
     request_hashes = [content_hash(d.model_dump(mode="json")) for d in drafts]
     idem_keys: list[str | None] = [None] * len(drafts)
@@ -86,64 +74,84 @@ async def publish(
         replay = await _replay(conn, board_id, author, [k for k in idem_keys if k], request_hashes)
         if replay is not None:
             return Published(replay, replayed=True)
+    await _check_parents(conn, board_id, drafts, where)
 
-    await _check_parents(conn, board_id, drafts, at)
-    roles = await _fenced_roles(conn, board_id, author, drafts, at)
-
-    ids = [uuid4() for _ in drafts]
-    keys = [d.key if d.key is not None else str(ids[i]) for i, d in enumerate(drafts)]
-    per_key = Counter(keys)
-    reserved = await artifact_store.reserve_versions(
-        conn,
-        board_id=board_id,
-        counts={k: (drafts[keys.index(k)].type, n) for k, n in per_key.items()},
-    )
-    versions = _assign_versions(drafts, keys, reserved, per_key, at)
-
-    new = [
-        NewVersion(
-            id=ids[i],
-            type=d.type,
-            type_version=type_versions[d.type],
-            key=keys[i],
-            version=versions[i],
-            body=d.body,
-            role=roles[i],
-            claim_id=d.claim_id,
-            parents=list(dict.fromkeys(d.parents)),
-            tags=list(dict.fromkeys(d.tags)),
-            content_hash=content_hash(d.body),
-            idempotency_key=idem_keys[i],
-            request_hash=request_hashes[i] if idem_keys[i] else None,
-        )
-        for i, d in enumerate(drafts)
-    ]
-    written = await artifact_store.insert_versions(
-        conn, board_id=board_id, author_id=author.id, versions=new
-    )
-    by_id = {row["id"]: row for row in written}
-    return Published(
-        [
-            Artifact(
-                id=v.id,
-                board_id=board_id,
-                type=v.type,
-                type_version=v.type_version,
-                key=v.key,
-                version=v.version,
-                body=v.body,
-                author_id=author.id,
-                role=v.role,
-                claim_id=v.claim_id,
-                parents=v.parents,
-                tags=v.tags,
-                seq=by_id[v.id]["seq"],
-                content_hash=v.content_hash,
-                created_at=by_id[v.id]["created_at"],
+    async def write() -> list[Artifact]:
+        roles = await _fenced_roles(conn, board_id, author, drafts, where)
+        ids = [uuid4() for _ in drafts]
+        new = [
+            NewVersion(
+                id=ids[i],
+                type=d.type,
+                type_version=type_versions[d.type],
+                key=d.key if d.key is not None else str(ids[i]),  # a new logical artifact
+                expected_version=d.expected_version,
+                body=d.body,
+                role=roles[i],
+                claim_id=d.claim_id,
+                parents=list(dict.fromkeys(d.parents)),
+                tags=list(dict.fromkeys(d.tags)),
+                content_hash=content_hash(d.body),
+                idempotency_key=idem_keys[i],
+                request_hash=request_hashes[i] if idem_keys[i] else None,
             )
-            for v in new
+            for i, d in enumerate(drafts)
         ]
+        try:
+            rows = await writes.publish(
+                conn, board_id=board_id, author_id=author.id, versions=new, where=where
+            )
+        except TypeChanged:
+            schemas.forget({d.type for d in drafts})
+            raise
+        return [_record(board_id, author, v, row) for v, row in zip(new, rows, strict=True)]
+
+    if any(d.claim_id is not None for d in drafts):
+        # the claims stay locked (FOR SHARE) until the write commits
+        async with conn.transaction():
+            return Published(await write())
+    return Published(await write())
+
+
+def _record(board_id: UUID, author: Agent, v: NewVersion, row: dict[str, Any]) -> Artifact:
+    return Artifact(
+        id=v.id,
+        board_id=board_id,
+        type=v.type,
+        type_version=v.type_version,
+        key=v.key,
+        version=row["version"],
+        body=v.body,
+        author_id=author.id,
+        role=v.role,
+        claim_id=v.claim_id,
+        parents=v.parents,
+        tags=v.tags,
+        seq=row["seq"],
+        content_hash=v.content_hash,
+        created_at=row["created_at"],
     )
+
+
+async def _validate(
+    conn: Conn, drafts: list[ArtifactDraft], schemas: SchemaCache, where: list[str]
+) -> dict[str, int]:
+    """Check each body against its type's newest schema; return type → version used."""
+    validators: dict[str, tuple[int, Draft202012Validator]] = {}
+    for i, draft in enumerate(drafts):
+        if draft.type not in validators:
+            try:
+                validators[draft.type] = await schemas.validator(conn, name=draft.type)
+            except InvalidInput as exc:
+                exc.errors = [FieldError(where[i] + e.path, e.message) for e in exc.errors]
+                exc.extra["index"] = i
+                raise
+        try:
+            validate_body(validators[draft.type][1], draft.body, where[i] + "/body")
+        except InvalidInput as exc:
+            exc.extra["index"] = i
+            raise
+    return {name: version for name, (version, _) in validators.items()}
 
 
 async def _replay(
@@ -162,13 +170,15 @@ async def _replay(
     return [found[k].artifact for k in idem_keys]
 
 
-async def _check_parents(conn: Conn, board_id: UUID, drafts: list[ArtifactDraft], at: _At) -> None:
+async def _check_parents(
+    conn: Conn, board_id: UUID, drafts: list[ArtifactDraft], where: list[str]
+) -> None:
     wanted = list({p for d in drafts for p in d.parents})
     if not wanted:
         return
     present = await artifact_store.existing_ids(conn, board_id=board_id, ids=wanted)
     errors = [
-        (i, FieldError(f"{at(i)}/parents/{j}", "no artifact with this id on this board"))
+        (i, FieldError(f"{where[i]}/parents/{j}", "no artifact with this id on this board"))
         for i, d in enumerate(drafts)
         for j, p in enumerate(d.parents)
         if p not in present
@@ -182,7 +192,7 @@ async def _check_parents(conn: Conn, board_id: UUID, drafts: list[ArtifactDraft]
 
 
 async def _fenced_roles(
-    conn: Conn, board_id: UUID, author: Agent, drafts: list[ArtifactDraft], at: _At
+    conn: Conn, board_id: UUID, author: Agent, drafts: list[ArtifactDraft], where: list[str]
 ) -> list[str | None]:
     """Check the drafts' claims (StaleClaim unless active and the author's) and return each
     draft's role: the claim's role when it names a claim."""
@@ -199,42 +209,11 @@ async def _fenced_roles(
         if d.role is not None and d.role != claimed:
             raise InvalidInput(
                 f"the claim is for role {claimed!r}",
-                errors=[FieldError(at(i) + "/role", f"must be {claimed!r} (the claim's role)")],
+                errors=[FieldError(where[i] + "/role", f"must be {claimed!r} (the claim's role)")],
                 index=i,
             )
         roles.append(claimed)
     return roles
-
-
-def _assign_versions(
-    drafts: list[ArtifactDraft],
-    keys: list[str],
-    reserved: dict[str, tuple[str, int]],
-    per_key: Counter[str],
-    at: _At,
-) -> list[int]:
-    """Number the drafts' versions per key, in request order, and check their expectations."""
-    next_version = {k: reserved[k][1] - n + 1 for k, n in per_key.items()}
-    versions = []
-    for i, (draft, key) in enumerate(zip(drafts, keys, strict=True)):
-        key_type = reserved[key][0]
-        if key_type != draft.type:
-            raise InvalidInput(
-                f"key {key!r} holds artifacts of type {key_type!r}",
-                errors=[FieldError(at(i) + "/type", f"must be {key_type!r} for this key")],
-                index=i,
-            )
-        version = next_version[key]
-        next_version[key] += 1
-        if draft.expected_version is not None and draft.expected_version != version - 1:
-            raise VersionConflict(
-                f"key {key!r} is at version {version - 1}, not {draft.expected_version}",
-                key=key,
-                current_version=version - 1,
-                index=i,
-            )
-        versions.append(version)
-    return versions
 
 
 async def get(conn: Conn, *, board_id: UUID, artifact_id: UUID) -> Artifact:
@@ -298,10 +277,13 @@ async def retract(
         raise Forbidden("only the artifact's author (or the operator) may retract it")
     if artifact.retracted is not None:
         raise Conflict("this artifact version is already retracted")
-    retraction: Retraction = await artifact_store.retract(
+    retraction: Retraction = await writes.retract(
         conn,
         board_id=board_id,
-        artifact=artifact,
+        artifact_id=artifact.id,
+        key=artifact.key,
+        type=artifact.type,
+        version=artifact.version,
         actor_id=actor.id if actor else None,
         reason=reason,
     )

@@ -1,6 +1,6 @@
 """The artifact type registry: versioned JSON Schemas (draft 2020-12) and compiled validators."""
 
-from dataclasses import dataclass
+import time
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -50,24 +50,40 @@ def check_schema(schema: dict[str, Any]) -> None:
         raise InvalidSchema("the schema refers to documents outside itself", errors=remote)
 
 
-@dataclass
 class SchemaCache:
-    """Compiled validators by (type name, version). Versions are immutable, so never stale."""
+    """Compiled validators by (type name, version), and each type's newest version.
 
-    _validators: dict[tuple[str, int], Draft202012Validator]
+    Versions are immutable, so a validator never goes stale. The newest version per name
+    is remembered for `ttl_s`; a publish states the version it validated against and the
+    database refuses it if a newer one exists (store.artifact_writes.TypeChanged), upon
+    which the name is forgotten and the publish runs again. So the cache saves a query per
+    publish without ever letting an artifact skip its type's newest schema.
+    """
 
-    def __init__(self) -> None:
-        self._validators = {}
+    def __init__(self, ttl_s: float = 5.0) -> None:
+        self.ttl_s = ttl_s
+        self._validators: dict[tuple[str, int], Draft202012Validator] = {}
+        self._newest: dict[str, tuple[float, int]] = {}
+
+    def forget(self, names: set[str]) -> None:
+        """Stop trusting the remembered newest version of these types."""
+        for name in names:
+            self._newest.pop(name, None)
 
     async def validator(self, conn: Conn, *, name: str) -> tuple[int, Draft202012Validator]:
         """Return the newest version of type `name` and its validator; UnknownType if none."""
-        latest = await type_store.latest_version_number(conn, name=name)
-        if latest is None:
-            raise UnknownType(
-                f"artifact type {name!r} is not registered",
-                errors=[FieldError("/type", "unknown artifact type")],
-            )
-        version = latest[0]
+        remembered = self._newest.get(name)
+        if remembered is not None and remembered[0] > time.monotonic():
+            version = remembered[1]
+        else:
+            latest = await type_store.latest_version_number(conn, name=name)
+            if latest is None:
+                raise UnknownType(
+                    f"artifact type {name!r} is not registered",
+                    errors=[FieldError("/type", "unknown artifact type")],
+                )
+            version = latest[0]
+            self._newest[name] = (time.monotonic() + self.ttl_s, version)
         compiled = self._validators.get((name, version))
         if compiled is None:
             stored = await type_store.get(conn, name=name, version=version)

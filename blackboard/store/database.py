@@ -40,7 +40,6 @@ def sqlalchemy_url(url: str) -> str:
 async def _configure(conn: AsyncConnection[Any]) -> None:
     # Timestamps leave the database in UTC so they serialise as RFC 3339 `Z`.
     await conn.execute("SET TIME ZONE 'UTC'")
-    await conn.commit()
 
 
 class Database:
@@ -52,7 +51,9 @@ class Database:
             url,
             min_size=min(2, pool_size),
             max_size=pool_size,
-            kwargs={"row_factory": dict_row},
+            # Autocommit: a single statement is its own transaction (no BEGIN/COMMIT round
+            # trips); `transaction()` opens an explicit one when several must be atomic.
+            kwargs={"row_factory": dict_row, "autocommit": True},
             configure=_configure,
             open=False,
             name="blackboard",
@@ -72,11 +73,17 @@ class Database:
         async with self.pool.connection() as conn, conn.transaction():
             yield conn
 
-    async def run(self, work: Callable[[Conn], Awaitable[T]], *, attempts: int = 3) -> T:
-        """Run `work` in a transaction, again from the start if it raises `Retry`."""
+    async def run(
+        self, work: Callable[[Conn], Awaitable[T]], *, atomic: bool = True, attempts: int = 3
+    ) -> T:
+        """Run `work` (in one transaction if `atomic`), again from the start if it raises
+        `Retry`. Non-atomic work is for services that make their own writes atomic."""
         for attempt in range(attempts):
             try:
-                async with self.transaction() as conn:
+                if atomic:
+                    async with self.transaction() as conn:
+                        return await work(conn)
+                async with self.connection() as conn:
                     return await work(conn)
             except Retry:
                 if attempt == attempts - 1:
@@ -85,6 +92,6 @@ class Database:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Conn]:
-        """Yield a pooled connection; its transaction commits when the block ends (for reads)."""
+        """Yield a pooled connection in autocommit mode: each statement commits by itself."""
         async with self.pool.connection() as conn:
             yield conn

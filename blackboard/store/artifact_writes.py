@@ -1,0 +1,252 @@
+"""Writing artifact versions and retractions: one statement each.
+
+Why one statement: every write to a board takes the board row's lock to number its
+events (see store/events.py), and that lock is held until commit. Run as a single
+autocommitted statement, the lock is held for the statement's own execution and the
+commit — never across a round trip to a busy API process. So the statement does it all
+in a fixed order: take the board's seqs first (the lock), then the key rows (version
+counters: only ever locked by holders of the board lock, hence no deadlocks), check
+what can only be checked there (the key's type, `expected_version`, that the type's
+schema version is still the newest), and write versions, events and the NOTIFY.
+A failed check aborts the statement through `blackboard_fail` (SQLSTATE BB001).
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import orjson
+import psycopg
+from psycopg.types.json import Jsonb
+
+from blackboard.errors import FieldError, InvalidInput, NotFound, Retry, VersionConflict
+from blackboard.records import Retraction
+from blackboard.store.constraints import translated
+from blackboard.store.database import Conn
+from blackboard.store.events import CHANNEL
+
+
+@dataclass(frozen=True)
+class NewVersion:
+    """A validated artifact version to write; the statement numbers its version and seq."""
+
+    id: UUID
+    type: str
+    type_version: int
+    key: str
+    expected_version: int | None
+    body: dict[str, Any]
+    role: str | None
+    claim_id: UUID | None
+    parents: list[UUID]
+    tags: list[str]
+    content_hash: str
+    idempotency_key: str | None
+    request_hash: str | None
+
+
+class TypeChanged(Retry):
+    """A newer schema version was registered after we validated: validate again."""
+
+
+_PUBLISH = (
+    """
+WITH reserved AS (
+    UPDATE boards SET last_seq = last_seq + %(n)s WHERE id = %(board_id)s
+    RETURNING last_seq - %(n)s AS base
+), items AS (
+    SELECT v.*, reserved.base + v.ord AS seq
+    FROM reserved,
+         unnest(%(ids)s::uuid[], %(types)s::text[], %(type_versions)s::int[], %(keys)s::text[],
+                %(expected)s::int[], %(bodies)s::jsonb[], %(roles)s::text[],
+                %(parents)s::jsonb[], %(tags)s::jsonb[], %(hashes)s::text[],
+                %(idempotency_keys)s::text[], %(request_hashes)s::text[], %(claim_ids)s::uuid[])
+         WITH ORDINALITY AS v(id, type, type_version, key, expected_version, body, role,
+                              parents, tags, content_hash, idempotency_key, request_hash,
+                              claim_id, ord)
+), per_key AS (
+    SELECT key, min(type) AS type, count(*)::int AS n, max(seq) AS latest_seq,
+           (array_agg(id ORDER BY seq DESC))[1] AS latest_id
+    FROM items GROUP BY key
+), keyed AS (
+    INSERT INTO artifact_keys AS k (board_id, key, type, last_version, latest_id, latest_seq)
+    SELECT %(board_id)s, key, type, n, latest_id, latest_seq FROM per_key ORDER BY key
+    ON CONFLICT (board_id, key) DO UPDATE
+        SET last_version = k.last_version + EXCLUDED.last_version,
+            latest_id = EXCLUDED.latest_id, latest_seq = EXCLUDED.latest_seq
+    RETURNING key, type AS key_type, last_version
+), checked AS (
+    SELECT i.*,
+        CASE
+        WHEN keyed.key_type <> i.type THEN blackboard_fail('KeyTypeMismatch',
+            jsonb_build_object('index', i.ord - 1, 'key', i.key, 'key_type', keyed.key_type))
+        WHEN i.expected_version IS NOT NULL
+             AND i.expected_version <> keyed.last_version - p.n + i.rank - 1
+            THEN blackboard_fail('VersionConflict', jsonb_build_object('index', i.ord - 1,
+                 'key', i.key, 'current_version', keyed.last_version - p.n + i.rank - 1))
+        WHEN i.type_version <> (SELECT max(t.version) FROM artifact_types t WHERE t.name = i.type)
+            THEN blackboard_fail('TypeChanged', jsonb_build_object('type', i.type))
+        ELSE keyed.last_version - p.n + i.rank
+        END AS version
+    FROM (SELECT items.*, row_number() OVER (PARTITION BY key ORDER BY ord)::int AS rank
+          FROM items) i
+    JOIN keyed USING (key) JOIN per_key p USING (key)
+), inserted AS (
+    INSERT INTO artifacts (id, board_id, type, type_version, key, version, body, author_id,
+                           role, parents, tags, seq, content_hash, idempotency_key, request_hash,
+                           claim_id)
+    SELECT id, %(board_id)s, type, type_version, key, version, body, %(author_id)s, role,
+           ARRAY(SELECT jsonb_array_elements_text(parents))::uuid[],
+           ARRAY(SELECT jsonb_array_elements_text(tags)),
+           seq, content_hash, idempotency_key, request_hash, claim_id
+    FROM checked
+    RETURNING id, seq, version, created_at
+), logged AS (
+    INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
+    SELECT %(board_id)s, seq, 'artifact.published', %(author_id)s, id,
+           jsonb_build_object('type', type, 'key', key, 'version', version, 'role', role,
+                              'claim_id', claim_id)
+    FROM checked
+)
+SELECT id, seq, version, created_at,
+       pg_notify('"""
+    + CHANNEL
+    + """', %(board_id)s::text || ':' || max(seq) OVER ())
+FROM inserted ORDER BY seq
+"""
+)
+
+
+@contextmanager
+def _failed_checks(where: list[str]) -> Iterator[None]:
+    """Turn `blackboard_fail` aborts into domain errors; `where[i]` locates draft i."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        if exc.sqlstate != "BB001":
+            raise
+        code = exc.diag.message_primary or ""
+        detail: dict[str, Any] = orjson.loads(exc.diag.message_detail or "{}")
+        if code == "TypeChanged":
+            raise TypeChanged("the type got a new schema version while publishing") from exc
+        index = int(detail["index"])
+        key = detail["key"]
+        if code == "VersionConflict":
+            current = int(detail["current_version"])
+            raise VersionConflict(
+                f"key {key!r} is at version {current}",
+                key=key,
+                current_version=current,
+                index=index,
+            ) from exc
+        key_type = detail["key_type"]
+        raise InvalidInput(
+            f"key {key!r} holds artifacts of type {key_type!r}",
+            errors=[FieldError(where[index] + "/type", f"must be {key_type!r} for this key")],
+            index=index,
+        ) from exc
+
+
+async def publish(
+    conn: Conn,
+    *,
+    board_id: UUID,
+    author_id: UUID,
+    versions: list[NewVersion],
+    where: list[str],
+) -> list[dict[str, Any]]:
+    """Write the versions and their events in one statement; return [{id, seq, version,
+    created_at}] in input order. NotFound if the board does not exist."""
+    with translated(), _failed_checks(where):
+        cur = await conn.execute(
+            _PUBLISH,
+            {
+                "board_id": board_id,
+                "author_id": author_id,
+                "n": len(versions),
+                "ids": [v.id for v in versions],
+                "types": [v.type for v in versions],
+                "type_versions": [v.type_version for v in versions],
+                "keys": [v.key for v in versions],
+                "expected": [v.expected_version for v in versions],
+                "bodies": [Jsonb(v.body) for v in versions],
+                "roles": [v.role for v in versions],
+                "parents": [Jsonb([str(p) for p in v.parents]) for v in versions],
+                "tags": [Jsonb(v.tags) for v in versions],
+                "hashes": [v.content_hash for v in versions],
+                "idempotency_keys": [v.idempotency_key for v in versions],
+                "request_hashes": [v.request_hash for v in versions],
+                "claim_ids": [v.claim_id for v in versions],
+            },
+        )
+        rows = await cur.fetchall()
+    if not rows:
+        raise NotFound("no board with this id", board_id=str(board_id))
+    return rows
+
+
+_RETRACT = (
+    """
+WITH reserved AS (
+    UPDATE boards SET last_seq = last_seq + 1 WHERE id = %(board_id)s RETURNING last_seq AS seq
+), retracted AS (
+    INSERT INTO artifact_retractions (artifact_id, board_id, seq, actor_id, reason)
+    SELECT %(artifact_id)s, %(board_id)s, seq, %(actor_id)s, %(reason)s FROM reserved
+    RETURNING seq, created_at
+), logged AS (
+    INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
+    SELECT %(board_id)s, seq, 'artifact.retracted', %(actor_id)s, %(artifact_id)s,
+           jsonb_build_object('type', %(type)s::text, 'key', %(key)s::text,
+                              'version', %(version)s::int, 'reason', %(reason)s::text)
+    FROM reserved
+), moved AS (
+    -- The key's current version becomes its newest version still standing. Joined to
+    -- `reserved` so that the key row is locked only after the board row.
+    UPDATE artifact_keys k SET latest_id = c.id, latest_seq = c.seq
+    FROM reserved,
+         (SELECT (SELECT a.id FROM artifacts a
+                  WHERE a.board_id = %(board_id)s AND a.key = %(key)s AND a.id <> %(artifact_id)s
+                    AND NOT EXISTS (SELECT 1 FROM artifact_retractions x
+                                    WHERE x.artifact_id = a.id)
+                  ORDER BY a.version DESC LIMIT 1) AS id) cur
+    LEFT JOIN artifacts c ON c.id = cur.id
+    WHERE k.board_id = %(board_id)s AND k.key = %(key)s AND k.latest_id = %(artifact_id)s
+)
+SELECT seq, created_at, pg_notify('"""
+    + CHANNEL
+    + """', %(board_id)s::text || ':' || seq)
+FROM retracted
+"""
+)
+
+
+async def retract(
+    conn: Conn,
+    *,
+    board_id: UUID,
+    artifact_id: UUID,
+    key: str,
+    type: str,
+    version: int,
+    actor_id: UUID | None,
+    reason: str,
+) -> Retraction:
+    """Record the retraction and its event, and move the key's current version back."""
+    with translated():
+        cur = await conn.execute(
+            _RETRACT,
+            {
+                "board_id": board_id,
+                "artifact_id": artifact_id,
+                "actor_id": actor_id,
+                "reason": reason,
+                "key": key,
+                "type": type,
+                "version": version,
+            },
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    return Retraction(seq=row["seq"], by=actor_id, reason=reason, at=row["created_at"])
