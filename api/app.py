@@ -14,6 +14,7 @@ from api.deps import TokenCache, reject_nul_in_url
 from api.routes import agents, artifacts, boards, claims, events, health, tasks, types
 from api.stream_guard import StalledStreamGuard
 from blackboard.config import Settings
+from blackboard.services.coalescer import PublishCoalescer
 from blackboard.services.feed import Feeds
 from blackboard.services.presence import Presence
 from blackboard.services.reaper import run_reaper
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.token_cache = TokenCache()
     app.state.presence = presence
     app.state.feeds = feeds
+    app.state.coalescer = PublishCoalescer(database)
     app.state.admin_token = _admin_token(settings)
     errors.install(app)
     for module in (health, agents, boards, types, artifacts, events, claims, tasks):

@@ -11,6 +11,7 @@ from blackboard.config import Settings
 from blackboard.errors import FieldError, Forbidden, InvalidInput, Unauthenticated
 from blackboard.records import Agent
 from blackboard.services import agents, credentials
+from blackboard.services.coalescer import PublishCoalescer
 from blackboard.services.feed import Feeds
 from blackboard.services.presence import Presence
 from blackboard.services.schemas import SchemaCache
@@ -73,6 +74,12 @@ async def get_feeds(request: Request) -> Feeds:
     return feeds
 
 
+async def get_coalescer(request: Request) -> PublishCoalescer:
+    """Return the app's publish coalescer."""
+    coalescer: PublishCoalescer = request.app.state.coalescer
+    return coalescer
+
+
 async def get_schemas(request: Request) -> SchemaCache:
     """Return the app's compiled-schema cache."""
     cache: SchemaCache = request.app.state.schemas
@@ -96,6 +103,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SchemasDep = Annotated[SchemaCache, Depends(get_schemas)]
 FeedsDep = Annotated[Feeds, Depends(get_feeds)]
+CoalescerDep = Annotated[PublishCoalescer, Depends(get_coalescer)]
 
 _bearer = HTTPBearer(auto_error=False, description="An agent token, or the admin token.")
 

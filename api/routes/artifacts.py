@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response
 
-from api.deps import CurrentAgent, DatabaseDep, PrincipalDep, SchemasDep
+from api.deps import CoalescerDep, CurrentAgent, DatabaseDep, PrincipalDep, SchemasDep
 from api.errors import ERROR_RESPONSES
 from api.schemas import ArtifactPage, Items
 from blackboard.drafts import ArtifactBatch, ArtifactDraft, RetractionDraft
@@ -39,6 +39,7 @@ async def publish(
     agent: CurrentAgent,
     db: DatabaseDep,
     schemas: SchemasDep,
+    coalescer: CoalescerDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> Artifact:
@@ -51,6 +52,7 @@ async def publish(
             drafts=[draft],
             idempotency_key=idempotency_key,
             schemas=schemas,
+            coalescer=coalescer,
         ),
         atomic=False,  # the publish is one statement, or its own transaction when fenced
     )

@@ -19,6 +19,7 @@ from blackboard.errors import (
 )
 from blackboard.records import Agent, Artifact, Lineage, Retraction
 from blackboard.services import boards, claims
+from blackboard.services.coalescer import PublishCoalescer
 from blackboard.services.schemas import SchemaCache, validate_body
 from blackboard.store import artifact_writes as writes
 from blackboard.store import artifacts as artifact_store
@@ -51,12 +52,15 @@ async def publish(
     idempotency_key: str | None,
     schemas: SchemaCache,
     batch: bool = False,
+    coalescer: PublishCoalescer | None = None,
 ) -> Published:
     """Validate and write `drafts` as new versions, all or nothing; return them in order.
 
     With an idempotency key, a repeat of the same request returns what the first one
     wrote and writes nothing; the same key with a different request is a conflict.
     Drafts that name a claim are written only while that claim is the author's and active.
+    With a `coalescer` (only outside a transaction), the write may share a statement with
+    concurrent publishes to the same board.
     """
     where = [_where(i if batch else None) for i in range(len(drafts))]
     try:
@@ -65,9 +69,10 @@ async def publish(
         await boards.require(conn, board_id=board_id)  # an unknown board is the first problem
         raise
 
-    request_hashes = [content_hash(d.model_dump(mode="json")) for d in drafts]
+    request_hashes: list[str | None] = [None] * len(drafts)
     idem_keys: list[str | None] = [None] * len(drafts)
     if idempotency_key is not None:
+        request_hashes = [content_hash(d.model_dump(mode="json")) for d in drafts]
         idem_keys = [
             idempotency_key if not batch else f"{idempotency_key}#{i}" for i in range(len(drafts))
         ]
@@ -82,6 +87,7 @@ async def publish(
         new = [
             NewVersion(
                 id=ids[i],
+                author_id=author.id,
                 type=d.type,
                 type_version=type_versions[d.type],
                 key=d.key if d.key is not None else str(ids[i]),  # a new logical artifact
@@ -93,20 +99,22 @@ async def publish(
                 tags=list(dict.fromkeys(d.tags)),
                 content_hash=content_hash(d.body),
                 idempotency_key=idem_keys[i],
-                request_hash=request_hashes[i] if idem_keys[i] else None,
+                request_hash=request_hashes[i],
             )
             for i, d in enumerate(drafts)
         ]
         try:
-            rows = await writes.publish(
-                conn, board_id=board_id, author_id=author.id, versions=new, where=where
-            )
+            if coalescer is not None and not fenced:
+                rows = await coalescer.publish(board_id=board_id, versions=new, where=where)
+            else:
+                rows = await writes.publish(conn, board_id=board_id, versions=new, where=where)
         except TypeChanged:
             schemas.forget({d.type for d in drafts})
             raise
         return [_record(board_id, author, v, row) for v, row in zip(new, rows, strict=True)]
 
-    if any(d.claim_id is not None for d in drafts):
+    fenced = any(d.claim_id is not None for d in drafts)
+    if fenced:
         # the claims stay locked (FOR SHARE) until the write commits
         async with conn.transaction():
             return Published(await write())
@@ -155,7 +163,11 @@ async def _validate(
 
 
 async def _replay(
-    conn: Conn, board_id: UUID, author: Agent, idem_keys: list[str], request_hashes: list[str]
+    conn: Conn,
+    board_id: UUID,
+    author: Agent,
+    idem_keys: list[str],
+    request_hashes: list[str | None],
 ) -> list[Artifact] | None:
     """Return what an earlier identical request wrote, None if there was none."""
     found = await artifact_store.find_idempotent(

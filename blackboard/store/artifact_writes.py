@@ -33,6 +33,7 @@ class NewVersion:
     """A validated artifact version to write; the statement numbers its version and seq."""
 
     id: UUID
+    author_id: UUID
     type: str
     type_version: int
     key: str
@@ -57,15 +58,14 @@ WITH reserved AS (
     UPDATE boards SET last_seq = last_seq + %(n)s WHERE id = %(board_id)s
     RETURNING last_seq - %(n)s AS base
 ), items AS (
+    -- One jsonb parameter for all drafts: far cheaper to send than a dozen arrays.
     SELECT v.*, reserved.base + v.ord AS seq
     FROM reserved,
-         unnest(%(ids)s::uuid[], %(types)s::text[], %(type_versions)s::int[], %(keys)s::text[],
-                %(expected)s::int[], %(bodies)s::jsonb[], %(roles)s::text[],
-                %(parents)s::jsonb[], %(tags)s::jsonb[], %(hashes)s::text[],
-                %(idempotency_keys)s::text[], %(request_hashes)s::text[], %(claim_ids)s::uuid[])
-         WITH ORDINALITY AS v(id, type, type_version, key, expected_version, body, role,
-                              parents, tags, content_hash, idempotency_key, request_hash,
-                              claim_id, ord)
+         jsonb_to_recordset(%(items)s::jsonb)
+             AS v(id uuid, author_id uuid, type text, type_version int, key text,
+                  expected_version int, body jsonb, role text, parents jsonb, tags jsonb,
+                  content_hash text, idempotency_key text, request_hash text, claim_id uuid,
+                  ord bigint)
 ), per_key AS (
     SELECT key, min(type) AS type, count(*)::int AS n, max(seq) AS latest_seq,
            (array_agg(id ORDER BY seq DESC))[1] AS latest_id
@@ -97,7 +97,7 @@ WITH reserved AS (
     INSERT INTO artifacts (id, board_id, type, type_version, key, version, body, author_id,
                            role, parents, tags, seq, content_hash, idempotency_key, request_hash,
                            claim_id)
-    SELECT id, %(board_id)s, type, type_version, key, version, body, %(author_id)s, role,
+    SELECT id, %(board_id)s, type, type_version, key, version, body, author_id, role,
            ARRAY(SELECT jsonb_array_elements_text(parents))::uuid[],
            ARRAY(SELECT jsonb_array_elements_text(tags)),
            seq, content_hash, idempotency_key, request_hash, claim_id
@@ -105,7 +105,7 @@ WITH reserved AS (
     RETURNING id, seq, version, created_at
 ), logged AS (
     INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
-    SELECT %(board_id)s, seq, 'artifact.published', %(author_id)s, id,
+    SELECT %(board_id)s, seq, 'artifact.published', author_id, id,
            jsonb_build_object('type', type, 'key', key, 'version', version, 'role', role,
                               'claim_id', claim_id)
     FROM checked
@@ -153,32 +153,18 @@ async def publish(
     conn: Conn,
     *,
     board_id: UUID,
-    author_id: UUID,
     versions: list[NewVersion],
     where: list[str],
 ) -> list[dict[str, Any]]:
-    """Write the versions and their events in one statement; return [{id, seq, version,
-    created_at}] in input order. NotFound if the board does not exist."""
+    """Write the versions (of one author or several) and their events in one statement;
+    return [{id, seq, version, created_at}] in input order. NotFound if no such board."""
     with translated(), _failed_checks(where):
         cur = await conn.execute(
             _PUBLISH,
             {
                 "board_id": board_id,
-                "author_id": author_id,
                 "n": len(versions),
-                "ids": [v.id for v in versions],
-                "types": [v.type for v in versions],
-                "type_versions": [v.type_version for v in versions],
-                "keys": [v.key for v in versions],
-                "expected": [v.expected_version for v in versions],
-                "bodies": [Jsonb(v.body) for v in versions],
-                "roles": [v.role for v in versions],
-                "parents": [Jsonb([str(p) for p in v.parents]) for v in versions],
-                "tags": [Jsonb(v.tags) for v in versions],
-                "hashes": [v.content_hash for v in versions],
-                "idempotency_keys": [v.idempotency_key for v in versions],
-                "request_hashes": [v.request_hash for v in versions],
-                "claim_ids": [v.claim_id for v in versions],
+                "items": Jsonb([{**vars(v), "ord": i} for i, v in enumerate(versions, 1)]),
             },
         )
         rows = await cur.fetchall()

@@ -105,7 +105,8 @@ def _conditions(f: ArtifactFilter, alias: str, *, skip_key_level: bool) -> list[
     if f.role is not None:
         conds.append(sql.SQL("{}.role = %(role)s").format(a))
     if f.tag is not None:
-        conds.append(sql.SQL("{}.tags @> ARRAY[%(tag)s]::text[]").format(a))
+        # `<> '{}'` lets the planner use the partial GIN index
+        conds.append(sql.SQL("{0}.tags @> ARRAY[%(tag)s]::text[] AND {0}.tags <> '{{}}'").format(a))
     return conds
 
 
@@ -227,9 +228,11 @@ _WALK_DOWN = """
 WITH RECURSIVE walk(id, depth) AS (
     SELECT c.id, 1 FROM artifacts c
     WHERE c.board_id = %(board_id)s AND c.parents @> ARRAY[%(root)s]::uuid[]
+      AND c.parents <> '{}'
   UNION
     SELECT c.id, w.depth + 1 FROM walk w
     JOIN artifacts c ON c.board_id = %(board_id)s AND c.parents @> ARRAY[w.id]
+                    AND c.parents <> '{}'
     WHERE w.depth < %(depth)s
 )
 SELECT DISTINCT id FROM walk

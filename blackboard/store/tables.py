@@ -17,7 +17,6 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
-    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -121,15 +120,21 @@ class Artifact(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("board_id", "key", "version"),
         UniqueConstraint("board_id", "seq"),
-        ForeignKeyConstraint(
-            ["type", "type_version"],
-            ["artifact_types.name", "artifact_types.version"],
-            name="fk_artifacts_type_artifact_types",
-        ),
         Index("ix_artifacts_board_type_seq", "board_id", "type", "seq"),
-        Index("ix_artifacts_board_author_seq", "board_id", "author_id", "seq"),
-        Index("ix_artifacts_parents", "parents", postgresql_using="gin"),
-        Index("ix_artifacts_tags", "tags", postgresql_using="gin"),
+        # Partial: most versions have no parents or tags, and those cost no index work.
+        # Queries repeat the predicate so that the planner can use them.
+        Index(
+            "ix_artifacts_parents",
+            "parents",
+            postgresql_using="gin",
+            postgresql_where=text("parents <> '{}'"),
+        ),
+        Index(
+            "ix_artifacts_tags",
+            "tags",
+            postgresql_using="gin",
+            postgresql_where=text("tags <> '{}'"),
+        ),
         Index(
             "uq_artifacts_idempotency",
             "author_id",
@@ -149,9 +154,10 @@ class Artifact(SQLModel, table=True):
     key: str = Field(sa_column=Column(Text, nullable=False))
     version: int = Field(sa_column=Column(Integer, nullable=False))
     body: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
-    author_id: UUID = Field(
-        sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("agents.id"), nullable=False)
-    )
+    # No foreign keys to agents and artifact_types: both are only ever added to, the
+    # service checks them before writing, and a KEY SHARE lock on the author's row from
+    # every concurrent publish would turn it into a multixact hot spot.
+    author_id: UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), nullable=False))
     role: str | None = Field(default=None, sa_column=Column(Text))
     parents: list[UUID] = Field(
         sa_column=Column(ARRAY(PG_UUID(as_uuid=True)), nullable=False, server_default=text("'{}'"))
