@@ -88,6 +88,9 @@ async def get_schemas(request: Request) -> SchemaCache:
 
 async def reject_nul_in_url(request: Request) -> None:
     """422 for a NUL character in a path or query parameter: PostgreSQL text cannot hold one."""
+    raw = request.scope.get("raw_path", b"") + request.scope.get("query_string", b"")
+    if b"%00" not in raw and b"\x00" not in raw and "\x00" not in request.scope["path"]:
+        return  # the common case, decided without decoding anything
     params = [("path", k, v) for k, v in request.path_params.items()]
     params += [("query", k, v) for k, v in request.query_params.multi_items()]
     errors = [
@@ -110,7 +113,6 @@ _bearer = HTTPBearer(auto_error=False, description="An agent token, or the admin
 
 async def get_principal(
     request: Request,
-    db: DatabaseDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """Return who is calling; 401 without a valid bearer token."""
@@ -123,6 +125,7 @@ async def get_principal(
     cache: TokenCache = request.app.state.token_cache
     agent = cache.get(token)
     if agent is None:
+        db: Database = request.app.state.database
         async with db.connection() as conn:
             agent = await agents.authenticate(conn, token=token)
         if agent is None:

@@ -122,7 +122,8 @@ async def publish(
 
 
 def _record(board_id: UUID, author: Agent, v: NewVersion, row: dict[str, Any]) -> Artifact:
-    return Artifact(
+    # built from values that were validated on the way in and numbered by the database
+    return Artifact.model_construct(
         id=v.id,
         board_id=board_id,
         type=v.type,
