@@ -11,9 +11,10 @@ import blackboard
 from api import errors
 from api.body_limit import DeclaredSizeLimit
 from api.deps import TokenCache, reject_nul_in_url
-from api.routes import agents, artifacts, boards, claims, events, health, tasks, types
+from api.routes import agents, artifacts, boards, claims, events, health, runs, tasks, types
 from api.stream_guard import StalledStreamGuard
 from blackboard.config import Settings
+from blackboard.controller.driver import Controller
 from blackboard.services.coalescer import PublishCoalescer
 from blackboard.services.feed import Feeds
 from blackboard.services.presence import Presence
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     database = Database(settings.database_url, pool_size=settings.pool_size)
     presence = Presence(settings.presence_interval_s)
     feeds = Feeds(database, fallback_s=settings.fallback_poll_s)
+    schemas = SchemaCache()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -79,6 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(run_reaper(database, interval_s=settings.reaper_interval_s)),
             asyncio.create_task(presence.run(database)),
         ]
+        if settings.controller_in_process:
+            controller = Controller(database, schemas, lease_s=settings.run_lease_s)
+            app.state.controller = controller
+            background.append(asyncio.create_task(controller.run_forever()))
         try:
             yield
         finally:
@@ -98,13 +104,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.schemas = SchemaCache()
+    app.state.schemas = schemas
     app.state.token_cache = TokenCache()
     app.state.presence = presence
     app.state.feeds = feeds
     app.state.coalescer = PublishCoalescer(database)
     app.state.admin_token = _admin_token(settings)
     errors.install(app)
-    for module in (health, agents, boards, types, artifacts, events, claims, tasks):
+    for module in (health, agents, boards, types, artifacts, events, claims, tasks, runs):
         app.include_router(module.router)
     return app

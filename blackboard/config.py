@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     stream_stall_timeout_s: float = Field(
         default=30.0, gt=0, le=3600, description="Drop a stream subscriber that stops reading."
     )
+    controller_in_process: bool = Field(
+        default=True, description="Drive runs inside the API process (else: `blackboard worker`)."
+    )
+    run_lease_s: float = Field(
+        default=15.0, gt=0, le=3600, description="How long a dead controller holds its runs."
+    )
     presence_interval_s: float = Field(
         default=5.0, ge=0, le=3600, description="Least time between last-seen updates per agent."
     )

@@ -66,6 +66,7 @@ TypeName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")
 Key = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,256}$")]
 Tag = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f,]{1,64}$")]
 Role = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NO_NUL)]
+ModelSpec = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=NO_NUL)]
 Scope = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=NO_NUL)]
 Capability = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,64}$")]
 
@@ -82,6 +83,11 @@ class AgentDraft(Draft):
     name: Name
     capabilities: list[Capability] = Field(default_factory=list, max_length=64)
     description: Text | None = Field(default=None, max_length=4000)
+    model: ModelSpec | None = Field(
+        default=None,
+        description="Make it model-backed: the controller calls this model for its turns"
+        " ('scripted', 'scripted:<capabilities>', 'openai:<model>?base_url=…').",
+    )
 
 
 class BoardDraft(Draft):
@@ -198,6 +204,38 @@ class TaskFailure(Draft):
 
 class TaskAbstention(Draft):
     """Decline a task so that it goes to someone else."""
+
+    reason: Text = Field(min_length=1, max_length=4000)
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class RunDraft(Draft):
+    """Start a run of a coordination protocol on a board."""
+
+    protocol: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
+    roster: list[UUID] = Field(min_length=1, max_length=64, description="Agents, in order.")
+    goal: Text = Field(min_length=1, max_length=20000)
+    rounds: int = Field(default=1, ge=1, le=50)
+    turn_timeout_s: float = Field(default=60.0, gt=0, le=86_400)
+    max_turns: int | None = Field(default=None, ge=1, le=10_000)
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_wall_s: float | None = Field(default=None, gt=0, le=86_400)
+    view: dict[str, Any] | None = Field(
+        default=None, description="Override the protocol's default view (see View)."
+    )
+
+
+class TurnCompletion(Draft):
+    """Finish a turn: the role you take, and what you publish in it."""
+
+    role: Role
+    artifacts: list[ArtifactDraft] = Field(min_length=1, max_length=20)
+    rationale: Text | None = Field(default=None, max_length=4000)
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class TurnAbstention(Draft):
+    """Decline a turn."""
 
     reason: Text = Field(min_length=1, max_length=4000)
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)

@@ -23,6 +23,7 @@ class Agent(Record):
     name: str
     capabilities: list[str]
     description: str | None = None
+    model: str | None = None  # model-backed agents: the model spec the controller calls
     created_at: datetime
     last_seen_at: datetime | None = None
 
@@ -177,3 +178,47 @@ class Task(Record):
     created_at: datetime
     updated_at: datetime
     attempts: list[TaskAttempt] | None = None
+
+
+class Run(Record):
+    """A run of a coordination protocol on a board."""
+
+    id: UUID
+    board_id: UUID
+    protocol: str
+    roster: list[UUID]
+    goal: str | None = None
+    params: dict[str, Any]
+    status: str  # pending | running | completed | stopped
+    stop_reason: str | None = None
+    turns_used: int
+    tokens_used: int
+    controller: str | None = None
+    lease_token: int = 0
+    created_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+class Turn(Record):
+    """One step of a run offered to one agent, with what it saw (the bundle) and did."""
+
+    id: UUID
+    run_id: UUID
+    board_id: UUID
+    agent_id: UUID
+    step: int
+    round: int
+    phase: str
+    status: str  # offered | completed | abstained | timed_out | invalid
+    deadline: datetime
+    bundle: dict[str, Any]
+    manifest: dict[str, Any]
+    role: str | None = None
+    rationale: str | None = None
+    reason: str | None = None
+    artifact_ids: list[UUID]
+    claim_id: UUID | None = None
+    call: dict[str, Any]
+    created_at: datetime
+    completed_at: datetime | None = None

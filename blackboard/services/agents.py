@@ -21,6 +21,7 @@ async def register(conn: Conn, *, draft: AgentDraft) -> tuple[Agent, str]:
         capabilities=sorted(set(draft.capabilities)),
         description=draft.description,
         token_hash=credentials.hash_token(token),
+        model=draft.model,
     )
     return agent, token
 

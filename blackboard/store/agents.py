@@ -6,7 +6,7 @@ from blackboard.records import Agent
 from blackboard.store.constraints import translated
 from blackboard.store.database import Conn
 
-_COLUMNS = "id, name, capabilities, description, created_at, last_seen_at"
+_COLUMNS = "id, name, capabilities, description, model_spec AS model, created_at, last_seen_at"
 
 
 async def insert(
@@ -17,13 +17,14 @@ async def insert(
     capabilities: list[str],
     description: str | None,
     token_hash: bytes,
+    model: str | None = None,
 ) -> Agent:
     """Insert an agent and return it."""
     with translated():
         cur = await conn.execute(
-            f"""INSERT INTO agents (id, name, capabilities, description, token_hash)
-                VALUES (%s, %s, %s, %s, %s) RETURNING {_COLUMNS}""",
-            (agent_id, name, capabilities, description, token_hash),
+            f"""INSERT INTO agents (id, name, capabilities, description, token_hash, model_spec)
+                VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}""",
+            (agent_id, name, capabilities, description, token_hash, model),
         )
     row = await cur.fetchone()
     assert row is not None
@@ -62,3 +63,9 @@ async def list_all(conn: Conn, *, limit: int, after_name: str | None) -> list[Ag
 async def touch(conn: Conn, *, agent_ids: list[UUID]) -> None:
     """Set these agents' last-seen time to now."""
     await conn.execute("UPDATE agents SET last_seen_at = now() WHERE id = ANY(%s)", (agent_ids,))
+
+
+async def get_many(conn: Conn, *, agent_ids: list[UUID]) -> list[Agent]:
+    """Return these agents (unknown ids are left out)."""
+    cur = await conn.execute(f"SELECT {_COLUMNS} FROM agents WHERE id = ANY(%s)", (agent_ids,))
+    return [Agent.model_validate(row) for row in await cur.fetchall()]

@@ -1,0 +1,222 @@
+"""The primitives protocols are written with: offer a turn, build its context, await the
+outcome, record it — durably, so that a run can be resumed by another controller.
+
+A protocol is a plain async function of a `Program`. Each `turn()` it asks for gets the
+next step number; if the run already has a turn at that step (a previous controller
+offered or finished it before it died), the program reuses it instead of offering it
+again. Protocols are deterministic given the outcomes of their turns, so replaying a
+run's finished turns brings the program back to where it stopped — without calling any
+agent again for a finished turn.
+"""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID, uuid4
+
+from blackboard.controller.views import View, build_bundle
+from blackboard.records import Agent, Artifact, Run, Turn
+from blackboard.services.turns import turn_event
+from blackboard.store import artifacts as artifact_store
+from blackboard.store import events as event_store
+from blackboard.store import runs as run_store
+from blackboard.store.database import Database
+
+TurnRunner = Callable[["Program", Turn, Agent], Awaitable[None]]
+"""Carries out one offered turn (calls a model, or waits for an external agent)."""
+
+
+class Stop(Exception):
+    """End the run now, with this reason (a budget ran out, the run stalled, …)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one turn came to."""
+
+    turn: Turn
+    artifacts: list[Artifact]
+
+    @property
+    def acted(self) -> bool:
+        """Whether the agent took a role and published."""
+        return self.turn.status == "completed"
+
+
+@dataclass
+class Program:
+    """One run being driven: its parameters, roster, and the primitives."""
+
+    db: Database
+    run: Run
+    agents: dict[UUID, Agent]
+    run_turn: TurnRunner
+    default_view: View
+    started: float = field(default_factory=time.monotonic)
+    _step: int = 0
+    _hashes: dict[str, UUID] = field(default_factory=dict)
+
+    @property
+    def roster(self) -> list[Agent]:
+        """The run's agents, in roster order."""
+        return [self.agents[a] for a in self.run.roster]
+
+    @property
+    def rounds(self) -> int:
+        """How many rounds the run asks for."""
+        return int(self.run.params.get("rounds", 1))
+
+    def view(self, **overrides: Any) -> View:
+        """The run's view (the protocol's default, or the run's override) with changes."""
+        override = self.run.params.get("view")
+        base = View.model_validate({**self.default_view.model_dump(), **(override or {})})
+        return base.model_copy(update=overrides)
+
+    def header(self, agent: Agent, phase: str, round_: int, **extra: Any) -> dict[str, Any]:
+        """What every step sees besides artifacts: the goal, who it is, what to do."""
+        return {
+            "run_id": str(self.run.id),
+            "protocol": self.run.protocol,
+            "phase": phase,
+            "round": round_,
+            "goal": {"title": self.run.goal or ""},
+            "you": {"id": str(agent.id), "name": agent.name, "capabilities": agent.capabilities},
+            "artifact_types": [
+                "goal",
+                "plan",
+                "proposal",
+                "finding",
+                "critique",
+                "decision",
+                "result",
+            ],
+            **extra,
+        }
+
+    async def _guard(self) -> None:
+        async with self.db.connection() as conn:
+            run = await run_store.get_run(conn, run_id=self.run.id)
+        assert run is not None
+        limits = self.run.params
+        if limits.get("max_turns") is not None and run.turns_used >= limits["max_turns"]:
+            raise Stop(f"turn budget of {limits['max_turns']} used up")
+        if limits.get("max_tokens") is not None and run.tokens_used >= limits["max_tokens"]:
+            raise Stop(f"token budget of {limits['max_tokens']} used up")
+        wall = limits.get("max_wall_s")
+        if wall is not None and time.monotonic() - self.started >= wall:
+            raise Stop(f"wall-time budget of {wall}s used up")
+
+    async def turn(
+        self,
+        agent: Agent,
+        *,
+        phase: str,
+        round: int,
+        view: View | None = None,
+        inputs: list[UUID] | None = None,
+        only_ids: list[UUID] | None = None,
+        **extra: Any,
+    ) -> Outcome:
+        """Offer one turn to `agent` (or pick up the one already at this step) and return
+        its outcome once it is answered, declined, invalid, or past its deadline."""
+        self._step += 1
+        step = self._step
+        async with self.db.connection() as conn:
+            turn = await run_store.turn_at(conn, run_id=self.run.id, step=step)
+        if turn is None:
+            await self._guard()
+            turn = await self._offer(
+                agent, step, phase, round, view or self.view(), inputs, only_ids, extra
+            )
+        if turn.status == "offered":
+            await self.run_turn(self, turn, agent)
+            async with self.db.connection() as conn:
+                turn = await run_store.turn_at(conn, run_id=self.run.id, step=step)
+            assert turn is not None
+        async with self.db.connection() as conn:
+            published = await artifact_store.get_many(conn, ids=turn.artifact_ids)
+        self._check_repeats(published)
+        return Outcome(turn, published)
+
+    async def turns(self, offers: list[tuple[Agent, dict[str, Any]]]) -> list[Outcome]:
+        """Offer several turns at once (steps numbered in list order) and await them all."""
+        base = self._step
+        self._step += len(offers)
+        results: list[Outcome] = []
+
+        async def one(i: int, agent: Agent, kwargs: dict[str, Any]) -> Outcome:
+            sub = Program(
+                self.db,
+                self.run,
+                self.agents,
+                self.run_turn,
+                self.default_view,
+                self.started,
+                base + i,
+                self._hashes,
+            )
+            return await sub.turn(agent, **kwargs)
+
+        results = await asyncio.gather(
+            *(one(i, agent, kwargs) for i, (agent, kwargs) in enumerate(offers))
+        )
+        return list(results)
+
+    async def _offer(
+        self,
+        agent: Agent,
+        step: int,
+        phase: str,
+        round_: int,
+        view: View,
+        inputs: list[UUID] | None,
+        only_ids: list[UUID] | None,
+        extra: dict[str, Any],
+    ) -> Turn:
+        async with self.db.transaction() as conn:
+            await run_store.check_lease(conn, run_id=self.run.id, lease_token=self.run.lease_token)
+            bundle, manifest = await build_bundle(
+                conn,
+                run=self.run,
+                view=view,
+                header=self.header(agent, phase, round_, **extra),
+                inputs=inputs,
+                only_ids=only_ids,
+            )
+            turn = await run_store.insert_turn(
+                conn,
+                turn_id=uuid4(),
+                run_id=self.run.id,
+                board_id=self.run.board_id,
+                agent_id=agent.id,
+                step=step,
+                round=round_,
+                phase=phase,
+                timeout_s=float(self.run.params.get("turn_timeout_s", 60.0)),
+                bundle=bundle,
+                manifest=manifest,
+            )
+            await event_store.append(
+                conn,
+                board_id=self.run.board_id,
+                events=[turn_event("turn.offered", turn, model=agent.model)],
+            )
+        return turn
+
+    def _check_repeats(self, published: list[Artifact]) -> None:
+        """Loop guard: the same content published again in this run stops it."""
+        for a in published:
+            first = self._hashes.setdefault(a.content_hash, a.id)
+            if first != a.id:
+                raise Stop(f"repeat: artifact {a.id} repeats the content of {first}")
+
+
+def stalled(outcomes: list[Outcome]) -> bool:
+    """Stall guard: a whole round in which nobody acted."""
+    return bool(outcomes) and not any(o.acted for o in outcomes)

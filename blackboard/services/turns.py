@@ -1,0 +1,186 @@
+"""Turns from the agent's side: completing one (claim the role, publish with fencing) or
+abstaining — the same path for external agents over REST and for model-backed agents."""
+
+from typing import Any
+from uuid import UUID
+
+from blackboard.drafts import ArtifactDraft, ClaimDraft
+from blackboard.errors import Forbidden, LeaseLost, NotFound
+from blackboard.records import Agent, Artifact, Turn
+from blackboard.services import abstentions, artifacts, claims
+from blackboard.services.schemas import SchemaCache
+from blackboard.store import events as event_store
+from blackboard.store import runs as run_store
+from blackboard.store.database import Conn
+from blackboard.store.events import EventDraft
+
+
+def turn_event(kind: str, turn: Turn, **data: Any) -> EventDraft:
+    """Return the board event for something that happened to a turn."""
+    return EventDraft(
+        kind,
+        actor_id=turn.agent_id,
+        subject_id=turn.id,
+        data={
+            "run_id": str(turn.run_id),
+            "agent_id": str(turn.agent_id),
+            "step": turn.step,
+            "round": turn.round,
+            "phase": turn.phase,
+            **data,
+        },
+    )
+
+
+async def _open_turn(conn: Conn, *, turn_id: UUID, agent: Agent) -> Turn:
+    found = await run_store.get_turn(conn, turn_id=turn_id, lock=True)
+    if found is None:
+        raise NotFound("no turn with this id", turn_id=str(turn_id))
+    turn, still_open = found
+    if turn.agent_id != agent.id:
+        raise Forbidden("this turn was offered to another agent")
+    if turn.status != "offered" or not still_open:
+        status = turn.status if turn.status != "offered" else "timed_out"
+        raise LeaseLost(f"the turn is closed ({status})", turn_id=str(turn.id), status=status)
+    return turn
+
+
+async def complete(
+    conn: Conn,
+    *,
+    turn_id: UUID,
+    agent: Agent,
+    role: str,
+    drafts: list[ArtifactDraft],
+    rationale: str | None,
+    confidence: float | None,
+    schemas: SchemaCache,
+    call: dict[str, Any] | None = None,
+    tokens: int = 0,
+) -> tuple[Turn, list[Artifact]]:
+    """Claim the role for this turn and publish under that claim; close the turn."""
+    turn = await _open_turn(conn, turn_id=turn_id, agent=agent)
+    claim = await claims.claim_role(
+        conn,
+        board_id=turn.board_id,
+        agent=agent,
+        draft=ClaimDraft(
+            role=role,
+            scope=f"run:{turn.run_id}:step:{turn.step}",
+            ttl_s=60.0,
+            rationale=rationale,
+            confidence=confidence,
+        ),
+    )
+    tag = f"run:{turn.run_id}"
+    fenced = [
+        d.model_copy(
+            update={"claim_id": claim.id, "role": None, "tags": list(dict.fromkeys([*d.tags, tag]))}
+        )
+        for d in drafts
+    ]
+    published = await artifacts.publish(
+        conn,
+        board_id=turn.board_id,
+        author=agent,
+        drafts=fenced,
+        idempotency_key=None,
+        schemas=schemas,
+        batch=True,
+    )
+    closed = await run_store.close_turn(
+        conn,
+        turn_id=turn.id,
+        status="completed",
+        role=role,
+        rationale=rationale,
+        artifact_ids=[a.id for a in published.artifacts],
+        claim_id=claim.id,
+        call=call,
+        manifest_extra={"outcome": "acted", "role": role},
+        tokens=tokens,
+    )
+    assert closed is not None
+    await event_store.append(
+        conn,
+        board_id=turn.board_id,
+        events=[
+            turn_event(
+                "turn.completed",
+                closed,
+                role=role,
+                artifact_ids=[str(a.id) for a in published.artifacts],
+            )
+        ],
+    )
+    return closed, published.artifacts
+
+
+async def abstain(
+    conn: Conn,
+    *,
+    turn_id: UUID,
+    agent: Agent,
+    reason: str,
+    confidence: float | None,
+    call: dict[str, Any] | None = None,
+    tokens: int = 0,
+) -> Turn:
+    """Record the abstention in the ledger and close the turn as abstained."""
+    turn = await _open_turn(conn, turn_id=turn_id, agent=agent)
+    await abstentions.abstain(
+        conn,
+        board_id=turn.board_id,
+        agent=agent,
+        reason=reason,
+        scope=f"run:{turn.run_id}:step:{turn.step}",
+        confidence=confidence,
+        extra={"run_id": str(turn.run_id), "turn_id": str(turn.id)},
+    )
+    closed = await run_store.close_turn(
+        conn,
+        turn_id=turn.id,
+        status="abstained",
+        reason=reason,
+        call=call,
+        manifest_extra={"outcome": "abstained"},
+        tokens=tokens,
+    )
+    assert closed is not None
+    await event_store.append(
+        conn, board_id=turn.board_id, events=[turn_event("turn.abstained", closed, reason=reason)]
+    )
+    return closed
+
+
+async def close_unanswered(
+    conn: Conn,
+    *,
+    turn: Turn,
+    status: str,
+    reason: str,
+    call: dict[str, Any] | None = None,
+    tokens: int = 0,
+) -> Turn | None:
+    """Close a turn the agent did not answer validly: 'timed_out' or 'invalid'."""
+    closed = await run_store.close_turn(
+        conn,
+        turn_id=turn.id,
+        status=status,
+        reason=reason,
+        call=call,
+        manifest_extra={"outcome": status},
+        tokens=tokens,
+    )
+    if closed is not None:
+        await event_store.append(
+            conn,
+            board_id=turn.board_id,
+            events=[turn_event(f"turn.{status}", closed, reason=reason)],
+        )
+    return closed
+
+
+async def offered_to(conn: Conn, *, agent: Agent, limit: int = 20) -> list[Turn]:
+    """Return the turns waiting for this agent."""
+    return await run_store.offered_to(conn, agent_id=agent.id, limit=limit)

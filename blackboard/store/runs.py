@@ -1,0 +1,244 @@
+"""Runs and their turns.
+
+A run is driven by one controller at a time: `take_drivable` leases it with
+`FOR UPDATE SKIP LOCKED` (several controllers never pick the same run) and bumps
+`lease_token`; every later write of the driver names that token, so a driver whose lease
+was taken over writes nothing more.
+"""
+
+from typing import Any
+from uuid import UUID
+
+from psycopg.types.json import Jsonb
+
+from blackboard.records import Run, Turn
+from blackboard.store.database import Conn
+
+_RUN = """id, board_id, protocol, roster, goal, params, status, stop_reason, turns_used,
+    tokens_used, controller, lease_token, created_at, started_at, ended_at"""
+_TURN = """id, run_id, board_id, agent_id, step, round, phase, status, deadline, bundle,
+    manifest, role, rationale, reason, artifact_ids, claim_id, call, created_at, completed_at"""
+
+
+class LostRun(Exception):
+    """The driver's lease on the run was taken over: it must stop driving."""
+
+
+async def insert_run(
+    conn: Conn,
+    *,
+    run_id: UUID,
+    board_id: UUID,
+    protocol: str,
+    roster: list[UUID],
+    goal: str | None,
+    params: dict[str, Any],
+) -> Run:
+    """Insert a pending run; return it."""
+    cur = await conn.execute(
+        f"""INSERT INTO runs (id, board_id, protocol, roster, goal, params, status)
+            VALUES (%s, %s, %s, %s, %s, %s, 'pending') RETURNING {_RUN}""",
+        (run_id, board_id, protocol, roster, goal, Jsonb(params)),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return Run.model_validate(row)
+
+
+async def get_run(conn: Conn, *, run_id: UUID) -> Run | None:
+    """Return the run, or None."""
+    cur = await conn.execute(f"SELECT {_RUN} FROM runs WHERE id = %s", (run_id,))
+    row = await cur.fetchone()
+    return Run.model_validate(row) if row else None
+
+
+async def list_runs(conn: Conn, *, board_id: UUID, limit: int) -> list[Run]:
+    """Return the board's runs, newest first."""
+    cur = await conn.execute(
+        f"SELECT {_RUN} FROM runs WHERE board_id = %s ORDER BY created_at DESC LIMIT %s",
+        (board_id, limit),
+    )
+    return [Run.model_validate(row) for row in await cur.fetchall()]
+
+
+_TAKE = f"""
+WITH next AS (
+    SELECT id FROM runs
+    WHERE status IN ('pending', 'running')
+      AND (lease_expires_at IS NULL OR lease_expires_at <= now())
+    ORDER BY created_at
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE runs r SET controller = %(controller)s, lease_token = r.lease_token + 1,
+    lease_expires_at = now() + make_interval(secs => %(lease_s)s),
+    status = 'running', started_at = coalesce(r.started_at, now())
+FROM next WHERE r.id = next.id
+RETURNING {_RUN.replace("id, board_id", "r.id, r.board_id")}
+"""
+
+
+async def take_drivable(conn: Conn, *, controller: str, lease_s: float) -> Run | None:
+    """Lease the oldest run that nobody drives (new, or whose driver's lease ran out)."""
+    cur = await conn.execute(_TAKE, {"controller": controller, "lease_s": lease_s})
+    row = await cur.fetchone()
+    return Run.model_validate(row) if row else None
+
+
+async def renew_lease(conn: Conn, *, run_id: UUID, lease_token: int, lease_s: float) -> None:
+    """Extend the driver's lease; LostRun if another driver took the run over."""
+    cur = await conn.execute(
+        """UPDATE runs SET lease_expires_at = now() + make_interval(secs => %s)
+           WHERE id = %s AND lease_token = %s AND status = 'running' RETURNING id""",
+        (lease_s, run_id, lease_token),
+    )
+    if await cur.fetchone() is None:
+        raise LostRun(str(run_id))
+
+
+async def finish(conn: Conn, *, run_id: UUID, lease_token: int, status: str, reason: str) -> Run:
+    """End the run as 'completed' or 'stopped' with its reason; LostRun if not ours."""
+    cur = await conn.execute(
+        f"""UPDATE runs SET status = %s, stop_reason = %s, ended_at = now(),
+                lease_expires_at = NULL
+            WHERE id = %s AND lease_token = %s RETURNING {_RUN}""",
+        (status, reason, run_id, lease_token),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise LostRun(str(run_id))
+    return Run.model_validate(row)
+
+
+async def check_lease(conn: Conn, *, run_id: UUID, lease_token: int) -> None:
+    """LostRun unless this driver still holds the run (locks the run row until commit)."""
+    cur = await conn.execute(
+        "SELECT 1 FROM runs WHERE id = %s AND lease_token = %s FOR UPDATE", (run_id, lease_token)
+    )
+    if await cur.fetchone() is None:
+        raise LostRun(str(run_id))
+
+
+async def insert_turn(
+    conn: Conn,
+    *,
+    turn_id: UUID,
+    run_id: UUID,
+    board_id: UUID,
+    agent_id: UUID,
+    step: int,
+    round: int,
+    phase: str,
+    timeout_s: float,
+    bundle: dict[str, Any],
+    manifest: dict[str, Any],
+) -> Turn:
+    """Insert an offered turn with its deadline `timeout_s` from now; return it."""
+    cur = await conn.execute(
+        f"""INSERT INTO turns (id, run_id, board_id, agent_id, step, round, phase, status,
+                               deadline, bundle, manifest)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, 'offered',
+                    now() + make_interval(secs => %s), %s, %s)
+            RETURNING {_TURN}""",
+        (
+            turn_id,
+            run_id,
+            board_id,
+            agent_id,
+            step,
+            round,
+            phase,
+            timeout_s,
+            Jsonb(bundle),
+            Jsonb(manifest),
+        ),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return Turn.model_validate(row)
+
+
+async def turn_at(conn: Conn, *, run_id: UUID, step: int) -> Turn | None:
+    """Return the run's turn at `step`, or None."""
+    cur = await conn.execute(
+        f"SELECT {_TURN} FROM turns WHERE run_id = %s AND step = %s", (run_id, step)
+    )
+    row = await cur.fetchone()
+    return Turn.model_validate(row) if row else None
+
+
+async def get_turn(conn: Conn, *, turn_id: UUID, lock: bool = False) -> tuple[Turn, bool] | None:
+    """Return the turn (locked if asked) and whether its deadline is still ahead."""
+    cur = await conn.execute(
+        f"""SELECT {_TURN}, deadline > now() AS open FROM turns WHERE id = %s
+            {"FOR UPDATE" if lock else ""}""",
+        (turn_id,),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    still_open = bool(row.pop("open"))
+    return Turn.model_validate(row), still_open
+
+
+async def turns_of(conn: Conn, *, run_id: UUID) -> list[Turn]:
+    """Return the run's turns in step order."""
+    cur = await conn.execute(
+        f"SELECT {_TURN} FROM turns WHERE run_id = %s ORDER BY step", (run_id,)
+    )
+    return [Turn.model_validate(row) for row in await cur.fetchall()]
+
+
+async def offered_to(conn: Conn, *, agent_id: UUID, limit: int) -> list[Turn]:
+    """Return the turns waiting for this agent, oldest first."""
+    cur = await conn.execute(
+        f"""SELECT {_TURN} FROM turns
+            WHERE agent_id = %s AND status = 'offered' AND deadline > now()
+            ORDER BY created_at LIMIT %s""",
+        (agent_id, limit),
+    )
+    return [Turn.model_validate(row) for row in await cur.fetchall()]
+
+
+async def close_turn(
+    conn: Conn,
+    *,
+    turn_id: UUID,
+    status: str,
+    role: str | None = None,
+    rationale: str | None = None,
+    reason: str | None = None,
+    artifact_ids: list[UUID] | None = None,
+    claim_id: UUID | None = None,
+    call: dict[str, Any] | None = None,
+    manifest_extra: dict[str, Any] | None = None,
+    tokens: int = 0,
+) -> Turn | None:
+    """Close an offered turn with its outcome and count it on the run; None if it was
+    no longer offered (someone else closed it first)."""
+    cur = await conn.execute(
+        f"""UPDATE turns SET status = %(status)s, role = %(role)s, rationale = %(rationale)s,
+                reason = %(reason)s, artifact_ids = %(artifact_ids)s, claim_id = %(claim_id)s,
+                call = %(call)s, manifest = manifest || %(extra)s, completed_at = now()
+            WHERE id = %(turn_id)s AND status = 'offered' RETURNING {_TURN}""",
+        {
+            "status": status,
+            "role": role,
+            "rationale": rationale,
+            "reason": reason,
+            "artifact_ids": artifact_ids or [],
+            "claim_id": claim_id,
+            "call": Jsonb(call or {}),
+            "extra": Jsonb(manifest_extra or {}),
+            "turn_id": turn_id,
+        },
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    turn = Turn.model_validate(row)
+    await conn.execute(
+        "UPDATE runs SET turns_used = turns_used + 1, tokens_used = tokens_used + %s WHERE id = %s",
+        (tokens, turn.run_id),
+    )
+    return turn

@@ -1,0 +1,94 @@
+"""Runs end to end: protocols driven by the in-process controller, with scripted models
+and external agents over HTTP."""
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from blackboard.config import Settings
+from tests.conftest import ADMIN, Actors
+
+CAPS = {
+    "planner": "planner",
+    "researcher": "research",
+    "critic": "critique",
+    "synthesiser": "synthesis",
+}
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"run_lease_s": 2.0})
+
+
+async def scripted(actors: Actors, name: str, caps: list[str], **flags: str) -> dict[str, Any]:
+    spec = "scripted:" + ",".join(caps)
+    if flags:
+        spec += "?" + "&".join(f"{k}={v}" for k, v in flags.items())
+    r = await actors.client.post(
+        "/v1/agents", json={"name": name, "capabilities": caps, "model": spec}, headers=ADMIN
+    )
+    assert r.status_code == 201, r.text
+    agent: dict[str, Any] = r.json()
+    agent["headers"] = {"Authorization": f"Bearer {agent['token']}"}
+    return agent
+
+
+async def finished(client: httpx.AsyncClient, run_id: str, timeout: float = 30) -> dict[str, Any]:
+    for _ in range(int(timeout / 0.05)):
+        detail: dict[str, Any] = (await client.get(f"/v1/runs/{run_id}", headers=ADMIN)).json()
+        if detail["run"]["status"] in ("completed", "stopped"):
+            return detail
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"run did not finish: {detail['run']}")
+
+
+async def start(client: httpx.AsyncClient, board: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    r = await client.post(
+        f"/v1/boards/{board['id']}/runs", json={"goal": "Boil water", **fields}, headers=ADMIN
+    )
+    assert r.status_code == 201, r.text
+    run: dict[str, Any] = r.json()
+    return run
+
+
+async def population(actors: Actors) -> list[dict[str, Any]]:
+    return [await scripted(actors, f"{role}-{id(actors)}", [cap]) for role, cap in CAPS.items()]
+
+
+async def test_sequential_run_with_scripted_agents(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    board = await actors.board()
+    agents = await population(actors)
+    run = await start(client, board, protocol="sequential", roster=[a["id"] for a in agents])
+    detail = await finished(client, run["id"])
+    assert detail["run"]["status"] == "completed"
+    turns = detail["turns"]
+    assert [t["step"] for t in turns] == list(range(1, 5))
+    assert [t["agent_id"] for t in turns] == [a["id"] for a in agents]
+    assert turns[0]["status"] == "completed" and turns[0]["role"] == "planner"
+    # each agent saw what its predecessors in this run produced, not more
+    seen_by_second = {s["id"] for s in turns[1]["manifest"]["shown"]}
+    assert seen_by_second == {str(x) for x in turns[0]["artifact_ids"]}
+    assert turns[0]["manifest"]["shown"] == []
+    calls = (await client.get(f"/v1/runs/{run['id']}/calls", headers=ADMIN)).json()["items"]
+    assert len(calls) == 4
+    assert all(c["model"] and c["latency_ms"] is not None for c in calls)
+    assert all(c["tokens_in"] and c["tokens_out"] for c in calls)
+    assert {c["manifest"]["outcome"] for c in calls} <= {"acted", "abstained"}
+
+
+async def test_a_second_round_that_repeats_itself_stops_the_run(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    board = await actors.board()
+    agents = await population(actors)
+    run = await start(
+        client, board, protocol="sequential", roster=[a["id"] for a in agents], rounds=3
+    )
+    detail = await finished(client, run["id"])
+    assert detail["run"]["status"] == "stopped"
+    assert detail["run"]["stop_reason"].startswith("repeat:")
