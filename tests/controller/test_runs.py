@@ -36,8 +36,8 @@ async def scripted(actors: Actors, name: str, caps: list[str], **flags: str) -> 
     return agent
 
 
-async def finished(client: httpx.AsyncClient, run_id: str, timeout: float = 30) -> dict[str, Any]:
-    for _ in range(int(timeout / 0.05)):
+async def finished(client: httpx.AsyncClient, run_id: str, within_s: float = 30) -> dict[str, Any]:
+    for _ in range(int(within_s / 0.05)):
         detail: dict[str, Any] = (await client.get(f"/v1/runs/{run_id}", headers=ADMIN)).json()
         if detail["run"]["status"] in ("completed", "stopped"):
             return detail
