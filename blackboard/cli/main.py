@@ -92,6 +92,40 @@ def serve(
 
 
 @app.command()
+def worker(
+    data_dir: DataDir = None,
+    max_runs: Annotated[int, typer.Option(help="Runs driven at once by this worker.")] = 32,
+) -> None:
+    """Drive runs in this process (a controller without the API). Start several for more
+    capacity or to take over the runs of one that dies; set
+    BLACKBOARD_CONTROLLER_IN_PROCESS=false on the API processes to leave runs to workers."""
+    import asyncio
+
+    from blackboard.cli.runtime import database_url
+    from blackboard.controller.driver import Controller
+    from blackboard.services.schemas import SchemaCache
+    from blackboard.store.database import Database
+
+    settings = _settings(data_dir=data_dir)
+
+    async def drive(url: str) -> None:
+        db = Database(url, pool_size=settings.pool_size)
+        await db.open()
+        try:
+            controller = Controller(
+                db, SchemaCache(), lease_s=settings.run_lease_s, max_runs=max_runs
+            )
+            console.print(f"worker {controller.name} driving runs")
+            await controller.run_forever()
+        finally:
+            await db.close()
+
+    signal.signal(signal.SIGTERM, _raise_shutdown)
+    with database_url(settings) as url, contextlib.suppress(KeyboardInterrupt, _Shutdown):
+        asyncio.run(drive(url))
+
+
+@app.command()
 def migrate(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
     data_dir: DataDir = None,

