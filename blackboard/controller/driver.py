@@ -12,10 +12,12 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 from uuid import UUID
 
+from jsonschema import Draft202012Validator
 from langchain_core.language_models import BaseChatModel
 
 from blackboard.controller.llm import ModelCall, TurnDecision, decide, model_from_spec
@@ -73,12 +75,18 @@ class Controller:
                         break
                     task = asyncio.create_task(self.drive(run))
                     self.active[run.id] = task
-                    task.add_done_callback(lambda _, rid=run.id: self.active.pop(rid, None))
+                    task.add_done_callback(self._forget_run(run.id))
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("controller could not take runs; retrying")
             await asyncio.sleep(self.poll_s)
+
+    def _forget_run(self, run_id: UUID) -> Callable[[asyncio.Task[None]], None]:
+        def forget(_: asyncio.Task[None]) -> None:
+            self.active.pop(run_id, None)
+
+        return forget
 
     async def drive(self, run: Run) -> None:
         """Drive one run to its end (or until another controller takes it over)."""
@@ -186,7 +194,7 @@ class Controller:
     async def _model_turn(self, turn: Turn, agent: Agent) -> None:
         """Call the agent's model with the bundle alone, and record what it did."""
         assert agent.model is not None
-        validators = {}
+        validators: dict[str, Draft202012Validator] = {}
 
         def validate(decision: TurnDecision) -> list[str]:
             problems = []
