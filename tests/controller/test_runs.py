@@ -92,3 +92,60 @@ async def test_a_second_round_that_repeats_itself_stops_the_run(
     detail = await finished(client, run["id"])
     assert detail["run"]["status"] == "stopped"
     assert detail["run"]["stop_reason"].startswith("repeat:")
+
+
+async def test_a_custom_program_registered_by_name_runs(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    # the README's example, verbatim in substance
+    from blackboard.controller.program import Program, Stop, stalled
+    from blackboard.controller.protocols import PROTOCOLS, register
+    from blackboard.controller.views import View
+
+    async def critics_last(p: Program) -> str:
+        makers = [a for a in p.roster if "critique" not in a.capabilities]
+        critics = [a for a in p.roster if "critique" in a.capabilities]
+        made = await p.turns([(a, {"phase": "act", "round": 1}) for a in makers])
+        if stalled(made):
+            raise Stop("stalled: nobody produced anything to review")
+        await p.turns(
+            [
+                (a, {"phase": "review", "round": 1, "view": p.view(types=["finding", "plan"])})
+                for a in critics
+            ]
+        )
+        return "made, then reviewed"
+
+    register("critics-last", critics_last, default_view=View(scope="run"))
+    try:
+        board = await actors.board()
+        agents = await population(actors)
+        run = await start(client, board, protocol="critics-last", roster=[a["id"] for a in agents])
+        detail = await finished(client, run["id"])
+        assert detail["run"]["stop_reason"] == "made, then reviewed"
+        review = [t for t in detail["turns"] if t["phase"] == "review"]
+        assert len(review) == 1 and review[0]["status"] == "completed"
+        assert {s["type"] for s in review[0]["manifest"]["shown"]} <= {"finding", "plan"}
+    finally:
+        PROTOCOLS.pop("critics-last", None)
+
+
+async def test_unknown_protocol_or_roster_is_422_and_writes_nothing(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    board = await actors.board()
+    agent = await actors.agent()
+    r = await client.post(
+        f"/v1/boards/{board['id']}/runs",
+        json={"protocol": "nope", "roster": [agent["id"]], "goal": "g"},
+        headers=ADMIN,
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "/protocol"
+    r = await client.post(
+        f"/v1/boards/{board['id']}/runs",
+        json={"protocol": "solo", "roster": [board["id"]], "goal": "g"},
+        headers=ADMIN,
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "/roster/0"
+    runs = (await client.get(f"/v1/boards/{board['id']}/runs", headers=ADMIN)).json()["items"]
+    assert runs == []
