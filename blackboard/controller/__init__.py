@@ -1,0 +1,1 @@
+"""The LLM-program controller: runs, turns, protocols, views, model calls."""
