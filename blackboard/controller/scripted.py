@@ -231,9 +231,15 @@ def _synthesis(b: _Bundle, *, always: bool = False) -> Answer | str:
             lines.append(f"- plan: {body.get('summary', '(no summary)')}")
         else:
             lines.append(f"- finding: {body.get('claim', '(no claim)')}")
+    # Reviews refine the result: a synthesiser that has seen new critiques writes anew.
+    critiques = b.of_type("critique")
+    for critique in critiques:
+        body = b.body(critique)
+        lines.append(f"- review of {body.get('target', '?')}: {body.get('verdict', '?')}")
     findings, plans = len(b.of_type("finding")), len(b.of_type("plan"))
     result = {
-        "summary": f"Result for {b.title!r} from {findings} finding(s) and {plans} plan(s)",
+        "summary": f"Result for {b.title!r} from {findings} finding(s), {plans} plan(s)"
+        f" and {len(critiques)} review(s)",
         "content": "\n".join(lines) or "Nothing has been found or planned yet.",
         "status": "succeeded" if findings else "partial",
     }

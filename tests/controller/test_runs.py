@@ -81,17 +81,44 @@ async def test_sequential_run_with_scripted_agents(
     assert {c["manifest"]["outcome"] for c in calls} <= {"acted", "abstained"}
 
 
-async def test_a_second_round_that_repeats_itself_stops_the_run(
+async def test_eight_scripted_agents_finish_three_sequential_rounds(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
     board = await actors.board()
-    agents = await population(actors)
+    agents = await population(actors) + await population(actors)
     run = await start(
         client, board, protocol="sequential", roster=[a["id"] for a in agents], rounds=3
     )
     detail = await finished(client, run["id"])
+    assert detail["run"]["status"] == "completed", detail["run"]["stop_reason"]
+    assert len(detail["turns"]) == 24
+    assert {t["round"] for t in detail["turns"]} == {1, 2, 3}
+
+
+async def test_publishing_the_same_content_again_stops_the_run_as_a_loop(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    board = await actors.board()
+    looping = await actors.agent()
+    run = await start(client, board, protocol="solo", roster=[looping["id"]], rounds=3)
+    for _ in range(2):
+        turn: list[dict[str, Any]] = []
+        while not turn:
+            turn = (
+                await client.get(
+                    "/v1/agents/me/turns", params={"wait": 5}, headers=looping["headers"]
+                )
+            ).json()["items"]
+        r = await client.post(
+            f"/v1/turns/{turn[0]['id']}/complete",
+            json={"role": "parrot", "artifacts": [{"type": "finding", "body": {"claim": "same"}}]},
+            headers=looping["headers"],
+        )
+        assert r.status_code == 200, r.text
+    detail = await finished(client, run["id"])
     assert detail["run"]["status"] == "stopped"
     assert detail["run"]["stop_reason"].startswith("repeat:")
+    assert len(detail["turns"]) == 2
 
 
 async def test_a_custom_program_registered_by_name_runs(
