@@ -54,8 +54,10 @@ async def start(client: httpx.AsyncClient, board: dict[str, Any], **fields: Any)
     return run
 
 
-async def population(actors: Actors) -> list[dict[str, Any]]:
-    return [await scripted(actors, f"{role}-{id(actors)}", [cap]) for role, cap in CAPS.items()]
+async def population(actors: Actors, suffix: str = "") -> list[dict[str, Any]]:
+    return [
+        await scripted(actors, f"{role}-{id(actors)}{suffix}", [cap]) for role, cap in CAPS.items()
+    ]
 
 
 async def test_sequential_run_with_scripted_agents(
@@ -85,7 +87,7 @@ async def test_eight_scripted_agents_finish_three_sequential_rounds(
     client: httpx.AsyncClient, actors: Actors
 ) -> None:
     board = await actors.board()
-    agents = await population(actors) + await population(actors)
+    agents = await population(actors) + await population(actors, "-2")
     run = await start(
         client, board, protocol="sequential", roster=[a["id"] for a in agents], rounds=3
     )
