@@ -100,6 +100,7 @@ class Controller:
             program = Program(
                 self.db, run, {a.id: a for a in roster}, self._run_turn, registered.default_view
             )
+            await program.load()
             try:
                 reason = await registered.run(program)
                 status = "completed"

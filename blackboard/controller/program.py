@@ -50,6 +50,14 @@ class Outcome:
 
 
 @dataclass
+class Usage:
+    """What a run has spent so far, shared by the turns it offers at once."""
+
+    turns: int = 0
+    tokens: int = 0
+
+
+@dataclass
 class Program:
     """One run being driven: its parameters, roster, and the primitives."""
 
@@ -61,6 +69,8 @@ class Program:
     started: float = field(default_factory=time.monotonic)
     _step: int = 0
     _hashes: dict[str, UUID] = field(default_factory=dict)
+    existing: dict[int, Turn] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
 
     @property
     def roster(self) -> list[Agent]:
@@ -99,18 +109,24 @@ class Program:
             **extra,
         }
 
-    async def _guard(self) -> None:
-        async with self.db.connection() as conn:
-            run = await run_store.get_run(conn, run_id=self.run.id)
-        assert run is not None
+    def _guard(self) -> None:
+        """Budgets: stop before offering a turn the run can no longer afford."""
         limits = self.run.params
-        if limits.get("max_turns") is not None and run.turns_used >= limits["max_turns"]:
+        if limits.get("max_turns") is not None and self.usage.turns >= limits["max_turns"]:
             raise Stop(f"turn budget of {limits['max_turns']} used up")
-        if limits.get("max_tokens") is not None and run.tokens_used >= limits["max_tokens"]:
+        if limits.get("max_tokens") is not None and self.usage.tokens >= limits["max_tokens"]:
             raise Stop(f"token budget of {limits['max_tokens']} used up")
         wall = limits.get("max_wall_s")
         if wall is not None and time.monotonic() - self.started >= wall:
             raise Stop(f"wall-time budget of {wall}s used up")
+
+    async def load(self) -> None:
+        """Read what the run already did (when a controller resumes it)."""
+        async with self.db.connection() as conn:
+            for turn in await run_store.turns_of(conn, run_id=self.run.id):
+                self.existing[turn.step] = turn
+        self.usage.turns = self.run.turns_used
+        self.usage.tokens = self.run.tokens_used
 
     async def turn(
         self,
@@ -127,10 +143,9 @@ class Program:
         its outcome once it is answered, declined, invalid, or past its deadline."""
         self._step += 1
         step = self._step
-        async with self.db.connection() as conn:
-            turn = await run_store.turn_at(conn, run_id=self.run.id, step=step)
+        turn = self.existing.get(step)
         if turn is None:
-            await self._guard()
+            self._guard()
             turn = await self._offer(
                 agent, step, phase, round, view or self.view(), inputs, only_ids, extra
             )
@@ -139,8 +154,14 @@ class Program:
             async with self.db.connection() as conn:
                 turn = await run_store.turn_at(conn, run_id=self.run.id, step=step)
             assert turn is not None
-        async with self.db.connection() as conn:
-            published = await artifact_store.get_many(conn, ids=turn.artifact_ids)
+            self.usage.turns += 1
+            self.usage.tokens += int(turn.call.get("tokens_in") or 0) + int(
+                turn.call.get("tokens_out") or 0
+            )
+        published: list[Artifact] = []
+        if turn.artifact_ids:
+            async with self.db.connection() as conn:
+                published = await artifact_store.get_many(conn, ids=turn.artifact_ids)
         self._check_repeats(published)
         return Outcome(turn, published)
 

@@ -17,7 +17,7 @@ from blackboard.records import Artifact, Run
 from blackboard.store import artifacts as artifact_store
 from blackboard.store.database import Conn
 
-CANDIDATES = 500  # artifacts considered per bundle, newest first
+CANDIDATES = 200  # artifacts considered per bundle, newest first (hidden counts are of these)
 
 
 class View(BaseModel):

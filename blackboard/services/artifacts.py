@@ -5,6 +5,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from jsonschema import Draft202012Validator
+from psycopg.pq import TransactionStatus
 
 from blackboard.content import content_hash
 from blackboard.drafts import ArtifactDraft
@@ -114,11 +115,11 @@ async def publish(
         return [_record(board_id, author, v, row) for v, row in zip(new, rows, strict=True)]
 
     fenced = any(d.claim_id is not None for d in drafts)
-    if fenced:
+    if fenced and conn.info.transaction_status == TransactionStatus.IDLE:
         # the claims stay locked (FOR SHARE) until the write commits
         async with conn.transaction():
             return Published(await write())
-    return Published(await write())
+    return Published(await write())  # alone, or inside the caller's transaction
 
 
 def _record(board_id: UUID, author: Agent, v: NewVersion, row: dict[str, Any]) -> Artifact:
