@@ -201,7 +201,6 @@ class Program:
         extra: dict[str, Any],
     ) -> Turn:
         async with self.db.transaction() as conn:
-            await run_store.check_lease(conn, run_id=self.run.id, lease_token=self.run.lease_token)
             bundle, manifest = await build_bundle(
                 conn,
                 run=self.run,
@@ -214,6 +213,7 @@ class Program:
                 conn,
                 turn_id=uuid4(),
                 run_id=self.run.id,
+                lease_token=self.run.lease_token,
                 board_id=self.run.board_id,
                 agent_id=agent.id,
                 step=step,

@@ -71,6 +71,7 @@ async def complete(
             rationale=rationale,
             confidence=confidence,
         ),
+        board_known=True,  # the turn's board
     )
     tag = f"run:{turn.run_id}"
     fenced = [

@@ -110,20 +110,12 @@ async def finish(conn: Conn, *, run_id: UUID, lease_token: int, status: str, rea
     return Run.model_validate(row)
 
 
-async def check_lease(conn: Conn, *, run_id: UUID, lease_token: int) -> None:
-    """LostRun unless this driver still holds the run (locks the run row until commit)."""
-    cur = await conn.execute(
-        "SELECT 1 FROM runs WHERE id = %s AND lease_token = %s FOR UPDATE", (run_id, lease_token)
-    )
-    if await cur.fetchone() is None:
-        raise LostRun(str(run_id))
-
-
 async def insert_turn(
     conn: Conn,
     *,
     turn_id: UUID,
     run_id: UUID,
+    lease_token: int,
     board_id: UUID,
     agent_id: UUID,
     step: int,
@@ -133,12 +125,14 @@ async def insert_turn(
     bundle: dict[str, Any],
     manifest: dict[str, Any],
 ) -> Turn:
-    """Insert an offered turn with its deadline `timeout_s` from now; return it."""
+    """Insert an offered turn with its deadline `timeout_s` from now, if the caller still
+    drives the run (LostRun otherwise); return it."""
     cur = await conn.execute(
         f"""INSERT INTO turns (id, run_id, board_id, agent_id, step, round, phase, status,
                                deadline, bundle, manifest)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, 'offered',
-                    now() + make_interval(secs => %s), %s, %s)
+            SELECT %s, %s, %s, %s, %s, %s, %s, 'offered',
+                   now() + make_interval(secs => %s), %s, %s
+            WHERE EXISTS (SELECT 1 FROM runs WHERE id = %s AND lease_token = %s)
             RETURNING {_TURN}""",
         (
             turn_id,
@@ -151,10 +145,13 @@ async def insert_turn(
             timeout_s,
             Jsonb(bundle),
             Jsonb(manifest),
+            run_id,
+            lease_token,
         ),
     )
     row = await cur.fetchone()
-    assert row is not None
+    if row is None:
+        raise LostRun(str(run_id))
     return Turn.model_validate(row)
 
 
