@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.token_cache = TokenCache()
     app.state.presence = presence
     app.state.feeds = feeds
-    app.state.coalescer = PublishCoalescer(database)
+    app.state.coalescer = PublishCoalescer()
     app.state.admin_token = _admin_token(settings)
     errors.install(app)
     for module in (health, agents, boards, types, artifacts, events, claims, tasks, runs):

@@ -36,7 +36,9 @@ class StalledStreamGuard:
                 await send(message)
                 return
             try:
-                await asyncio.wait_for(send(message), self.timeout_s)
+                # asyncio.timeout, not wait_for: no extra task per chunk
+                async with asyncio.timeout(self.timeout_s):
+                    await send(message)
             except TimeoutError:
                 raise _Stalled from None
 

@@ -9,48 +9,56 @@ temporary data directory) and the baseline app (bench/baseline_app.py under uvic
 --workers 2) on the same database server, drives both over HTTP with the same client,
 prints a table, and stops everything again. A benchmark run by hand, not a test.
 
-The client is a small HTTP/1.1 keep-alive client on uvloop with the httptools parser, one
-connection per concurrent worker. It costs some tens of microseconds of CPU per request
-(httpx cost 1-2 ms here), so on a 2-core machine it takes as little as possible from the
-servers it measures; its CPU share is printed with every load phase. On Linux the servers'
-CPU time per request (API processes and PostgreSQL apart) is printed as well: unlike rates,
-it barely moves when the machine is shared and noisy, and it shows where the time goes.
+The client is a small HTTP/1.1 keep-alive client on uvloop with the httptools parser
+(bench/harness.py), one connection per concurrent worker. It costs some tens of
+microseconds of CPU per request (httpx cost 1-2 ms here), so on a 2-core machine it takes
+as little as possible from the servers it measures; its CPU share is printed with every
+load phase. On Linux the servers' CPU time per request (API processes and PostgreSQL
+apart) is printed as well: unlike rates, it barely moves when the machine is shared and
+noisy, and it shows where the time goes.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import contextlib
-import math
-import os
-import platform
 import random
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-import httptools
 import httpx
 import orjson
 import psycopg
 import uvloop
-from baseline_app import TABLE_DDL  # bench/ is on sys.path: this file is run as a script
 
-BENCH_DIR = Path(__file__).resolve().parent
-HOST = "127.0.0.1"
-STARTUP_TIMEOUT_S = 90.0
-STOP_TIMEOUT_S = 30.0
+# bench/ is on sys.path: these files are run as scripts
+from baseline_app import TABLE_DDL
+from harness import (
+    BENCH_DIR,
+    HOST,
+    Admin,
+    BenchError,
+    CpuMeter,
+    LoadResult,
+    Running,
+    ServerProcess,
+    Session,
+    Table,
+    bench_main,
+    blackboard_server,
+    clean_env,
+    database_url,
+    free_port,
+    http_request,
+    postmaster_pid,
+    run_load,
+    say,
+    unique_suffix,
+)
 
 # Targets.
 TARGET_PUBLISH_RATE = 1_500.0  # artifacts/s, single publish at concurrency 16
@@ -151,358 +159,6 @@ def artifact_body(kind: str, rng: random.Random, serial: int) -> dict[str, Any]:
     raise ValueError(kind)
 
 
-# --------------------------------------------------------------------------- HTTP client
-
-
-class BenchError(RuntimeError):
-    """The benchmark cannot go on (a server did not start, a request failed)."""
-
-
-def http_request(path: str, *, token: str | None, body: bytes | None, port: int) -> bytes:
-    """Return the bytes of one HTTP/1.1 request (POST with a JSON body, else GET)."""
-    lines = [
-        f"{'GET' if body is None else 'POST'} {path} HTTP/1.1",
-        f"Host: {HOST}:{port}",
-        "Accept: application/json",
-    ]
-    if token is not None:
-        lines.append(f"Authorization: Bearer {token}")
-    if body is not None:
-        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode()
-    return head + body if body is not None else head
-
-
-class HttpConnection(asyncio.Protocol):
-    """One keep-alive HTTP/1.1 connection: send a request, await its response."""
-
-    def __init__(self) -> None:
-        self._transport: asyncio.Transport | None = None
-        self._parser = httptools.HttpResponseParser(self)
-        self._chunks: list[bytes] = []
-        self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
-        self._lost: Exception | None = None
-
-    @classmethod
-    async def open(cls, port: int) -> HttpConnection:
-        _, protocol = await asyncio.get_running_loop().create_connection(cls, HOST, port)
-        return protocol
-
-    # asyncio.Protocol
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports implement asyncio.Transport without subclassing it
-        self._transport = cast(asyncio.Transport, transport)
-
-    def data_received(self, data: bytes) -> None:
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            self._fail(BenchError(f"bad HTTP response: {exc}"))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._fail(exc or ConnectionError("the server closed the connection"))
-
-    # httptools callbacks
-    def on_body(self, body: bytes) -> None:
-        self._chunks.append(body)
-
-    def on_message_complete(self) -> None:
-        waiter, self._waiter = self._waiter, None
-        body = b"".join(self._chunks)
-        self._chunks.clear()
-        if waiter is not None and not waiter.done():
-            waiter.set_result((self._parser.get_status_code(), body))
-
-    def _fail(self, exc: Exception) -> None:
-        self._lost = exc
-        waiter, self._waiter = self._waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(exc)
-
-    async def request(self, raw: bytes) -> tuple[int, bytes]:
-        """Send one request; return the status and body of its response."""
-        if self._lost is not None:
-            raise self._lost
-        assert self._transport is not None and self._waiter is None
-        self._waiter = asyncio.get_running_loop().create_future()
-        self._transport.write(raw)
-        return await self._waiter
-
-    def close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
-
-
-# --------------------------------------------------------------------------- measuring
-
-
-class CpuMeter:
-    """CPU seconds used so far by servers, by label (Linux /proc; else nothing).
-
-    A server is a root process, its direct children, and its process group: the API server
-    and its workers (started in a session of their own, so the group holds just them), or
-    PostgreSQL's postmaster and its backends (each of which calls setsid). Exited children
-    that were waited for count in their parent's time, so connections that come and go do.
-    """
-
-    def __init__(self, roots: dict[str, int]) -> None:
-        self.roots = roots
-        self._tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-    def read(self) -> dict[str, float]:
-        ticks = dict.fromkeys(self.roots.values(), 0)
-        try:
-            entries = [e.name for e in os.scandir("/proc") if e.name.isdigit()]
-        except OSError:
-            return {}
-        for pid in entries:
-            try:
-                with open(f"/proc/{pid}/stat", "rb") as f:
-                    stat = f.read()
-            except OSError:  # the process has just gone
-                continue
-            # after "(command) ": state ppid pgrp ... utime stime cutime cstime (12th-15th)
-            fields = stat[stat.rindex(b")") + 2 :].split()
-            parent, group = int(fields[1]), int(fields[2])
-            root = group if group in ticks else parent if parent in ticks else None
-            if root is not None:
-                ticks[root] += sum(int(x) for x in fields[11:15])
-        return {label: ticks[root] / self._tick for label, root in self.roots.items()}
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    """What one load phase measured."""
-
-    requests: int
-    items_per_request: int
-    elapsed_s: float
-    latencies_ms: list[float]
-    client_cpu_s: float
-    server_cpu_s: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def items(self) -> int:
-        return self.requests * self.items_per_request
-
-    @property
-    def request_rate(self) -> float:
-        return self.requests / self.elapsed_s
-
-    @property
-    def item_rate(self) -> float:
-        return self.items / self.elapsed_s
-
-    @property
-    def client_cpu_share(self) -> float:
-        """The client's CPU time over the wall time (1.0 = one core busy)."""
-        return self.client_cpu_s / self.elapsed_s
-
-    def server_cpu_ms_per_item(self, label: str) -> float:
-        return self.server_cpu_s.get(label, math.nan) * 1000 / self.items
-
-    def percentile(self, q: float) -> float:
-        return percentile(sorted(self.latencies_ms), q)
-
-    @staticmethod
-    def merge(results: Sequence[LoadResult]) -> LoadResult:
-        labels = set.intersection(*(set(r.server_cpu_s) for r in results))
-        return LoadResult(
-            requests=sum(r.requests for r in results),
-            items_per_request=results[0].items_per_request,
-            elapsed_s=sum(r.elapsed_s for r in results),
-            latencies_ms=[x for r in results for x in r.latencies_ms],
-            client_cpu_s=sum(r.client_cpu_s for r in results),
-            server_cpu_s={k: sum(r.server_cpu_s[k] for r in results) for k in labels},
-        )
-
-
-def percentile(ordered: Sequence[float], q: float) -> float:
-    """Return the nearest-rank q-th percentile (0 < q <= 100) of ascending `ordered`."""
-    if not ordered:
-        return math.nan
-    rank = min(max(1, math.ceil(q / 100 * len(ordered))), len(ordered))
-    return ordered[rank - 1]
-
-
-async def run_load(
-    port: int,
-    make_request: Callable[[int], bytes],
-    *,
-    warmup: int,
-    count: int,
-    concurrency: int,
-    expect_status: int,
-    items_per_request: int = 1,
-    meter: CpuMeter | None = None,
-) -> LoadResult:
-    """Send `warmup` then `count` requests over `concurrency` connections, as fast as they go.
-
-    Request i is `make_request(i)`, i counting on from the warm-up. Only the `count`
-    requests after the warm-up are timed (and their server CPU metered).
-    """
-    conns = [await HttpConnection.open(port) for _ in range(concurrency)]
-    try:
-
-        async def phase(first: int, n: int, latencies: list[float]) -> None:
-            numbers = iter(range(first, first + n))  # shared by the workers of one event loop
-
-            async def worker(conn: HttpConnection) -> None:
-                for i in numbers:
-                    raw = make_request(i)
-                    started = time.perf_counter()
-                    status, body = await conn.request(raw)
-                    latencies.append((time.perf_counter() - started) * 1000)
-                    if status != expect_status:
-                        raise BenchError(f"HTTP {status} (wanted {expect_status}): {body[:500]!r}")
-
-            await asyncio.gather(*(worker(c) for c in conns))
-
-        await phase(0, warmup, [])
-        latencies: list[float] = []
-        server0 = meter.read() if meter else {}
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        await phase(warmup, count, latencies)
-        elapsed, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-        server1 = meter.read() if meter else {}
-    finally:
-        for conn in conns:
-            conn.close()
-    server = {k: server1[k] - server0[k] for k in server0.keys() & server1.keys()}
-    return LoadResult(count, items_per_request, elapsed, latencies, cpu, server)
-
-
-# --------------------------------------------------------------------------- processes
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """Our environment without BLACKBOARD_* settings (so nothing points elsewhere), plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BLACKBOARD_")}
-    env.update(extra)
-    return env
-
-
-def console_script(name: str) -> str:
-    """Return the path of a console script of this virtualenv."""
-    here = Path(sys.executable).parent / name
-    found = str(here) if here.exists() else shutil.which(name)
-    if found is None:
-        raise BenchError(f"cannot find `{name}`; run with the project's .venv/bin/python")
-    return found
-
-
-def postmaster_pid(pgdata: Path) -> int | None:
-    """Return the pid of the PostgreSQL server running in `pgdata`, if any."""
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        return int((pgdata / "postmaster.pid").read_text().split()[0])
-    return None
-
-
-class ServerProcess:
-    """A server started as a subprocess in its own session; stopped with SIGTERM."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path) -> None:
-        self.name = name
-        self.log_path = log_path
-        self._log = log_path.open("wb")
-        self.proc = subprocess.Popen(
-            argv,
-            env=env,
-            cwd=BENCH_DIR.parent,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches only us; we stop it in order
-        )
-
-    def log_tail(self, lines: int = 30) -> str:
-        text = self.log_path.read_text(errors="replace").splitlines()
-        return "\n".join(text[-lines:])
-
-    def wait_until_ready(self, probe: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise BenchError(
-                    f"{self.name} exited with code {self.proc.returncode}:\n{self.log_tail()}"
-                )
-            with contextlib.suppress(httpx.HTTPError, OSError):
-                if probe():
-                    return
-            time.sleep(0.25)
-        raise BenchError(f"{self.name} did not become ready:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        """SIGTERM and wait; then stop what is left of its process group (its workers, if
-        it died without stopping them), and SIGKILL whatever does not go."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                print(f"  {self.name} ignored SIGTERM; killing it", file=sys.stderr)
-        group = self.proc.pid  # start_new_session: the group holds only what it started
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGTERM)
-            deadline = time.monotonic() + 5.0
-            while time.monotonic() < deadline:
-                time.sleep(0.1)
-                os.killpg(group, 0)  # ProcessLookupError once the group is empty
-            os.killpg(group, signal.SIGKILL)
-        self.proc.wait()
-        self._log.close()
-
-
-def stop_stray_postgres(pgdata: Path) -> None:
-    """Fast-shut-down a PostgreSQL the service left running in `pgdata` (if it was killed)."""
-    pid = postmaster_pid(pgdata)
-    if pid is None:
-        return
-    print(f"  stopping the embedded PostgreSQL (pid {pid}) left running", file=sys.stderr)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGINT)  # PostgreSQL's "fast" shutdown
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while (pgdata / "postmaster.pid").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-
-
-@dataclass(frozen=True)
-class Running:
-    """A server that answers: where, and the processes whose CPU time it uses."""
-
-    port: int
-    meter: CpuMeter
-
-
-@contextlib.contextmanager
-def blackboard_server(data_dir: Path, admin_token: str) -> Iterator[Running]:
-    """Run `blackboard serve` with production settings until the block ends."""
-    port = free_port()
-    argv = [console_script("blackboard"), "serve", "--port", str(port)]
-    argv += ["--data-dir", str(data_dir), "--workers", "2", "--no-access-log"]
-    env = clean_env(BLACKBOARD_ADMIN_TOKEN=admin_token)
-    server = ServerProcess("blackboard serve", argv, env, data_dir.parent / "blackboard.log")
-    try:
-        server.wait_until_ready(
-            lambda: httpx.get(f"http://{HOST}:{port}/healthz", timeout=2).status_code == 200
-        )
-        roots = {"app": server.proc.pid}
-        pg = postmaster_pid(data_dir / "pgdata")
-        if pg is not None:
-            roots["postgres"] = pg
-        yield Running(port, CpuMeter(roots))
-    finally:
-        server.stop()
-        stop_stray_postgres(data_dir / "pgdata")
-
-
 @contextlib.contextmanager
 def baseline_server(database_url: str, postgres: int | None, log_dir: Path) -> Iterator[Running]:
     """Run bench/baseline_app.py under uvicorn as the service runs, until the block ends."""
@@ -596,10 +252,6 @@ class BoardFiller:
 # --------------------------------------------------------------------------- phases
 
 
-def say(message: str) -> None:
-    print(message, flush=True)
-
-
 def describe(label: str, r: LoadResult, *, per_item: bool = False) -> None:
     rate = f"{r.item_rate:,.0f} artifacts/s" if per_item else f"{r.request_rate:,.0f} req/s"
     cpu = ""
@@ -630,21 +282,12 @@ class Figures:
 
 async def register(port: int, admin_token: str) -> tuple[str, str, str]:
     """Register an agent and two boards; return (agent token, publish board, list board)."""
-    admin = {"Authorization": f"Bearer {admin_token}"}
-    suffix = secrets.token_hex(4)
-    async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", timeout=30) as client:
-
-        async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-            r = await client.post(path, json=body, headers=admin)
-            if r.status_code != 201:
-                raise BenchError(f"POST {path}: HTTP {r.status_code}: {r.text}")
-            created: dict[str, Any] = r.json()
-            return created
-
-        agent = await post("/v1/agents", {"name": f"bench-agent-{suffix}"})
-        publish_board = await post("/v1/boards", {"name": f"bench-publish-{suffix}"})
-        list_board = await post("/v1/boards", {"name": f"bench-list-{suffix}"})
-    return agent["token"], publish_board["id"], list_board["id"]
+    suffix = unique_suffix()
+    async with Admin(port, admin_token) as admin:
+        _, token = await admin.agent(f"bench-agent-{suffix}")
+        publish_board = await admin.board(f"bench-publish-{suffix}")
+        list_board = await admin.board(f"bench-list-{suffix}")
+    return token, publish_board, list_board
 
 
 async def measure(plan: Plan, bb: Running, base: Running, admin_token: str) -> Figures:
@@ -749,11 +392,8 @@ def report(f: Figures) -> None:
     ratio = f.publish.request_rate / f.baseline.request_rate
     versions = f"{f.board_versions / 1000:,.0f}k"
     best_batch = max(f.batches.values(), key=lambda r: r.item_rate)
-    # (metric, measured, target, met?) with met None where there is no target
-    rows: list[tuple[str, str, str, bool | None]] = []
-
-    def row(name: str, value: str, target: str = "", met: bool | None = None) -> None:
-        rows.append((name, value, target, met))
+    table = Table()
+    row = table.row
 
     rate, p99 = f.publish.request_rate, f.publish.percentile(99)
     row("single publish c=16  artifacts/s", f"{rate:,.0f}", ">= 1,500", rate >= TARGET_PUBLISH_RATE)
@@ -774,15 +414,7 @@ def report(f: Figures) -> None:
     list_ok = list_p99 <= TARGET_LIST_P99_MS
     row(f"list-latest @{versions} versions p99 ms", f"{list_p99:.1f}", "<= 10", list_ok)
 
-    width = max(len(r[0]) for r in rows)
-    rule = "-" * (width + 34)
-    say("\n" + rule.replace("-", "="))
-    say(f"{'metric':<{width}}  {'measured':>10}  {'target':>10}  result")
-    say(rule)
-    for name, value, target, met in rows:
-        verdict = "" if met is None else ("ok" if met else "MISS")
-        say(f"{name:<{width}}  {value:>10}  {target:>10}  {verdict}".rstrip())
-    say(rule.replace("-", "="))
+    table.print()
 
     def cpu(r: LoadResult, scale: float = 1.0, digits: int = 2) -> str:
         app, pg = (r.server_cpu_ms_per_item(k) * scale for k in ("app", "postgres"))
@@ -803,43 +435,23 @@ def report(f: Figures) -> None:
 # --------------------------------------------------------------------------- main
 
 
+def run(session: Session) -> None:
+    plan = Plan.quick() if session.quick else Plan()
+    data_dir = session.data_dir
+    say(f"starting blackboard serve --workers 2, data in {data_dir} ...")
+    with blackboard_server(data_dir, session.admin_token) as bb:
+        pgdata = data_dir / "pgdata"
+        say("starting the baseline app (uvicorn --workers 2) on the same PostgreSQL ...")
+        with baseline_server(
+            database_url(data_dir), postmaster_pid(pgdata), session.work_dir
+        ) as base:
+            say(f"ready after {time.perf_counter() - session.started:.0f} s")
+            figures = uvloop.run(measure(plan, bb, base, session.admin_token))
+    report(figures)
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small counts: a smoke run")
-    parser.add_argument("--keep", action="store_true", help="keep the data directory and logs")
-    args = parser.parse_args()
-    plan = Plan.quick() if args.quick else Plan()
-    started = time.perf_counter()
-    say(
-        f"bench_core: {platform.python_implementation()} {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs, {'quick' if args.quick else 'full'} run"
-    )
-    work_dir = Path(tempfile.mkdtemp(prefix="bb-bench-"))
-    data_dir = work_dir / "data"
-    admin_token = "bbadmin_bench-" + secrets.token_urlsafe(16)
-    try:
-        say(f"starting blackboard serve --workers 2, data in {data_dir} ...")
-        with blackboard_server(data_dir, admin_token) as bb:
-            pgdata = data_dir / "pgdata"
-            database_url = f"postgresql://postgres:@/blackboard?host={pgdata}"
-            say("starting the baseline app (uvicorn --workers 2) on the same PostgreSQL ...")
-            with baseline_server(database_url, postmaster_pid(pgdata), work_dir) as base:
-                say(f"ready after {time.perf_counter() - started:.0f} s")
-                figures = uvloop.run(measure(plan, bb, base, admin_token))
-        report(figures)
-    except BenchError as exc:
-        print(f"\nbench_core failed: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nbench_core interrupted; servers stopped", file=sys.stderr)
-        return 130
-    finally:
-        if args.keep:
-            say(f"kept {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
-    say(f"total time {time.perf_counter() - started:.0f} s")
-    return 0
+    return bench_main("bench_core", __doc__, run)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from api.deps import AdminDep, CurrentAgent, DatabaseDep, FeedsDep, PrincipalDep
@@ -44,14 +44,12 @@ async def whoami(agent: CurrentAgent) -> Agent:
 
 @router.get("/me/events/stream", response_class=EventSourceResponse)
 async def inbox(
-    request: Request, agent: CurrentAgent, db: DatabaseDep, feeds: FeedsDep
+    agent: CurrentAgent, db: DatabaseDep, feeds: FeedsDep
 ) -> AsyncIterator[ServerSentEvent]:
     """Stream what concerns you across every board, as Server-Sent Events: first the tasks
     you could claim now, then `task.available` as tasks become claimable for you and
     `turn.offered` as turns are offered to you. Reconnecting starts with a fresh snapshot."""
     async for item in follow(db, feeds, agent=agent):
-        if await request.is_disconnected():
-            return
         yield ServerSentEvent(
             event=item.kind, data={"board_id": str(item.board_id), "seq": item.seq, **item.data}
         )

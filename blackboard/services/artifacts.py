@@ -106,7 +106,7 @@ async def publish(
         ]
         try:
             if coalescer is not None and not fenced:
-                rows = await coalescer.publish(board_id=board_id, versions=new, where=where)
+                rows = await coalescer.publish(conn, board_id=board_id, versions=new, where=where)
             else:
                 rows = await writes.publish(conn, board_id=board_id, versions=new, where=where)
         except TypeChanged:

@@ -121,3 +121,33 @@ async def test_a_reader_paging_events_during_8_concurrent_publishers_sees_each_o
     # seq 1 is board.created; then one artifact.published per publish
     total = 1 + 8 * per_agent
     assert seen == list(range(1, total + 1))
+
+
+async def test_many_more_concurrent_publishers_than_pool_connections_all_succeed(
+    settings: Any, actors: Actors
+) -> None:
+    # Publishes to one board are group-committed; a group is written on the connection of
+    # one of the waiting requests, so a pool smaller than the crowd cannot stall them.
+    from api import create_app
+
+    small = settings.model_copy(update={"pool_size": 4})
+    app = create_app(small)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bb.test") as c:
+            agent = (await c.post("/v1/agents", json={"name": "crowd"}, headers=ADMIN)).json()
+            board = (await c.post("/v1/boards", json={"name": "crowd"}, headers=ADMIN)).json()
+            headers = {"Authorization": f"Bearer {agent['token']}"}
+
+            async def one(i: int) -> int:
+                r = await c.post(
+                    f"/v1/boards/{board['id']}/artifacts",
+                    json={"type": "finding", "body": {"claim": f"crowd {i}"}},
+                    headers=headers,
+                )
+                assert r.status_code == 201, r.text
+                return int(r.json()["seq"])
+
+            seqs = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(48))), 60)
+        assert sorted(seqs) == list(range(2, 50))
+        assert app.state.coalescer.groups > 0, "the publishes never shared a statement"
