@@ -11,12 +11,12 @@ claiming the role and publishing with fencing.
 """
 
 import argparse
-from itertools import pairwise
 import asyncio
 import statistics
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 from uuid import uuid4
 
