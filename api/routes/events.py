@@ -90,4 +90,6 @@ async def stream_events(
     ):
         # no is_disconnected() per event: a client that hangs up ends the response, and
         # FastAPI then closes this generator
-        yield ServerSentEvent(id=str(event.seq), event=event.kind, data=event)
+        yield ServerSentEvent(
+            id=str(event.seq), event=event.kind, raw_data=feeds.encode(board_id, event)
+        )

@@ -48,6 +48,8 @@ class BoardFeed:
     hint: int = 0  # the newest seq any notification mentioned
     head: int | None = None  # the newest seq read into `recent`
     recent: deque[Event] = field(default_factory=lambda: deque(maxlen=WINDOW))
+    # each recent event as JSON, encoded once per process rather than once per subscriber
+    encoded: dict[int, str] = field(default_factory=dict)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     refreshed_at: float = 0.0
@@ -127,12 +129,22 @@ class Feeds:
                         conn, board_id=board_id, after=feed.head, limit=FETCH
                     )
                     feed.recent.extend(batch)
+                    feed.encoded.update((e.seq, e.model_dump_json()) for e in batch)
                     if batch:
                         feed.head = batch[-1].seq
                     if len(batch) < FETCH:
                         break
             feed.hint = max(feed.hint, feed.head)
             feed.refreshed_at = time.monotonic()
+            if feed.recent and len(feed.encoded) > len(feed.recent):
+                oldest = feed.recent[0].seq
+                for seq in [s for s in feed.encoded if s < oldest]:
+                    del feed.encoded[seq]
+
+    def encode(self, board_id: UUID, event: Event) -> str:
+        """Return the event as JSON (from the per-process cache when it is recent)."""
+        cached = self.board(board_id).encoded.get(event.seq)
+        return cached if cached is not None else event.model_dump_json()
 
     async def read(
         self, board_id: UUID, *, after: int, limit: int, only: EventFilter
