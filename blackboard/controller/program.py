@@ -125,7 +125,8 @@ class Program:
         async with self.db.connection() as conn:
             for turn in await run_store.turns_of(conn, run_id=self.run.id):
                 self.existing[turn.step] = turn
-        self.usage.turns = self.run.turns_used
+        # every turn offered counts against the turn budget, answered or not yet
+        self.usage.turns = max(self.run.turns_used, len(self.existing))
         self.usage.tokens = self.run.tokens_used
 
     async def turn(
@@ -146,6 +147,8 @@ class Program:
         turn = self.existing.get(step)
         if turn is None:
             self._guard()
+            # counted when offered, so that turns offered at once cannot overrun the budget
+            self.usage.turns += 1
             turn = await self._offer(
                 agent, step, phase, round, view or self.view(), inputs, only_ids, extra
             )
@@ -154,7 +157,6 @@ class Program:
             async with self.db.connection() as conn:
                 turn = await run_store.turn_at(conn, run_id=self.run.id, step=step)
             assert turn is not None
-            self.usage.turns += 1
             self.usage.tokens += int(turn.call.get("tokens_in") or 0) + int(
                 turn.call.get("tokens_out") or 0
             )
@@ -166,10 +168,12 @@ class Program:
         return Outcome(turn, published)
 
     async def turns(self, offers: list[tuple[Agent, dict[str, Any]]]) -> list[Outcome]:
-        """Offer several turns at once (steps numbered in list order) and await them all."""
+        """Offer several turns at once (steps numbered in list order) and await them all.
+
+        If one of them ends the run (a budget, a repeat, an error), the others are still
+        awaited to their outcome first: a run never ends with turns of it left open."""
         base = self._step
         self._step += len(offers)
-        results: list[Outcome] = []
 
         async def one(i: int, agent: Agent, kwargs: dict[str, Any]) -> Outcome:
             sub = Program(
@@ -181,13 +185,21 @@ class Program:
                 self.started,
                 base + i,
                 self._hashes,
+                self.existing,  # a resumed run reuses the turns it already has
+                self.usage,  # one budget for the whole run
             )
             return await sub.turn(agent, **kwargs)
 
-        results = await asyncio.gather(
-            *(one(i, agent, kwargs) for i, (agent, kwargs) in enumerate(offers))
+        settled = await asyncio.gather(
+            *(one(i, agent, kwargs) for i, (agent, kwargs) in enumerate(offers)),
+            return_exceptions=True,
         )
-        return list(results)
+        results: list[Outcome] = []
+        for r in settled:
+            if isinstance(r, BaseException):
+                raise r
+            results.append(r)
+        return results
 
     async def _offer(
         self,

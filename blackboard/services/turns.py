@@ -163,7 +163,21 @@ async def close_unanswered(
     call: dict[str, Any] | None = None,
     tokens: int = 0,
 ) -> Turn | None:
-    """Close a turn the agent did not answer validly: 'timed_out' or 'invalid'."""
+    """Close a turn the agent did not answer validly: 'timed_out' or 'invalid'; None if it
+    was closed already.
+
+    Locks in the order `complete` and `abstain` take them — the turn, the board (its event
+    log), then the run (its counters) — so that turns of one run closing at once never
+    deadlock. Call it inside a transaction.
+    """
+    found = await run_store.get_turn(conn, turn_id=turn.id, lock=True)
+    if found is None or found[0].status != "offered":
+        return None
+    await event_store.append(
+        conn,
+        board_id=turn.board_id,
+        events=[turn_event(f"turn.{status}", found[0], reason=reason)],
+    )
     closed = await run_store.close_turn(
         conn,
         turn_id=turn.id,
@@ -173,12 +187,7 @@ async def close_unanswered(
         manifest_extra={"outcome": status},
         tokens=tokens,
     )
-    if closed is not None:
-        await event_store.append(
-            conn,
-            board_id=turn.board_id,
-            events=[turn_event(f"turn.{status}", closed, reason=reason)],
-        )
+    assert closed is not None  # the turn is locked and was still offered
     return closed
 
 

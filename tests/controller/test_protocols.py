@@ -3,7 +3,9 @@ what each step is shown (and what is hidden from it), what every call records, a
 runs end (completed, stalled, out of budget) — with scripted model agents and external
 agents that take their turns over HTTP."""
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 from uuid import uuid4
@@ -11,6 +13,9 @@ from uuid import uuid4
 import httpx
 import pytest
 
+from api import create_app
+from blackboard.config import Settings
+from blackboard.controller.driver import Controller
 from blackboard.controller.views import estimate_tokens
 from tests.conftest import ADMIN, Actors
 from tests.controller.test_runs import finished, population, scripted, start
@@ -225,31 +230,31 @@ async def test_shared_shows_the_whole_board_including_work_from_outside_the_run(
 ) -> None:
     board = await actors.board()
     outsider = await actors.agent("outsider")
+    claim = "Water boils at 100 C at sea level"
     before = await publish(
-        client,
-        board["id"],
-        outsider,
-        "finding",
-        {"claim": "Water boils at 100 C at sea level", "evidence": [], "confidence": 0.9},
+        client, board["id"], outsider, "finding", {"claim": claim, "confidence": 0.9}
     )
     critic = await scripted(actors, "s-critic", ["critique"])
-    planner = await scripted(actors, "s-planner", ["planner"])
-    run = await start(client, board, protocol="shared", roster=[critic["id"], planner["id"]])
+    synthesiser = await scripted(actors, "s-synthesiser", ["synthesis"])
+    run = await start(client, board, protocol="shared", roster=[critic["id"], synthesiser["id"]])
     detail = await finished(client, run["id"])
     assert detail["run"]["status"] == "completed", detail["run"]
     turns = detail["turns"]
-    assert sorted(t["agent_id"] for t in turns) == sorted([critic["id"], planner["id"]])
+    assert [t["agent_id"] for t in turns] == [critic["id"], synthesiser["id"]]
     assert all(t["phase"] == "act" and t["round"] == 1 for t in turns)
+    assert all(t["status"] == "completed" for t in turns), [t["reason"] for t in turns]
     for turn in turns:
         assert turn["manifest"]["view"]["scope"] == "board"
         assert before["id"] in shown_ids(turn)
-    # the critic reviewed the finding that was on the board before the run began
-    (critic_turn,) = [t for t in turns if t["agent_id"] == critic["id"]]
-    assert critic_turn["status"] == "completed", critic_turn["reason"]
+    # both built on the finding that was on the board before the run began
+    critic_turn, synth_turn = turns
     critique = await artifact(client, board["id"], critic_turn["artifact_ids"][0])
-    assert critique["type"] == "critique"
-    assert critique["body"]["target"] == before["id"] and critique["parents"] == [before["id"]]
-    await check_calls(client, detail, models_of(critic, planner))
+    newest = [a for a in critic_turn["bundle"]["artifacts"] if a["type"] != "critique"][-1]
+    assert critique["type"] == "critique" and critique["body"]["target"] == newest["id"]
+    result = await artifact(client, board["id"], synth_turn["artifact_ids"][0])
+    assert result["type"] == "result" and before["id"] in result["parents"]
+    assert claim in result["body"]["content"]
+    await check_calls(client, detail, models_of(critic, synthesiser))
 
 
 async def test_solo_one_agent_takes_every_turn_and_sees_only_this_run(
@@ -262,7 +267,9 @@ async def test_solo_one_agent_takes_every_turn_and_sees_only_this_run(
     )
     solo = await scripted(actors, "solo", ["planner", "research", "critique"])
     bystander = await scripted(actors, "bystander", ["planner"])
-    run = await start(client, board, protocol="solo", roster=[solo["id"], bystander["id"]], rounds=3)
+    run = await start(
+        client, board, protocol="solo", roster=[solo["id"], bystander["id"]], rounds=3
+    )
     detail = await finished(client, run["id"])
     assert detail["run"]["status"] == "completed", detail["run"]
     assert detail["run"]["stop_reason"] == "completed 3 round(s)"
@@ -410,9 +417,7 @@ async def test_an_external_abstention_and_the_run_events_in_order(
     assert abstention["reason"] == "planning is not my thing"
     await check_calls(client, detail, models_of(planner))
 
-    r = await client.get(
-        f"/v1/boards/{board['id']}/events", params={"limit": 1000}, headers=ADMIN
-    )
+    r = await client.get(f"/v1/boards/{board['id']}/events", params={"limit": 1000}, headers=ADMIN)
     assert r.status_code == 200, r.text
     events = [e for e in r.json()["items"] if e["kind"].split(".")[0] in ("run", "turn")]
     assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
@@ -518,7 +523,7 @@ async def test_invalid_output_gets_one_repair_and_otherwise_is_recorded_as_inval
     bad = calls[1]["call"]
     assert bad["repaired"] is False and bad["outcome"] == "invalid"
     assert len(bad["raw_outputs"]) == 2 and len(bad["messages"]) == 4
-    assert all(e in invalid["reason"] for e in bad["errors"][-1:])
+    assert invalid["reason"] == "; ".join(bad["errors"])
     r = await client.get(
         f"/v1/boards/{board['id']}/artifacts", params={"author": broken["id"]}, headers=ADMIN
     )
@@ -534,9 +539,7 @@ async def test_a_round_where_everyone_abstains_stops_the_run_as_stalled(
 ) -> None:
     board = await actors.board()
     roster = [await scripted(actors, f"idler-{c}", [c]) for c in ("juggling", "knitting")]
-    run = await start(
-        client, board, protocol=protocol, roster=[a["id"] for a in roster], rounds=3
-    )
+    run = await start(client, board, protocol=protocol, roster=[a["id"] for a in roster], rounds=3)
     detail = await finished(client, run["id"])
     assert detail["run"]["status"] == "stopped"
     assert detail["run"]["stop_reason"] == "stalled: every agent abstained in round 1"
@@ -587,3 +590,169 @@ async def test_a_token_budget_stops_the_run_once_it_is_spent(
     assert len(detail["turns"]) == 1 and detail["run"]["tokens_used"] > 1
     call = (await calls_of(client, run["id"]))[0]
     assert detail["run"]["tokens_used"] == call["tokens_in"] + call["tokens_out"]
+
+
+async def test_a_turn_budget_holds_for_turns_offered_at_once(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    board = await actors.board()
+    roster = [
+        await scripted(actors, "p-planner", ["planner"]),
+        await scripted(actors, "p-researcher", ["research"]),
+        await scripted(actors, "p-critic", ["critique"]),
+    ]
+    run = await start(
+        client, board, protocol="shared", roster=[a["id"] for a in roster], rounds=3, max_turns=4
+    )
+    detail = await finished(client, run["id"])
+    assert detail["run"]["status"] == "stopped"
+    assert detail["run"]["stop_reason"] == "turn budget of 4 used up"
+    assert len(detail["turns"]) == 4 and detail["run"]["turns_used"] == 4
+    assert [t["round"] for t in detail["turns"]] == [1, 1, 1, 2]
+
+
+# --- concurrency: turns offered at once ---------------------------------------------------
+
+
+async def test_a_run_ends_only_once_every_turn_offered_at_once_has_closed(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    board = await actors.board()
+    # two planners publish the very same plan at once (a repeat), while a third agent's
+    # turn is still open
+    twins = [await scripted(actors, f"twin-{i}", ["planner"]) for i in range(2)]
+    slow = await actors.agent("slow")
+    run = await start(
+        client,
+        board,
+        protocol="shared",
+        roster=[*(a["id"] for a in twins), slow["id"]],
+        turn_timeout_s=1,
+    )
+    detail = await finished(client, run["id"], within_s=10)
+    assert detail["run"]["status"] == "stopped"
+    assert detail["run"]["stop_reason"].startswith("repeat:")
+    statuses = {t["agent_id"]: t["status"] for t in detail["turns"]}
+    assert statuses[slow["id"]] == "timed_out", statuses  # not left open by a finished run
+    r = await client.get("/v1/agents/me/turns", headers=slow["headers"])
+    assert r.json()["items"] == []
+    r = await client.get(f"/v1/boards/{board['id']}/events", params={"limit": 1000}, headers=ADMIN)
+    kinds = [e["kind"] for e in r.json()["items"] if e["kind"].startswith(("run.", "turn."))]
+    assert kinds[-1] == "run.stopped"  # no turn event after the run ended
+
+
+async def test_parallel_turns_closing_invalid_and_valid_at_once_do_not_break_the_run(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    broken = [
+        await scripted(actors, f"broken-{i}", ["planner"], always_invalid="true") for i in range(4)
+    ]
+    working = [
+        await scripted(actors, f"working-{cap}", [cap])
+        for cap in ("planner", "research", "critique", "synthesis")
+    ]
+    roster = [a["id"] for pair in zip(broken, working, strict=True) for a in pair]
+    for _ in range(4):
+        board = await actors.board()
+        run = await start(client, board, protocol="shared", roster=roster)
+        detail = await finished(client, run["id"], within_s=10)
+        assert detail["run"]["status"] == "completed", detail["run"]["stop_reason"]
+        assert detail["run"]["lease_token"] == 1  # driven once, by one controller
+        statuses = [t["status"] for t in detail["turns"]]
+        assert sorted(statuses[0::2]) == ["invalid"] * 4, statuses
+        assert detail["run"]["turns_used"] == 8
+
+
+# --- a controller that dies mid-run -------------------------------------------------------
+
+
+@pytest.fixture
+async def bare_app(settings: Settings) -> AsyncIterator[Any]:
+    """The app with no controller of its own: the test runs controllers itself."""
+    app = create_app(settings.model_copy(update={"controller_in_process": False}))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+async def test_a_run_resumed_after_its_controller_died_does_not_redo_parallel_turns(
+    bare_app: Any,
+) -> None:
+    transport = httpx.ASGITransport(app=bare_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bb.test") as client:
+        actors = Actors(client)
+        board = await actors.board()
+        planner = await scripted(actors, "r-planner", ["planner"])
+        human = await actors.agent("r-human", ["research"])
+        run = await start(client, board, protocol="broadcast", roster=[planner["id"], human["id"]])
+
+        def controller() -> Controller:
+            return Controller(bare_app.state.database, bare_app.state.schemas, lease_s=0.5)
+
+        first = controller()
+        looping = asyncio.create_task(first.run_forever())
+        intent = await offered(client, human)
+        assert intent["phase"] == "intent"
+        for _ in range(200):  # the planner's intention is in
+            detail = (await client.get(f"/v1/runs/{run['id']}", headers=ADMIN)).json()
+            if detail["turns"][0]["status"] != "offered":
+                break
+            await asyncio.sleep(0.02)
+        assert [t["status"] for t in detail["turns"]] == ["completed", "offered"]
+        planner_intent = detail["turns"][0]
+        # the controller dies with the human's turn open
+        driving = [looping, *first.active.values()]
+        assert len(driving) == 2
+        for task in driving:
+            task.cancel()
+        await asyncio.gather(*driving, return_exceptions=True)
+
+        r = await client.post(
+            f"/v1/turns/{intent['id']}/complete",
+            json={
+                "role": "researcher",
+                "artifacts": [
+                    {
+                        "type": "proposal",
+                        "body": {"title": "I will act as researcher", "content": "Look it up"},
+                    }
+                ],
+            },
+            headers=human["headers"],
+        )
+        assert r.status_code == 200, r.text
+
+        second = controller()
+        resuming = asyncio.create_task(second.run_forever())
+        try:
+            act = await offered(client, human)
+            assert act["phase"] == "act" and act["step"] == 4
+            r = await client.post(
+                f"/v1/turns/{act['id']}/abstain",
+                json={"reason": "the plan covers it"},
+                headers=human["headers"],
+            )
+            assert r.status_code == 200, r.text
+            detail = await finished(client, run["id"], within_s=10)
+        finally:
+            resuming.cancel()
+            await asyncio.gather(resuming, *second.active.values(), return_exceptions=True)
+        assert detail["run"]["status"] == "completed", detail["run"]["stop_reason"]
+        assert detail["run"]["controller"] == second.name and detail["run"]["lease_token"] == 2
+        turns = detail["turns"]
+        assert [(t["step"], t["phase"], t["status"]) for t in turns] == [
+            (1, "intent", "completed"),
+            (2, "intent", "completed"),
+            (3, "act", "completed"),
+            (4, "act", "abstained"),
+        ]
+        # the planner's intention was not asked for again
+        assert turns[0] == planner_intent
+        proposals = (
+            await client.get(
+                f"/v1/boards/{board['id']}/artifacts",
+                params={"type": "proposal", "author": planner["id"]},
+                headers=ADMIN,
+            )
+        ).json()["items"]
+        assert len(proposals) == 1
+        assert detail["run"]["turns_used"] == 4
