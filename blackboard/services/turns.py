@@ -89,6 +89,12 @@ async def complete(
         schemas=schemas,
         batch=True,
     )
+    # Role flipping (an agent changing roles between its turns of a run) is recorded, not
+    # forbidden: the operator decides whether it serves the goal.
+    before = await run_store.previous_role(
+        conn, run_id=turn.run_id, agent_id=agent.id, before_step=turn.step
+    )
+    flip = {"from": before, "to": role} if before is not None and before != role else None
     closed = await run_store.close_turn(
         conn,
         turn_id=turn.id,
@@ -98,7 +104,7 @@ async def complete(
         artifact_ids=[a.id for a in published.artifacts],
         claim_id=claim.id,
         call=call,
-        manifest_extra={"outcome": "acted", "role": role},
+        manifest_extra={"outcome": "acted", "role": role, "role_flip": flip},
         tokens=tokens,
     )
     assert closed is not None
@@ -110,6 +116,7 @@ async def complete(
                 "turn.completed",
                 closed,
                 role=role,
+                role_flip=flip,
                 artifact_ids=[str(a.id) for a in published.artifacts],
             )
         ],

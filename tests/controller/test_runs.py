@@ -178,3 +178,37 @@ async def test_unknown_protocol_or_roster_is_422_and_writes_nothing(
     assert r.status_code == 422 and r.json()["errors"][0]["path"] == "/roster/0"
     runs = (await client.get(f"/v1/boards/{board['id']}/runs", headers=ADMIN)).json()["items"]
     assert runs == []
+
+
+async def test_an_agent_changing_roles_between_turns_is_recorded_as_a_role_flip(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    board = await actors.board()
+    agent = await actors.agent()
+    run = await start(client, board, protocol="solo", roster=[agent["id"]], rounds=3)
+    for round_, role in enumerate(["researcher", "researcher", "critic"], 1):
+        turn: list[dict[str, Any]] = []
+        while not turn:
+            turn = (
+                await client.get(
+                    "/v1/agents/me/turns", params={"wait": 5}, headers=agent["headers"]
+                )
+            ).json()["items"]
+        r = await client.post(
+            f"/v1/turns/{turn[0]['id']}/complete",
+            json={
+                "role": role,
+                "artifacts": [{"type": "finding", "body": {"claim": f"c{round_}"}}],
+            },
+            headers=agent["headers"],
+        )
+        assert r.status_code == 200, r.text
+    detail = await finished(client, run["id"])
+    flips = [t["manifest"]["role_flip"] for t in detail["turns"]]
+    assert flips == [None, None, {"from": "researcher", "to": "critic"}]
+    events = (
+        await client.get(
+            f"/v1/boards/{board['id']}/events", params={"kind": "turn.completed"}, headers=ADMIN
+        )
+    ).json()["items"]
+    assert [e["data"]["role_flip"] for e in events][-1] == {"from": "researcher", "to": "critic"}
