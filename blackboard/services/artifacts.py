@@ -18,7 +18,7 @@ from blackboard.errors import (
     NotFound,
     UnknownParent,
 )
-from blackboard.records import Agent, Artifact, Lineage, Retraction
+from blackboard.records import Agent, Artifact, Claim, Lineage, Retraction
 from blackboard.services import boards, claims
 from blackboard.services.coalescer import PublishCoalescer
 from blackboard.services.schemas import SchemaCache, validate_body
@@ -54,6 +54,7 @@ async def publish(
     schemas: SchemaCache,
     batch: bool = False,
     coalescer: PublishCoalescer | None = None,
+    held_claim: Claim | None = None,
 ) -> Published:
     """Validate and write `drafts` as new versions, all or nothing; return them in order.
 
@@ -83,7 +84,7 @@ async def publish(
     await _check_parents(conn, board_id, drafts, where)
 
     async def write() -> list[Artifact]:
-        roles = await _fenced_roles(conn, board_id, author, drafts, where)
+        roles = await _fenced_roles(conn, board_id, author, drafts, where, held_claim)
         ids = [uuid4() for _ in drafts]
         new = [
             NewVersion(
@@ -206,14 +207,23 @@ async def _check_parents(
 
 
 async def _fenced_roles(
-    conn: Conn, board_id: UUID, author: Agent, drafts: list[ArtifactDraft], where: list[str]
+    conn: Conn,
+    board_id: UUID,
+    author: Agent,
+    drafts: list[ArtifactDraft],
+    where: list[str],
+    held: Claim | None,
 ) -> list[str | None]:
     """Check the drafts' claims (StaleClaim unless active and the author's) and return each
-    draft's role: the claim's role when it names a claim."""
+    draft's role: the claim's role when it names a claim. `held` is a claim the caller
+    took in this same transaction (its row is locked already): no need to look again."""
     claim_ids = [d.claim_id for d in drafts if d.claim_id is not None]
     if not claim_ids:
         return [d.role for d in drafts]
-    fenced = await claims.fence(conn, board_id=board_id, agent=author, claim_ids=claim_ids)
+    if held is not None and set(claim_ids) == {held.id}:
+        fenced = {held.id: held}
+    else:
+        fenced = await claims.fence(conn, board_id=board_id, agent=author, claim_ids=claim_ids)
     roles: list[str | None] = []
     for i, d in enumerate(drafts):
         if d.claim_id is None:

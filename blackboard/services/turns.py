@@ -88,6 +88,7 @@ async def complete(
         idempotency_key=None,
         schemas=schemas,
         batch=True,
+        held_claim=claim,
     )
     # Role flipping (an agent changing roles between its turns of a run) is recorded, not
     # forbidden: the operator decides whether it serves the goal.
