@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 from langchain_core.language_models import BaseChatModel
 
 from blackboard.controller.llm import ModelCall, TurnDecision, decide, model_from_spec
-from blackboard.controller.program import Program, Stop
+from blackboard.controller.program import Outcome, Program, Stop
 from blackboard.controller.protocols import PROTOCOLS
 from blackboard.drafts import ArtifactDraft
 from blackboard.errors import BlackboardError
@@ -163,11 +163,11 @@ class Controller:
                 conn, board_id=run.board_id, events=[EventDraft(kind, subject_id=run.id, data=data)]
             )
 
-    async def _run_turn(self, p: Program, turn: Turn, agent: Agent) -> None:
+    async def _run_turn(self, p: Program, turn: Turn, agent: Agent) -> Outcome | None:
         if agent.model:
-            await self._model_turn(turn, agent)
-        else:
-            await self._external_turn(turn)
+            return await self._model_turn(turn, agent)
+        await self._external_turn(turn)
+        return None
 
     async def _external_turn(self, turn: Turn) -> None:
         """Wait for the agent to answer over REST; past the deadline the turn times out."""
@@ -192,7 +192,7 @@ class Controller:
             self.models[spec] = model_from_spec(spec)
         return self.models[spec]
 
-    async def _model_turn(self, turn: Turn, agent: Agent) -> None:
+    async def _model_turn(self, turn: Turn, agent: Agent) -> Outcome | None:
         """Call the agent's model with the bundle alone, and record what it did."""
         assert agent.model is not None
         validators: dict[str, Draft202012Validator] = {}
@@ -234,14 +234,14 @@ class Controller:
                         "latency_ms": (time.perf_counter() - started) * 1000,
                     },
                 )
-            return
+            return None
         record = _call_record(call)
         tokens = (call.tokens_in or 0) + (call.tokens_out or 0)
         try:
             async with self.db.transaction() as conn:
                 if call.outcome == "acted" and call.decision is not None:
                     d = call.decision
-                    await turns.complete(
+                    closed, published = await turns.complete(
                         conn,
                         turn_id=turn.id,
                         agent=agent,
@@ -256,8 +256,9 @@ class Controller:
                         call=record,
                         tokens=tokens,
                     )
-                elif call.outcome == "abstained" and call.decision is not None:
-                    await turns.abstain(
+                    return Outcome(closed, published)
+                if call.outcome == "abstained" and call.decision is not None:
+                    abstained = await turns.abstain(
                         conn,
                         turn_id=turn.id,
                         agent=agent,
@@ -266,20 +267,21 @@ class Controller:
                         call=record,
                         tokens=tokens,
                     )
-                else:
-                    await turns.close_unanswered(
-                        conn,
-                        turn=turn,
-                        status="invalid",
-                        reason="; ".join(call.errors) or "invalid output",
-                        call=record,
-                        tokens=tokens,
-                    )
+                    return Outcome(abstained, [])
+                await turns.close_unanswered(
+                    conn,
+                    turn=turn,
+                    status="invalid",
+                    reason="; ".join(call.errors) or "invalid output",
+                    call=record,
+                    tokens=tokens,
+                )
         except (BlackboardError, ValueError) as exc:  # e.g. a parent that does not exist
             async with self.db.transaction() as conn:
                 await turns.close_unanswered(
                     conn, turn=turn, status="invalid", reason=str(exc), call=record, tokens=tokens
                 )
+        return None  # invalid: the program reads the closed turn back
 
 
 def _call_record(call: ModelCall) -> dict[str, Any]:

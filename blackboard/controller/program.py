@@ -18,14 +18,13 @@ from uuid import UUID, uuid4
 
 from blackboard.controller.views import View, build_bundle
 from blackboard.records import Agent, Artifact, Run, Turn
-from blackboard.services.turns import turn_event
 from blackboard.store import artifacts as artifact_store
-from blackboard.store import events as event_store
 from blackboard.store import runs as run_store
 from blackboard.store.database import Database
 
-TurnRunner = Callable[["Program", Turn, Agent], Awaitable[None]]
-"""Carries out one offered turn (calls a model, or waits for an external agent)."""
+TurnRunner = Callable[["Program", Turn, Agent], Awaitable["Outcome | None"]]
+"""Carries out one offered turn (calls a model, or waits for an external agent); returns
+its outcome when it has it at hand (None: the program reads it back)."""
 
 
 class Stop(Exception):
@@ -152,16 +151,21 @@ class Program:
             turn = await self._offer(
                 agent, step, phase, round, view or self.view(), inputs, only_ids, extra
             )
+        known: Outcome | None = None
         if turn.status == "offered":
-            await self.run_turn(self, turn, agent)
-            async with self.db.connection() as conn:
-                turn = await run_store.turn_at(conn, run_id=self.run.id, step=step)
-            assert turn is not None
+            known = await self.run_turn(self, turn, agent)
+            if known is None:
+                async with self.db.connection() as conn:
+                    found = await run_store.turn_at(conn, run_id=self.run.id, step=step)
+                assert found is not None
+                turn = found
+            else:
+                turn = known.turn
             self.usage.tokens += int(turn.call.get("tokens_in") or 0) + int(
                 turn.call.get("tokens_out") or 0
             )
-        published: list[Artifact] = []
-        if turn.artifact_ids:
+        published: list[Artifact] = known.artifacts if known is not None else []
+        if turn.artifact_ids and not published:
             async with self.db.connection() as conn:
                 published = await artifact_store.get_many(conn, ids=turn.artifact_ids)
         self._check_repeats(published)
@@ -212,7 +216,7 @@ class Program:
         only_ids: list[UUID] | None,
         extra: dict[str, Any],
     ) -> Turn:
-        async with self.db.transaction() as conn:
+        async with self.db.connection() as conn:
             bundle, manifest = await build_bundle(
                 conn,
                 run=self.run,
@@ -221,24 +225,20 @@ class Program:
                 inputs=inputs,
                 only_ids=only_ids,
             )
-            turn = await run_store.insert_turn(
+            turn = await run_store.offer_turn(
                 conn,
                 turn_id=uuid4(),
                 run_id=self.run.id,
                 lease_token=self.run.lease_token,
                 board_id=self.run.board_id,
                 agent_id=agent.id,
+                model=agent.model,
                 step=step,
                 round=round_,
                 phase=phase,
                 timeout_s=float(self.run.params.get("turn_timeout_s", 60.0)),
                 bundle=bundle,
                 manifest=manifest,
-            )
-            await event_store.append(
-                conn,
-                board_id=self.run.board_id,
-                events=[turn_event("turn.offered", turn, model=agent.model)],
             )
         return turn
 

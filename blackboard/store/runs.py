@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 
 from blackboard.records import Run, Turn
 from blackboard.store.database import Conn
+from blackboard.store.events import CHANNEL
 
 _RUN = """id, board_id, protocol, roster, goal, params, status, stop_reason, turns_used,
     tokens_used, controller, lease_token, created_at, started_at, ended_at"""
@@ -110,7 +111,38 @@ async def finish(conn: Conn, *, run_id: UUID, lease_token: int, status: str, rea
     return Run.model_validate(row)
 
 
-async def insert_turn(
+_OFFER = (
+    f"""
+WITH inserted AS (
+    INSERT INTO turns (id, run_id, board_id, agent_id, step, round, phase, status, deadline,
+                       bundle, manifest)
+    SELECT %(turn_id)s, %(run_id)s, %(board_id)s, %(agent_id)s, %(step)s, %(round)s,
+           %(phase)s, 'offered', now() + make_interval(secs => %(timeout_s)s), %(bundle)s,
+           %(manifest)s
+    WHERE EXISTS (SELECT 1 FROM runs WHERE id = %(run_id)s AND lease_token = %(lease_token)s)
+    RETURNING {_TURN}
+), reserved AS (
+    -- the board's seq lock, taken after the turn row (and only if there is one)
+    UPDATE boards SET last_seq = last_seq + 1
+    WHERE id = %(board_id)s AND EXISTS (SELECT 1 FROM inserted)
+    RETURNING last_seq
+), logged AS (
+    INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
+    SELECT %(board_id)s, r.last_seq, 'turn.offered', i.agent_id, i.id,
+           jsonb_build_object('run_id', i.run_id, 'agent_id', i.agent_id, 'step', i.step,
+                              'round', i.round, 'phase', i.phase, 'model', %(model)s::text)
+    FROM reserved r, inserted i
+)
+SELECT inserted.*,
+       pg_notify('"""
+    + CHANNEL
+    + """', %(board_id)s::text || ':' || (SELECT last_seq FROM reserved))
+FROM inserted
+"""
+)
+
+
+async def offer_turn(
     conn: Conn,
     *,
     turn_id: UUID,
@@ -118,6 +150,7 @@ async def insert_turn(
     lease_token: int,
     board_id: UUID,
     agent_id: UUID,
+    model: str | None,
     step: int,
     round: int,
     phase: str,
@@ -125,33 +158,29 @@ async def insert_turn(
     bundle: dict[str, Any],
     manifest: dict[str, Any],
 ) -> Turn:
-    """Insert an offered turn with its deadline `timeout_s` from now, if the caller still
-    drives the run (LostRun otherwise); return it."""
+    """Insert an offered turn (deadline `timeout_s` from now) and its `turn.offered` event,
+    in one statement, if the caller still drives the run (LostRun otherwise)."""
     cur = await conn.execute(
-        f"""INSERT INTO turns (id, run_id, board_id, agent_id, step, round, phase, status,
-                               deadline, bundle, manifest)
-            SELECT %s, %s, %s, %s, %s, %s, %s, 'offered',
-                   now() + make_interval(secs => %s), %s, %s
-            WHERE EXISTS (SELECT 1 FROM runs WHERE id = %s AND lease_token = %s)
-            RETURNING {_TURN}""",
-        (
-            turn_id,
-            run_id,
-            board_id,
-            agent_id,
-            step,
-            round,
-            phase,
-            timeout_s,
-            Jsonb(bundle),
-            Jsonb(manifest),
-            run_id,
-            lease_token,
-        ),
+        _OFFER,
+        {
+            "turn_id": turn_id,
+            "run_id": run_id,
+            "lease_token": lease_token,
+            "board_id": board_id,
+            "agent_id": agent_id,
+            "model": model,
+            "step": step,
+            "round": round,
+            "phase": phase,
+            "timeout_s": timeout_s,
+            "bundle": Jsonb(bundle),
+            "manifest": Jsonb(manifest),
+        },
     )
     row = await cur.fetchone()
     if row is None:
         raise LostRun(str(run_id))
+    row.pop("pg_notify", None)
     return Turn.model_validate(row)
 
 
@@ -214,10 +243,18 @@ async def close_turn(
     """Close an offered turn with its outcome and count it on the run; None if it was
     no longer offered (someone else closed it first)."""
     cur = await conn.execute(
-        f"""UPDATE turns SET status = %(status)s, role = %(role)s, rationale = %(rationale)s,
-                reason = %(reason)s, artifact_ids = %(artifact_ids)s, claim_id = %(claim_id)s,
-                call = %(call)s, manifest = manifest || %(extra)s, completed_at = now()
-            WHERE id = %(turn_id)s AND status = 'offered' RETURNING {_TURN}""",
+        f"""WITH closed AS (
+                UPDATE turns SET status = %(status)s, role = %(role)s, rationale = %(rationale)s,
+                    reason = %(reason)s, artifact_ids = %(artifact_ids)s,
+                    claim_id = %(claim_id)s, call = %(call)s, manifest = manifest || %(extra)s,
+                    completed_at = now()
+                WHERE id = %(turn_id)s AND status = 'offered' RETURNING {_TURN}
+            ), counted AS (
+                UPDATE runs SET turns_used = turns_used + 1,
+                    tokens_used = tokens_used + %(tokens)s
+                FROM closed WHERE runs.id = closed.run_id
+            )
+            SELECT * FROM closed""",
         {
             "status": status,
             "role": role,
@@ -228,17 +265,11 @@ async def close_turn(
             "call": Jsonb(call or {}),
             "extra": Jsonb(manifest_extra or {}),
             "turn_id": turn_id,
+            "tokens": tokens,
         },
     )
     row = await cur.fetchone()
-    if row is None:
-        return None
-    turn = Turn.model_validate(row)
-    await conn.execute(
-        "UPDATE runs SET turns_used = turns_used + 1, tokens_used = tokens_used + %s WHERE id = %s",
-        (tokens, turn.run_id),
-    )
-    return turn
+    return Turn.model_validate(row) if row else None
 
 
 async def previous_role(
