@@ -64,7 +64,8 @@ async def claim_task(
     """Lease the oldest open task you can do (by capability, not declined); 204 if none."""
     lease_s = (draft or TaskClaimDraft()).lease_s
     task = await db.run(
-        lambda conn: tasks.claim_next(conn, board_id=board_id, agent=agent, lease_s=lease_s)
+        lambda conn: tasks.claim_next(conn, board_id=board_id, agent=agent, lease_s=lease_s),
+        atomic=False,  # two statements, each atomic with its events
     )
     return task if task is not None else Response(status_code=204)
 

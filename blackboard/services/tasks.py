@@ -90,10 +90,10 @@ async def claim_next(conn: Conn, *, board_id: UUID, agent: Agent, lease_s: float
     """Lease the oldest task the agent can do (by capabilities, not declined); None if none.
 
     Leases on this board that ran out are taken back first, so a crashed holder's task is
-    offered again without waiting for the reaper.
+    offered again without waiting for the reaper. Two statements, each with its events:
+    neither holds the board's seq lock beyond its own execution.
     """
-    await boards.require(conn, board_id=board_id)
-    expired = await task_store.expire_due(conn, limit=EXPIRE_BATCH, board_id=board_id)
+    await task_store.expire_on_board(conn, board_id=board_id, limit=EXPIRE_BATCH)
     task = await task_store.claim_next(
         conn,
         board_id=board_id,
@@ -101,19 +101,8 @@ async def claim_next(conn: Conn, *, board_id: UUID, agent: Agent, lease_s: float
         capabilities=agent.capabilities,
         lease_s=lease_s,
     )
-    events = expired_events(expired)
-    if task is not None:
-        events.append(
-            task_event(
-                "task.claimed",
-                task,
-                agent.id,
-                lease_token=task.lease_token,
-                lease_expires_at=str(task.lease_expires_at),
-            )
-        )
-    if events:
-        await event_store.append(conn, board_id=board_id, events=events)
+    if task is None:
+        await boards.require(conn, board_id=board_id)  # 404 rather than "nothing to do"
     return task
 
 
@@ -154,9 +143,6 @@ async def complete(
             f"this task wants a {task.wants_type!r} artifact",
             errors=[FieldError("/artifact/type", f"must be {task.wants_type!r}")],
         )
-    await task_store.finish_attempt(
-        conn, task_id=task.id, attempt=task.attempt, outcome="completed", reason=None
-    )
     try:
         published = await artifacts.publish(
             conn,
@@ -172,11 +158,14 @@ async def complete(
         exc.extra.pop("index", None)
         raise
     result = published.artifacts[0]
-    done = await task_store.complete(conn, task_id=task.id, result_id=result.id)
-    await event_store.append(
+    # one statement: the attempt, the task and its event (the board lock is already ours)
+    done = await task_store.complete_logged(
         conn,
+        task_id=task.id,
+        attempt=task.attempt,
+        result_id=result.id,
+        agent_id=agent.id,
         board_id=task.board_id,
-        events=[task_event("task.completed", done, agent.id, result_id=str(result.id))],
     )
     return done, result
 

@@ -126,3 +126,33 @@ async def board_heads(conn: Conn) -> dict[UUID, int]:
     """Return every board's newest seq."""
     cur = await conn.execute("SELECT id, last_seq FROM boards")
     return {row["id"]: int(row["last_seq"]) for row in await cur.fetchall()}
+
+
+def logged_from(source: str) -> str:
+    """SQL: CTEs that log the rows of CTE `source` — columns (kind, actor_id, subject_id,
+    data, ord) — as the board's next events, within the statement that produced them.
+
+    The board's seq lock is taken only after `source` has run (so after any row locks the
+    statement takes to produce it) and only if it produced rows. Use with the parameter
+    `board_id`, and select `notified` (see `NOTIFIED`) in the main query.
+    """
+    return f"""
+, ev_numbered AS (
+    SELECT s.*, row_number() OVER (ORDER BY s.ord) AS n FROM {source} s
+), ev_reserved AS (
+    UPDATE boards SET last_seq = last_seq + (SELECT count(*) FROM ev_numbered)
+    WHERE id = %(board_id)s AND EXISTS (SELECT 1 FROM ev_numbered)
+    RETURNING last_seq - (SELECT count(*) FROM ev_numbered) AS base
+), ev_logged AS (
+    INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
+    SELECT %(board_id)s, r.base + e.n, e.kind, e.actor_id, e.subject_id, e.data
+    FROM ev_reserved r, ev_numbered e
+    RETURNING seq
+)"""
+
+
+NOTIFIED = (
+    "(SELECT pg_notify('" + CHANNEL + "', %(board_id)s::text || ':' || max(seq)) FROM ev_logged)"
+    " AS notified"
+)
+"""SQL: the NOTIFY for events logged with `logged_from` (NULL when none were)."""

@@ -13,6 +13,7 @@ from psycopg.types.json import Jsonb
 
 from blackboard.records import Task, TaskAttempt
 from blackboard.store.database import Conn
+from blackboard.store.events import NOTIFIED, logged_from
 
 _COLUMNS = """id, board_id, title, spec, wants_type, required_capabilities, inputs,
     max_attempts, attempt, failures, status, available_at, holder_id, lease_token,
@@ -108,15 +109,23 @@ WITH next AS (
 ), opened AS (
     INSERT INTO task_attempts (task_id, attempt, agent_id, lease_token)
     SELECT id, attempt, holder_id, lease_token FROM leased
-)
-SELECT * FROM leased
+), evs AS (
+    SELECT 'task.claimed'::text AS kind, l.holder_id AS actor_id, l.id AS subject_id,
+           jsonb_build_object('title', l.title, 'status', l.status, 'attempt', l.attempt,
+                              'lease_token', l.lease_token,
+                              'lease_expires_at', l.lease_expires_at) AS data,
+           1 AS ord
+    FROM leased l
+){logged_from("evs")}
+SELECT leased.*, {NOTIFIED} FROM leased
 """
 
 
 async def claim_next(
     conn: Conn, *, board_id: UUID, agent_id: UUID, capabilities: list[str], lease_s: float
 ) -> Task | None:
-    """Lease the oldest open task this agent can do and has not declined; None if none."""
+    """Lease the oldest open task this agent can do and has not declined, and log
+    `task.claimed` — one statement; None if there is none."""
     cur = await conn.execute(
         _CLAIM,
         {
@@ -151,19 +160,6 @@ async def finish_attempt(
            WHERE task_id = %s AND attempt = %s""",
         (outcome, reason, task_id, attempt),
     )
-
-
-async def complete(conn: Conn, *, task_id: UUID, result_id: UUID) -> Task:
-    """Mark the task completed with its result; return it."""
-    cur = await conn.execute(
-        f"""UPDATE tasks SET status = 'completed', result_id = %s, lease_expires_at = NULL,
-                             updated_at = now()
-            WHERE id = %s RETURNING {_COLUMNS}""",
-        (result_id, task_id),
-    )
-    task = _task(await cur.fetchone())
-    assert task is not None
-    return task
 
 
 async def release(
@@ -231,6 +227,88 @@ async def expire_due(
         assert task is not None
         expired.append((task, holder))
     return expired
+
+
+_EXPIRE_ON_BOARD = f"""
+WITH due AS (
+    SELECT id, holder_id AS former_holder FROM tasks
+    WHERE board_id = %(board_id)s AND status = 'leased' AND lease_expires_at <= now()
+    ORDER BY lease_expires_at LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+), expired AS (
+    UPDATE tasks t
+    SET status = CASE WHEN t.failures + 1 >= t.max_attempts THEN 'failed' ELSE 'open' END,
+        failures = t.failures + 1, holder_id = NULL, lease_expires_at = NULL,
+        available_at = now(), last_error = 'lease expired', updated_at = now()
+    FROM due WHERE t.id = due.id
+    RETURNING t.id, t.title, t.status, t.attempt, due.former_holder
+), closed AS (
+    UPDATE task_attempts a SET outcome = 'lease_expired', ended_at = now()
+    FROM expired e WHERE a.task_id = e.id AND a.attempt = e.attempt
+), evs AS (
+    SELECT 'task.lease_expired'::text AS kind, NULL::uuid AS actor_id, e.id AS subject_id,
+           jsonb_build_object('title', e.title, 'status', e.status, 'attempt', e.attempt,
+                              'former_holder', e.former_holder) AS data,
+           (row_number() OVER (ORDER BY e.id)) * 2 - 1 AS ord
+    FROM expired e
+    UNION ALL
+    SELECT 'task.failed', NULL, e.id,
+           jsonb_build_object('title', e.title, 'status', e.status, 'attempt', e.attempt,
+                              'reason', 'lease expired', 'final', true),
+           (row_number() OVER (ORDER BY e.id)) * 2
+    FROM expired e WHERE e.status = 'failed'
+){logged_from("evs")}
+SELECT count(*) AS expired, {NOTIFIED} FROM expired
+"""
+
+
+async def expire_on_board(conn: Conn, *, board_id: UUID, limit: int) -> int:
+    """Take back the board's leases that ran out, logging their events, in one statement;
+    return how many."""
+    cur = await conn.execute(_EXPIRE_ON_BOARD, {"board_id": board_id, "limit": limit})
+    row = await cur.fetchone()
+    return int(row["expired"]) if row else 0
+
+
+_COMPLETE = f"""
+WITH finished AS (
+    UPDATE task_attempts SET outcome = 'completed', ended_at = now()
+    WHERE task_id = %(task_id)s AND attempt = %(attempt)s
+), done AS (
+    UPDATE tasks SET status = 'completed', result_id = %(result_id)s, lease_expires_at = NULL,
+                     updated_at = now()
+    WHERE id = %(task_id)s RETURNING {_COLUMNS}
+), evs AS (
+    SELECT 'task.completed'::text AS kind, %(agent_id)s::uuid AS actor_id, d.id AS subject_id,
+           jsonb_build_object('title', d.title, 'status', d.status, 'attempt', d.attempt,
+                              'result_id', d.result_id) AS data,
+           1 AS ord
+    FROM done d
+){logged_from("evs")}
+SELECT done.*, {NOTIFIED} FROM done
+"""
+
+
+async def complete_logged(
+    conn: Conn, *, task_id: UUID, attempt: int, result_id: UUID, agent_id: UUID, board_id: UUID
+) -> Task:
+    """Close the attempt, complete the task with its result and log `task.completed`."""
+    cur = await conn.execute(
+        _COMPLETE,
+        {
+            "task_id": task_id,
+            "attempt": attempt,
+            "result_id": result_id,
+            "agent_id": agent_id,
+            "board_id": board_id,
+        },
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    row.pop("notified")
+    task = _task(row)
+    assert task is not None
+    return task
 
 
 async def list_tasks(conn: Conn, *, board_id: UUID, status: str | None, limit: int) -> list[Task]:
