@@ -90,7 +90,9 @@ class Controller:
 
     async def drive(self, run: Run) -> None:
         """Drive one run to its end (or until another controller takes it over)."""
-        renewing = asyncio.create_task(self._renew(run))
+        driving = asyncio.current_task()
+        assert driving is not None
+        renewing = asyncio.create_task(self._renew(run, driving))
         try:
             async with self.db.connection() as conn:
                 roster = await agent_store.get_many(conn, agent_ids=run.roster)
@@ -120,7 +122,7 @@ class Controller:
         finally:
             renewing.cancel()
 
-    async def _renew(self, run: Run) -> None:
+    async def _renew(self, run: Run, driving: "asyncio.Task[Any]") -> None:
         while True:
             await asyncio.sleep(self.lease_s / 3)
             try:
@@ -129,9 +131,7 @@ class Controller:
                         conn, run_id=run.id, lease_token=run.lease_token, lease_s=self.lease_s
                     )
             except LostRun:
-                task = self.active.get(run.id)
-                if task is not None:
-                    task.cancel()
+                driving.cancel()  # this drive, not a newer one of the same run
                 return
             except Exception:
                 log.exception("could not renew the lease on run %s", run.id)
