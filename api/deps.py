@@ -3,6 +3,7 @@
 import time
 from dataclasses import dataclass
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -10,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from blackboard.config import Settings
 from blackboard.errors import FieldError, Forbidden, InvalidInput, Unauthenticated
 from blackboard.records import Agent
-from blackboard.services import agents, credentials
+from blackboard.services import agents, boards, credentials
 from blackboard.services.coalescer import PublishCoalescer
 from blackboard.services.feed import Feeds
 from blackboard.services.presence import Presence
@@ -155,3 +156,15 @@ async def require_agent(principal: PrincipalDep) -> Agent:
 
 AdminDep = Annotated[Principal, Depends(require_admin)]
 CurrentAgent = Annotated[Agent, Depends(require_agent)]
+
+
+async def existing_board(board_id: UUID, request: Request, _: PrincipalDep) -> UUID:
+    """The path's board, checked (after the caller is) before a streaming response starts:
+    a 404, not a 200 that breaks off."""
+    db: Database = request.app.state.database
+    async with db.connection() as conn:
+        await boards.require(conn, board_id=board_id)
+    return board_id
+
+
+ExistingBoard = Annotated[UUID, Depends(existing_board)]

@@ -4,14 +4,14 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from api.deps import DatabaseDep, FeedsDep, PrincipalDep
+from api.deps import DatabaseDep, ExistingBoard, FeedsDep, PrincipalDep
 from api.errors import ERROR_RESPONSES
 from api.schemas import EventPage
 from blackboard.errors import InvalidInput
-from blackboard.services import boards, events
+from blackboard.services import events
 from blackboard.services.feed import EventFilter
 
 router = APIRouter(prefix="/v1/boards/{board_id}", tags=["events"], responses=ERROR_RESPONSES)
@@ -65,26 +65,33 @@ async def read_events(
     return EventPage(items=items, next_after=cursor)
 
 
-@router.get("/events/stream", response_class=EventSourceResponse)
-async def stream_events(
-    board_id: UUID,
-    _: PrincipalDep,
-    db: DatabaseDep,
-    feeds: FeedsDep,
+async def resume_point(
     after: Annotated[int | None, Query(ge=0, description="Start after this seq.")] = None,
-    kind: KindQuery = None,
-    type: TypeQuery = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-) -> AsyncIterator[ServerSentEvent]:
-    """Stream the board's events as Server-Sent Events: `id` is the seq, `event` the kind,
-    `data` the event as JSON. Reconnect with `Last-Event-ID` (or `?after=`) to resume."""
+) -> int:
+    """Where a stream starts: after `Last-Event-ID` or `?after=`, whichever is later."""
     start = after if after is not None else 0
     if last_event_id:
         if not last_event_id.isdigit():
             raise InvalidInput("Last-Event-ID must be a seq (a whole number)")
         start = max(start, int(last_event_id))
-    async with db.connection() as conn:
-        await boards.require(conn, board_id=board_id)
+    return start
+
+
+@router.get("/events/stream", response_class=EventSourceResponse)
+async def stream_events(
+    board_id: ExistingBoard,
+    start: Annotated[int, Depends(resume_point)],
+    _: PrincipalDep,
+    feeds: FeedsDep,
+    kind: KindQuery = None,
+    type: TypeQuery = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """Stream the board's events as Server-Sent Events: `id` is the seq, `event` the kind,
+    `data` the event as JSON. Reconnect with `Last-Event-ID` (or `?after=`) to resume.
+
+    Problems with the request (an unknown board, a bad Last-Event-ID) are answered with an
+    error before the stream starts: the checks run as dependencies."""
     async for event in events.stream(
         feeds, board_id=board_id, after=start, only=event_filter(kind, type)
     ):

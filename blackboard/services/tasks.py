@@ -2,8 +2,16 @@
 
 from uuid import UUID, uuid4
 
+from blackboard.content import content_hash
 from blackboard.drafts import ArtifactDraft, TaskDraft
-from blackboard.errors import FieldError, InvalidInput, LeaseLost, NotFound, UnknownParent
+from blackboard.errors import (
+    FieldError,
+    IdempotencyKeyReused,
+    InvalidInput,
+    LeaseLost,
+    NotFound,
+    UnknownParent,
+)
 from blackboard.records import Agent, Artifact, Task
 from blackboard.services import abstentions, artifacts, boards
 from blackboard.services.schemas import SchemaCache
@@ -136,7 +144,14 @@ async def complete(
     schemas: SchemaCache,
     idempotency_key: str | None,
 ) -> tuple[Task, Artifact]:
-    """Publish the task's result and complete it, in this one transaction."""
+    """Publish the task's result and complete it, in this one transaction.
+
+    A retry of a completion that already succeeded (same Idempotency-Key) gets the same
+    task and result again instead of LeaseLost."""
+    if idempotency_key is not None:
+        replayed = await _completed_before(conn, task_id, agent, idempotency_key, artifact)
+        if replayed is not None:
+            return replayed
     task = await _leased_to(conn, task_id=task_id, agent=agent)
     if task.wants_type is not None and artifact.type != task.wants_type:
         raise InvalidInput(
@@ -168,6 +183,23 @@ async def complete(
         board_id=task.board_id,
     )
     return done, result
+
+
+async def _completed_before(
+    conn: Conn, task_id: UUID, agent: Agent, idempotency_key: str, draft: ArtifactDraft
+) -> tuple[Task, Artifact] | None:
+    current = await task_store.get(conn, task_id=task_id)
+    if current is None or current.status != "completed" or current.result_id is None:
+        return None
+    found = await artifact_store.find_idempotent(
+        conn, board_id=current.board_id, author_id=agent.id, idempotency_keys=[idempotency_key]
+    )
+    earlier = found.get(idempotency_key)
+    if earlier is None or earlier.artifact.id != current.result_id:
+        return None
+    if earlier.request_hash != content_hash(draft.model_dump(mode="json")):
+        raise IdempotencyKeyReused("this Idempotency-Key was already used for a different result")
+    return current, earlier.artifact
 
 
 async def fail(
