@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 import blackboard
+from blackboard.cli import agent_command
 from blackboard.config import Settings
 from blackboard.store import migrate as migrations
 
@@ -136,6 +137,9 @@ def migrate(
     with database_url(_settings(data_dir=data_dir)) as url:
         migrations.upgrade(url, revision)
     console.print(f"migrated to {revision}")
+
+
+agent_command.register(app)
 
 
 @app.command()
