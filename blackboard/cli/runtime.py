@@ -16,10 +16,9 @@ def database_url(settings: Settings) -> Iterator[str]:
         yield settings.database_url
         return
     embedded = EmbeddedPostgres(settings.pgdata)
-    url = embedded.start()
     try:
-        yield url
-    finally:
+        yield embedded.start()
+    finally:  # also when start-up failed half-way: do not leave a server behind
         embedded.stop()
 
 
