@@ -14,7 +14,7 @@ answer with the pydantic models in `models`, and raise the typed errors in `erro
 
 from agents.client._clients import USER_AGENT, AsyncClient, Client, Retries
 from agents.client._core import Endpoints, Request
-from agents.client._sse import Backoff, EventStream, Message, SSEParser
+from agents.client._sse import Backoff, EventStream, InboxStream, Message, SSEParser
 from agents.client.errors import (
     APIError,
     BadRequest,
@@ -52,6 +52,7 @@ from agents.client.models import (
     Claim,
     Event,
     Health,
+    InboxItem,
     Lineage,
     LineageEdge,
     Page,
@@ -92,6 +93,8 @@ __all__ = [
     "Forbidden",
     "Health",
     "IdempotencyKeyReused",
+    "InboxItem",
+    "InboxStream",
     "InvalidSchema",
     "LeaseLost",
     "Lineage",

@@ -8,7 +8,7 @@ retries, and reading an event stream line by line. Every endpoint method comes f
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, Generator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -18,8 +18,8 @@ import httpx
 
 from agents.client import errors
 from agents.client._core import Endpoints, Request
-from agents.client._sse import Backoff, EventStream
-from agents.client.models import Event
+from agents.client._sse import Backoff, EventStream, InboxStream
+from agents.client.models import Event, InboxItem
 
 T = TypeVar("T")
 
@@ -73,6 +73,13 @@ class _Settings:
         self.backoff = backoff or Backoff()
         self.stream_failures = stream_failures
         self.stream_read_timeout = stream_read_timeout
+
+    def inbox_stream(self) -> InboxStream:
+        return InboxStream(
+            max_failures=self.stream_failures,
+            backoff=self.backoff,
+            read_timeout=self.stream_read_timeout,
+        )
 
     def event_stream(
         self,
@@ -158,6 +165,18 @@ class Client(Endpoints):
         attempts in a row. Close the iterator (or leave the loop) to hang up.
         """
         stream = self.settings.event_stream(board_id, after, kinds, types)
+        yield from self._follow(stream, stream.line)
+
+    def stream_inbox(self) -> Generator[InboxItem, None, None]:
+        """Follow the calling agent's inbox across every board: first the tasks it could
+        claim now, then tasks as they become claimable and turns offered to it.
+        Reconnects after a drop (and starts again with a fresh snapshot)."""
+        stream = self.settings.inbox_stream()
+        yield from self._follow(stream, stream.item)
+
+    def _follow(
+        self, stream: EventStream, parse: Callable[[str], T | None]
+    ) -> Generator[T, None, None]:
         while True:
             try:
                 request = stream.request(self.http, self.settings.timeout)
@@ -168,9 +187,9 @@ class Client(Endpoints):
                     delay = stream.opened(response)
                     if delay is None:
                         for line in response.iter_lines():
-                            event = stream.line(line)
-                            if event is not None:
-                                yield event
+                            item = parse(line)
+                            if item is not None:
+                                yield item
                         delay = stream.failed(None)  # the service ended the stream
                 finally:
                     response.close()
@@ -258,6 +277,20 @@ class AsyncClient(Endpoints):
         attempts in a row. Close the iterator (`aclose()`) to hang up.
         """
         stream = self.settings.event_stream(board_id, after, kinds, types)
+        async for event in self._follow(stream, stream.line):
+            yield event
+
+    async def stream_inbox(self) -> AsyncGenerator[InboxItem, None]:
+        """Follow the calling agent's inbox across every board: first the tasks it could
+        claim now, then tasks as they become claimable and turns offered to it.
+        Reconnects after a drop (and starts again with a fresh snapshot)."""
+        stream = self.settings.inbox_stream()
+        async for item in self._follow(stream, stream.item):
+            yield item
+
+    async def _follow(
+        self, stream: EventStream, parse: Callable[[str], T | None]
+    ) -> AsyncGenerator[T, None]:
         while True:
             try:
                 request = stream.request(self.http, self.settings.timeout)
@@ -268,9 +301,9 @@ class AsyncClient(Endpoints):
                     delay = stream.opened(response)
                     if delay is None:
                         async for line in response.aiter_lines():
-                            event = stream.line(line)
-                            if event is not None:
-                                yield event
+                            item = parse(line)
+                            if item is not None:
+                                yield item
                         delay = stream.failed(None)  # the service ended the stream
                 finally:
                     await response.aclose()

@@ -1,6 +1,7 @@
 """Server-Sent Events, I/O-free: a line parser and the bookkeeping of a board's event stream
 that reconnects with `Last-Event-ID` (both clients drive it; neither repeats it)."""
 
+import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from uuid import UUID
 import httpx
 
 from agents.client import errors
-from agents.client.models import Event
+from agents.client.models import Event, InboxItem
 
 
 @dataclass
@@ -150,3 +151,30 @@ class EventStream:
                 f" {self.max_failures} failed reconnections ({cause!r})"
             ) from cause
         return self.backoff.delay(self.failures - 1)
+
+
+@dataclass
+class InboxStream(EventStream):
+    """The calling agent's inbox across boards. Every (re)connection starts with a fresh
+    snapshot of what it can claim, so there is nothing to resume: no Last-Event-ID."""
+
+    board_id: UUID | str = "me"
+
+    def request(self, http: httpx.Client | httpx.AsyncClient, timeout: float) -> httpx.Request:
+        """The request for the next connection."""
+        self.parser.reset()
+        return http.build_request(
+            "GET",
+            "/v1/agents/me/events/stream",
+            headers={"Accept": "text/event-stream", "Cache-Control": "no-cache"},
+            timeout=httpx.Timeout(timeout, read=self.read_timeout),
+        )
+
+    def item(self, line: str) -> InboxItem | None:
+        """Take one line of the stream; return the inbox item it completes, if any."""
+        message = self.parser.feed(line)
+        if message is None:
+            return None
+        self.failures = 0
+        data = json.loads(message.data)
+        return InboxItem.model_validate({**data, "kind": message.event or "message", "data": data})

@@ -131,6 +131,17 @@ class Event(Model):
     data: dict[str, Any]
 
 
+class InboxItem(Model):
+    """Something for the calling agent from its inbox stream: `task.available` (with the
+    task) or `turn.offered` (with the turn's step and run)."""
+
+    kind: str
+    board_id: UUID
+    seq: int | None = None
+    task: "Task | None" = None
+    data: dict[str, Any] = {}
+
+
 class Claim(Model):
     """A role claimed on a board, with its lease and fencing token."""
 

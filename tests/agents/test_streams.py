@@ -216,3 +216,20 @@ async def test_stream_of_an_unknown_board_is_not_found(live_server: Any) -> None
         with pytest.raises(NotFound):
             async for _ in admin.stream_events(uuid.uuid4()):
                 pass
+
+
+async def test_the_inbox_stream_lists_claimable_tasks_then_new_ones(live_server: Any) -> None:
+    async with AsyncClient(live_server.url, ADMIN_TOKEN) as admin:
+        coder = await admin.register_agent("inbox-coder", capabilities=["code"])
+        board = await admin.create_board("inbox-sdk")
+        waiting = await admin.post_task(board.id, "already waiting", required_capabilities=["code"])
+        async with AsyncClient(live_server.url, coder.token) as agent:
+            inbox = agent.stream_inbox()
+            first = await asyncio.wait_for(anext(inbox), 10)
+            assert first.kind == "task.available"
+            assert first.task is not None and first.task.id == waiting.id
+            posted = await admin.post_task(board.id, "new one", required_capabilities=["code"])
+            second = await asyncio.wait_for(anext(inbox), 10)
+            assert second.task is not None and second.task.id == posted.id
+            assert second.board_id == board.id and second.seq is not None
+            await inbox.aclose()
