@@ -2,13 +2,14 @@
 abstaining — the same path for external agents over REST and for model-backed agents."""
 
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from blackboard.drafts import ArtifactDraft, ClaimDraft
+from blackboard.drafts import ArtifactDraft
 from blackboard.errors import Forbidden, LeaseLost, NotFound
 from blackboard.records import Agent, Artifact, Turn
-from blackboard.services import abstentions, artifacts, claims
+from blackboard.services import abstentions, artifacts
 from blackboard.services.schemas import SchemaCache
+from blackboard.store import claims as claim_store
 from blackboard.store import events as event_store
 from blackboard.store import runs as run_store
 from blackboard.store.database import Conn
@@ -60,18 +61,17 @@ async def complete(
 ) -> tuple[Turn, list[Artifact]]:
     """Claim the role for this turn and publish under that claim; close the turn."""
     turn = await _open_turn(conn, turn_id=turn_id, agent=agent)
-    claim = await claims.claim_role(
+    # The scope is this turn's own step: nobody else can hold it, so one statement claims it.
+    claim = await claim_store.claim_own_scope(
         conn,
+        claim_id=uuid4(),
         board_id=turn.board_id,
-        agent=agent,
-        draft=ClaimDraft(
-            role=role,
-            scope=f"run:{turn.run_id}:step:{turn.step}",
-            ttl_s=60.0,
-            rationale=rationale,
-            confidence=confidence,
-        ),
-        board_known=True,  # the turn's board
+        agent_id=agent.id,
+        role=role,
+        scope=f"run:{turn.run_id}:step:{turn.step}",
+        ttl_s=60.0,
+        rationale=rationale,
+        confidence=confidence,
     )
     tag = f"run:{turn.run_id}"
     fenced = [
@@ -90,38 +90,17 @@ async def complete(
         batch=True,
         held_claim=claim,
     )
-    # Role flipping (an agent changing roles between its turns of a run) is recorded, not
-    # forbidden: the operator decides whether it serves the goal.
-    before = await run_store.previous_role(
-        conn, run_id=turn.run_id, agent_id=agent.id, before_step=turn.step
-    )
-    flip = {"from": before, "to": role} if before is not None and before != role else None
-    closed = await run_store.close_turn(
+    closed = await run_store.complete_turn(
         conn,
-        turn_id=turn.id,
-        status="completed",
+        turn=turn,
         role=role,
         rationale=rationale,
         artifact_ids=[a.id for a in published.artifacts],
         claim_id=claim.id,
         call=call,
-        manifest_extra={"outcome": "acted", "role": role, "role_flip": flip},
         tokens=tokens,
     )
-    assert closed is not None
-    await event_store.append(
-        conn,
-        board_id=turn.board_id,
-        events=[
-            turn_event(
-                "turn.completed",
-                closed,
-                role=role,
-                role_flip=flip,
-                artifact_ids=[str(a.id) for a in published.artifacts],
-            )
-        ],
-    )
+    assert closed is not None  # the turn row is locked by this transaction
     return closed, published.artifacts
 
 

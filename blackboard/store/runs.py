@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 
 from blackboard.records import Run, Turn
 from blackboard.store.database import Conn
-from blackboard.store.events import CHANNEL
+from blackboard.store.events import CHANNEL, NOTIFIED, logged_from
 
 _RUN = """id, board_id, protocol, roster, goal, params, status, stop_reason, turns_used,
     tokens_used, controller, lease_token, created_at, started_at, ended_at"""
@@ -284,3 +284,74 @@ async def previous_role(
     )
     row = await cur.fetchone()
     return str(row["role"]) if row and row["role"] is not None else None
+
+
+_COMPLETE_TURN = f"""
+WITH prev AS (
+    SELECT role FROM turns
+    WHERE run_id = %(run_id)s AND agent_id = %(agent_id)s AND status = 'completed'
+      AND step < %(step)s
+    ORDER BY step DESC LIMIT 1
+), flip AS (
+    -- role flipping (a new role for the same agent in the same run) is recorded
+    SELECT CASE WHEN p.role IS NOT NULL AND p.role <> %(role)s
+                THEN jsonb_build_object('from', p.role, 'to', %(role)s::text) END AS f
+    FROM (SELECT 1) one LEFT JOIN prev p ON true
+), closed AS (
+    UPDATE turns SET status = 'completed', role = %(role)s, rationale = %(rationale)s,
+        artifact_ids = %(artifact_ids)s, claim_id = %(claim_id)s, call = %(call)s,
+        manifest = manifest || jsonb_build_object('outcome', 'acted', 'role', %(role)s::text,
+                                                  'role_flip', (SELECT f FROM flip)),
+        completed_at = now()
+    WHERE id = %(turn_id)s AND status = 'offered'
+    RETURNING {_TURN}
+), counted AS (
+    UPDATE runs SET turns_used = turns_used + 1, tokens_used = tokens_used + %(tokens)s
+    FROM closed WHERE runs.id = closed.run_id
+), evs AS (
+    SELECT 'turn.completed'::text AS kind, c.agent_id AS actor_id, c.id AS subject_id,
+           jsonb_build_object('run_id', c.run_id, 'agent_id', c.agent_id, 'step', c.step,
+                              'round', c.round, 'phase', c.phase, 'role', c.role,
+                              'role_flip', (SELECT f FROM flip),
+                              'artifact_ids', to_jsonb(c.artifact_ids)) AS data,
+           1 AS ord
+    FROM closed c
+){logged_from("evs")}
+SELECT closed.*, {NOTIFIED} FROM closed
+"""
+
+
+async def complete_turn(
+    conn: Conn,
+    *,
+    turn: Turn,
+    role: str,
+    rationale: str | None,
+    artifact_ids: list[UUID],
+    claim_id: UUID,
+    call: dict[str, Any] | None,
+    tokens: int,
+) -> Turn | None:
+    """Close an offered turn as completed, count it on the run, record a role flip and log
+    `turn.completed` — one statement; None if it was no longer offered."""
+    cur = await conn.execute(
+        _COMPLETE_TURN,
+        {
+            "run_id": turn.run_id,
+            "agent_id": turn.agent_id,
+            "step": turn.step,
+            "role": role,
+            "rationale": rationale,
+            "artifact_ids": artifact_ids,
+            "claim_id": claim_id,
+            "call": Jsonb(call or {}),
+            "turn_id": turn.id,
+            "tokens": tokens,
+            "board_id": turn.board_id,
+        },
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    row.pop("notified")
+    return Turn.model_validate(row)
