@@ -272,20 +272,6 @@ async def close_turn(
     return Turn.model_validate(row) if row else None
 
 
-async def previous_role(
-    conn: Conn, *, run_id: UUID, agent_id: UUID, before_step: int
-) -> str | None:
-    """Return the role the agent took in its latest completed turn of the run before a step."""
-    cur = await conn.execute(
-        """SELECT role FROM turns
-           WHERE run_id = %s AND agent_id = %s AND status = 'completed' AND step < %s
-           ORDER BY step DESC LIMIT 1""",
-        (run_id, agent_id, before_step),
-    )
-    row = await cur.fetchone()
-    return str(row["role"]) if row and row["role"] is not None else None
-
-
 _COMPLETE_TURN = f"""
 WITH prev AS (
     SELECT role FROM turns
