@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 from blackboard.drafts import ArtifactDraft
 from blackboard.errors import Forbidden, LeaseLost, NotFound
 from blackboard.records import Agent, Artifact, Turn
-from blackboard.services import abstentions, artifacts
+from blackboard.services import artifacts
 from blackboard.services.schemas import SchemaCache
 from blackboard.store import claims as claim_store
 from blackboard.store import events as event_store
@@ -116,28 +116,16 @@ async def abstain(
 ) -> Turn:
     """Record the abstention in the ledger and close the turn as abstained."""
     turn = await _open_turn(conn, turn_id=turn_id, agent=agent)
-    await abstentions.abstain(
+    closed = await run_store.abstain_turn(
         conn,
-        board_id=turn.board_id,
-        agent=agent,
+        turn=turn,
+        abstention_id=uuid4(),
         reason=reason,
-        scope=f"run:{turn.run_id}:step:{turn.step}",
         confidence=confidence,
-        extra={"run_id": str(turn.run_id), "turn_id": str(turn.id)},
-    )
-    closed = await run_store.close_turn(
-        conn,
-        turn_id=turn.id,
-        status="abstained",
-        reason=reason,
         call=call,
-        manifest_extra={"outcome": "abstained"},
         tokens=tokens,
     )
-    assert closed is not None
-    await event_store.append(
-        conn, board_id=turn.board_id, events=[turn_event("turn.abstained", closed, reason=reason)]
-    )
+    assert closed is not None  # the turn row is locked by this transaction
     return closed
 
 

@@ -341,3 +341,72 @@ async def complete_turn(
         return None
     row.pop("notified")
     return Turn.model_validate(row)
+
+
+_ABSTAIN_TURN = f"""
+WITH closed AS (
+    UPDATE turns SET status = 'abstained', reason = %(reason)s, call = %(call)s,
+        manifest = manifest || '{{"outcome": "abstained"}}'::jsonb, completed_at = now()
+    WHERE id = %(turn_id)s AND status = 'offered'
+    RETURNING {_TURN}
+), counted AS (
+    UPDATE runs SET turns_used = turns_used + 1, tokens_used = tokens_used + %(tokens)s
+    FROM closed WHERE runs.id = closed.run_id
+), evs AS (
+    SELECT 'agent.abstained'::text AS kind, c.agent_id AS actor_id,
+           %(abstention_id)s::uuid AS subject_id,
+           jsonb_build_object('scope', %(scope)s::text, 'role', NULL, 'task_id', NULL,
+                              'reason', %(reason)s::text, 'confidence', %(confidence)s::float8,
+                              'run_id', c.run_id, 'turn_id', c.id) AS data,
+           1 AS ord
+    FROM closed c
+    UNION ALL
+    SELECT 'turn.abstained', c.agent_id, c.id,
+           jsonb_build_object('run_id', c.run_id, 'agent_id', c.agent_id, 'step', c.step,
+                              'round', c.round, 'phase', c.phase, 'reason', %(reason)s::text),
+           2
+    FROM closed c
+){logged_from("evs")}
+, recorded AS (
+    -- the ledger's record of the abstention, at the seq of its agent.abstained event
+    INSERT INTO abstentions (id, board_id, agent_id, scope, role, task_id, reason, confidence,
+                             seq)
+    SELECT %(abstention_id)s, %(board_id)s, c.agent_id, %(scope)s, NULL, NULL, %(reason)s,
+           %(confidence)s, r.base + 1
+    FROM closed c, ev_reserved r
+)
+SELECT closed.*, {NOTIFIED} FROM closed
+"""
+
+
+async def abstain_turn(
+    conn: Conn,
+    *,
+    turn: Turn,
+    abstention_id: UUID,
+    reason: str,
+    confidence: float | None,
+    call: dict[str, Any] | None,
+    tokens: int,
+) -> Turn | None:
+    """Close an offered turn as abstained, record the abstention in the ledger, count the
+    turn and log `agent.abstained` and `turn.abstained` — one statement; None if it was no
+    longer offered."""
+    cur = await conn.execute(
+        _ABSTAIN_TURN,
+        {
+            "turn_id": turn.id,
+            "board_id": turn.board_id,
+            "abstention_id": abstention_id,
+            "scope": f"run:{turn.run_id}:step:{turn.step}",
+            "reason": reason,
+            "confidence": confidence,
+            "call": Jsonb(call or {}),
+            "tokens": tokens,
+        },
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    row.pop("notified")
+    return Turn.model_validate(row)
