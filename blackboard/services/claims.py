@@ -28,16 +28,13 @@ def claimed_event(kind: str, claim: Claim) -> EventDraft:
     )
 
 
-async def claim_role(
-    conn: Conn, *, board_id: UUID, agent: Agent, draft: ClaimDraft, board_known: bool = False
-) -> Claim:
+async def claim_role(conn: Conn, *, board_id: UUID, agent: Agent, draft: ClaimDraft) -> Claim:
     """Take a role (for a scope) on the board; RoleTaken if an active claim excludes it.
 
     An exclusive claim needs the slot to itself; shared claims coexist with each other but
     not with an exclusive one. Claiming again what the caller already holds renews it.
     """
-    if not board_known:
-        await boards.require(conn, board_id=board_id)
+    await boards.require(conn, board_id=board_id)
     scope = draft.scope or ""
     token = await claim_store.next_fencing_token(
         conn, board_id=board_id, role=draft.role, scope=scope

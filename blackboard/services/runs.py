@@ -86,19 +86,7 @@ async def detail(
     turns = await run_store.turns_of(conn, run_id=run_id)
     claim_ids = [t.claim_id for t in turns if t.claim_id is not None]
     claims = [c for cid in claim_ids if (c := await claim_store.get(conn, claim_id=cid))]
-    abstentions = [
-        a
-        for a in await abstention_store.list_abstentions(
-            conn,
-            board_id=run.board_id,
-            agent_id=None,
-            role=None,
-            task_id=None,
-            after=0,
-            limit=10_000,
-        )
-        if a.scope is not None and a.scope.startswith(f"run:{run.id}:")
-    ]
+    abstentions = await abstention_store.in_run(conn, board_id=run.board_id, run_id=run.id)
     return run, turns, claims, abstentions
 
 

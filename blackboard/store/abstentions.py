@@ -85,3 +85,13 @@ async def counts(
     )
     by_role = {row["k"]: int(row["n"]) for row in await cur.fetchall()}
     return by_agent, by_role
+
+
+async def in_run(conn: Conn, *, board_id: UUID, run_id: UUID) -> list[Abstention]:
+    """Return the abstentions made in a run's turns (their scope is `run:<id>:step:<n>`)."""
+    cur = await conn.execute(
+        f"""SELECT {_COLUMNS} FROM abstentions
+            WHERE board_id = %s AND scope LIKE %s ORDER BY seq""",
+        (board_id, f"run:{run_id}:%"),
+    )
+    return [Abstention.model_validate(row) for row in await cur.fetchall()]

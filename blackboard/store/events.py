@@ -41,26 +41,20 @@ class EventDraft:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-# One statement: reserve n seqs on the board row (taking its lock) and insert the events.
-_APPEND = (
-    """
-WITH reserved AS (
-    UPDATE boards SET last_seq = last_seq + %(n)s WHERE id = %(board_id)s
-    RETURNING last_seq - %(n)s AS base
-), inserted AS (
-    INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
-    SELECT %(board_id)s, reserved.base + e.ord, e.kind, e.actor_id, e.subject_id, e.data
-    FROM reserved,
-         unnest(%(kinds)s::text[], %(actors)s::uuid[], %(subjects)s::uuid[], %(datas)s::jsonb[])
-             WITH ORDINALITY AS e(kind, actor_id, subject_id, data, ord)
-    RETURNING seq
-)
-SELECT seq, pg_notify('"""
-    + CHANNEL
-    + """', %(board_id)s::text || ':' || max(seq) OVER ())
-FROM inserted
+def _append_sql() -> str:
+    # One statement: the drafts as rows, logged by the same CTEs every writer uses.
+    return (
+        """
+WITH evs AS (
+    SELECT e.kind, e.actor_id, e.subject_id, e.data, e.ord
+    FROM unnest(%(kinds)s::text[], %(actors)s::uuid[], %(subjects)s::uuid[], %(datas)s::jsonb[])
+         WITH ORDINALITY AS e(kind, actor_id, subject_id, data, ord)
+)"""
+        + logged_from("evs")
+        + f"""
+SELECT seq, {NOTIFIED} FROM ev_logged
 """
-)
+    )
 
 
 async def append(conn: Conn, *, board_id: UUID, events: list[EventDraft]) -> list[int]:
@@ -70,7 +64,6 @@ async def append(conn: Conn, *, board_id: UUID, events: list[EventDraft]) -> lis
             _APPEND,
             {
                 "board_id": board_id,
-                "n": len(events),
                 "kinds": [e.kind for e in events],
                 "actors": [e.actor_id for e in events],
                 "subjects": [e.subject_id for e in events],
@@ -156,3 +149,6 @@ NOTIFIED = (
     " AS notified"
 )
 """SQL: the NOTIFY for events logged with `logged_from` (NULL when none were)."""
+
+
+_APPEND = _append_sql()

@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 
 from blackboard.records import Run, Turn
 from blackboard.store.database import Conn
-from blackboard.store.events import CHANNEL, NOTIFIED, logged_from
+from blackboard.store.events import NOTIFIED, logged_from
 
 _RUN = """id, board_id, protocol, roster, goal, params, status, stop_reason, turns_used,
     tokens_used, controller, lease_token, created_at, started_at, ended_at"""
@@ -111,8 +111,7 @@ async def finish(conn: Conn, *, run_id: UUID, lease_token: int, status: str, rea
     return Run.model_validate(row)
 
 
-_OFFER = (
-    f"""
+_OFFER = f"""
 WITH inserted AS (
     INSERT INTO turns (id, run_id, board_id, agent_id, step, round, phase, status, deadline,
                        bundle, manifest)
@@ -121,25 +120,16 @@ WITH inserted AS (
            %(manifest)s
     WHERE EXISTS (SELECT 1 FROM runs WHERE id = %(run_id)s AND lease_token = %(lease_token)s)
     RETURNING {_TURN}
-), reserved AS (
-    -- the board's seq lock, taken after the turn row (and only if there is one)
-    UPDATE boards SET last_seq = last_seq + 1
-    WHERE id = %(board_id)s AND EXISTS (SELECT 1 FROM inserted)
-    RETURNING last_seq
-), logged AS (
-    INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
-    SELECT %(board_id)s, r.last_seq, 'turn.offered', i.agent_id, i.id,
+), evs AS (
+    SELECT 'turn.offered'::text AS kind, i.agent_id AS actor_id, i.id AS subject_id,
            jsonb_build_object('run_id', i.run_id, 'agent_id', i.agent_id, 'step', i.step,
                               'round', i.round, 'phase', i.phase, 'model', %(model)s::text)
-    FROM reserved r, inserted i
-)
-SELECT inserted.*,
-       pg_notify('"""
-    + CHANNEL
-    + """', %(board_id)s::text || ':' || (SELECT last_seq FROM reserved))
-FROM inserted
+               AS data,
+           1 AS ord
+    FROM inserted i
+){logged_from("evs")}
+SELECT inserted.*, {NOTIFIED} FROM inserted
 """
-)
 
 
 async def offer_turn(
@@ -180,7 +170,7 @@ async def offer_turn(
     row = await cur.fetchone()
     if row is None:
         raise LostRun(str(run_id))
-    row.pop("pg_notify", None)
+    row.pop("notified")
     return Turn.model_validate(row)
 
 
