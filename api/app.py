@@ -8,11 +8,24 @@ from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp
 
 import blackboard
-from api import errors
+from api import errors, inspector, prometheus
 from api.body_limit import DeclaredSizeLimit
 from api.deps import TokenCache, reject_nul_in_url
-from api.routes import agents, artifacts, boards, claims, events, health, runs, tasks, types
+from api.prometheus import RequestMetrics
+from api.routes import (
+    agents,
+    artifacts,
+    boards,
+    claims,
+    events,
+    health,
+    metrics,
+    runs,
+    tasks,
+    types,
+)
 from api.stream_guard import StalledStreamGuard
+from blackboard.background import cancel_and_wait
 from blackboard.config import Settings
 from blackboard.controller.driver import Controller
 from blackboard.services.coalescer import PublishCoalescer
@@ -37,8 +50,8 @@ def _admin_token(settings: Settings) -> str:
 
 
 class _App(FastAPI):
-    """FastAPI with our pure ASGI middleware outermost: `DeclaredSizeLimit` and
-    `StalledStreamGuard`.
+    """FastAPI with our pure ASGI middleware outermost: `RequestMetrics` (outside the others,
+    so that it records what they answer too), `StalledStreamGuard` and `DeclaredSizeLimit`.
 
     FastAPI's own body limiter wraps every user middleware and, for an oversized
     Content-Length, replaces whatever response is sent with a plain-text 413; so the
@@ -48,9 +61,11 @@ class _App(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         assert self.max_body_size is not None
         settings: Settings = self.state.settings
-        return StalledStreamGuard(
-            DeclaredSizeLimit(super().build_middleware_stack(), self.max_body_size),
-            timeout_s=settings.stream_stall_timeout_s,
+        return RequestMetrics(
+            StalledStreamGuard(
+                DeclaredSizeLimit(super().build_middleware_stack(), self.max_body_size),
+                timeout_s=settings.stream_stall_timeout_s,
+            )
         )
 
 
@@ -88,9 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
+            await cancel_and_wait(background)
             await presence.flush(database)
             await database.close()
 
@@ -111,6 +124,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.coalescer = PublishCoalescer()
     app.state.admin_token = _admin_token(settings)
     errors.install(app)
-    for module in (health, agents, boards, types, artifacts, events, claims, tasks, runs):
+    # metrics before runs: /v1/runs/compare must not be read as /v1/runs/{run_id}
+    for module in (health, agents, boards, types, artifacts, events, claims, tasks, metrics, runs):
         app.include_router(module.router)
+    app.include_router(prometheus.router)
+    app.include_router(inspector.router)
+    app.mount("/inspector/static", inspector.static, name="inspector-static")
     return app

@@ -14,6 +14,7 @@ import functools
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, Self, TypeVar, overload
 from urllib.parse import quote
 from uuid import UUID
@@ -54,6 +55,9 @@ P = ParamSpec("P")
 M = TypeVar("M", bound=BaseModel)
 
 Id = UUID | str
+MetricPart = Literal[
+    "roles", "abstentions", "claims", "tasks", "interactions", "entropy", "duplicates"
+]
 Body = Mapping[str, Any] | BaseModel
 Draft = ArtifactDraft | Mapping[str, Any]
 QueryValue = str | int | float | bool | None
@@ -99,6 +103,18 @@ def _one(cls: type[M]) -> Callable[[httpx.Response], M]:
 
 def _items(cls: type[M]) -> Callable[[httpx.Response], list[M]]:
     return lambda response: [cls.model_validate(item) for item in response.json()["items"]]
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    # Metrics come back as plain JSON: their shapes are documented in the OpenAPI spec, and
+    # mirroring every one of them here as a model would only drift.
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def _compared(response: httpx.Response) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = response.json()["runs"]
+    return runs
 
 
 def _task_or_none(response: httpx.Response) -> Task | None:
@@ -593,6 +609,35 @@ class Endpoints:
     def run_calls(run_id: Id) -> Request[list[Call]]:
         """Every call of a run: its context manifest, model, tokens, latency and outcome."""
         return Request("GET", f"/v1/runs/{_seg(run_id)}/calls", _items(Call), retry=True)
+
+    @endpoint
+    def board_metrics(
+        board_id: Id,
+        part: MetricPart | None = None,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        window_s: int | None = None,
+    ) -> Request[dict[str, Any]]:
+        """The board's population metrics (all, or one `part`) as the service's JSON."""
+        path = f"/v1/boards/{_seg(board_id)}/metrics" + (f"/{part}" if part else "")
+        params = _query(
+            since=since.isoformat() if since else None,
+            until=until.isoformat() if until else None,
+            window_s=window_s,
+        )
+        return Request("GET", path, _json_object, params=params, retry=True)
+
+    @endpoint
+    def run_metrics(run_id: Id) -> Request[dict[str, Any]]:
+        """A run's population metrics as the service's JSON."""
+        return Request("GET", f"/v1/runs/{_seg(run_id)}/metrics", _json_object, retry=True)
+
+    @endpoint
+    def compare_runs(run_ids: Sequence[Id]) -> Request[list[dict[str, Any]]]:
+        """Runs side by side (in the order given): one summary per run."""
+        params = _query(run_id=_ids(run_ids))
+        return Request("GET", "/v1/runs/compare", _compared, params=params, retry=True)
 
     @endpoint
     def list_runs(board_id: Id, *, limit: int | None = None) -> Request[list[Run]]:

@@ -9,6 +9,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from api.deps import AdminDep, CurrentAgent, DatabaseDep, FeedsDep, PrincipalDep
 from api.errors import ERROR_RESPONSES
 from api.schemas import AgentCreated, Items
+from blackboard import telemetry
 from blackboard.drafts import AgentDraft
 from blackboard.records import Agent
 from blackboard.services import agents
@@ -49,7 +50,9 @@ async def inbox(
     """Stream what concerns you across every board, as Server-Sent Events: first the tasks
     you could claim now, then `task.available` as tasks become claimable for you and
     `turn.offered` as turns are offered to you. Reconnecting starts with a fresh snapshot."""
-    async for item in follow(db, feeds, agent=agent):
-        yield ServerSentEvent(
-            event=item.kind, data={"board_id": str(item.board_id), "seq": item.seq, **item.data}
-        )
+    with telemetry.SSE_SUBSCRIBERS.track_inprogress():
+        async for item in follow(db, feeds, agent=agent):
+            yield ServerSentEvent(
+                event=item.kind,
+                data={"board_id": str(item.board_id), "seq": item.seq, **item.data},
+            )

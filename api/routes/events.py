@@ -10,6 +10,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from api.deps import DatabaseDep, ExistingBoard, FeedsDep, PrincipalDep
 from api.errors import ERROR_RESPONSES
 from api.schemas import EventPage
+from blackboard import telemetry
 from blackboard.errors import InvalidInput
 from blackboard.services import events
 from blackboard.services.feed import EventFilter
@@ -92,11 +93,12 @@ async def stream_events(
 
     Problems with the request (an unknown board, a bad Last-Event-ID) are answered with an
     error before the stream starts: the checks run as dependencies."""
-    async for event in events.stream(
-        feeds, board_id=board_id, after=start, only=event_filter(kind, type)
-    ):
-        # no is_disconnected() per event: a client that hangs up ends the response, and
-        # FastAPI then closes this generator
-        yield ServerSentEvent(
-            id=str(event.seq), event=event.kind, raw_data=feeds.encode(board_id, event)
-        )
+    with telemetry.SSE_SUBSCRIBERS.track_inprogress():
+        async for event in events.stream(
+            feeds, board_id=board_id, after=start, only=event_filter(kind, type)
+        ):
+            # no is_disconnected() per event: a client that hangs up ends the response, and
+            # FastAPI then closes this generator
+            yield ServerSentEvent(
+                id=str(event.seq), event=event.kind, raw_data=feeds.encode(board_id, event)
+            )

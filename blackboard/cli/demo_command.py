@@ -137,7 +137,14 @@ class DemoSummary:
         ]
         if run.keys:
             commands.append(f'curl -s "{board}/keys/{run.keys[0]}/history" {auth}')
+        commands.append(f'curl -s "{self.url}/v1/runs/{run.run_id}/metrics" {auth}')
         return commands
+
+    def compare_command(self) -> str:
+        """A copy-paste command that puts every run of the demo side by side."""
+        runs = "&".join(f"run_id={r.run_id}" for r in self.runs)
+        auth = f'-H "Authorization: Bearer {self.admin_token}"'
+        return f'curl -s "{self.url}/v1/runs/compare?{runs}" {auth}'
 
 
 TurnCallback = Callable[[str, TurnLine], None]
@@ -310,12 +317,10 @@ def _one_run(
         for t in sorted(detail["turns"], key=lambda t: t["step"])
     ]
     artifacts = _all_items(client, f"/v1/boards/{board_id}/artifacts", latest="false")
-    seen: set[str] = set()
-    duplicates = 0
-    for artifact in sorted(artifacts, key=lambda a: a["seq"]):
-        if artifact["content_hash"] in seen:
-            duplicates += 1
-        seen.add(artifact["content_hash"])
+    # the service's own figure: the same content from different agents
+    r = client.get(f"/v1/runs/{run_id}/metrics")
+    r.raise_for_status()
+    duplicates = int(r.json()["summary"]["duplicate_artifacts"])
     abstentions = _all_items(client, f"/v1/boards/{board_id}/abstentions")
     run = detail["run"]
     return RunSummary(
@@ -494,6 +499,8 @@ def _print_comparison(console: Console, summary: DemoSummary) -> None:
         figures = (len(r.turns), r.abstentions, r.distinct_roles, r.artifact_count, r.tokens)
         table.add_row(r.protocol, r.status, *map(str, (*figures, r.duplicates)), f"{r.wall_s:.2f}")
     console.print(table)
+    console.print("[bold]The same side by side, from the service:[/bold]")
+    console.print(summary.compare_command(), soft_wrap=True, highlight=False, markup=False)
     console.print("[bold]Inspect each run (and its board's artifacts):[/bold]")
     for run in summary.runs:
         console.print(f"# {run.protocol}", highlight=False, markup=False)

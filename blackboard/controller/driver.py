@@ -20,6 +20,7 @@ from uuid import UUID
 from jsonschema import Draft202012Validator
 from langchain_core.language_models import BaseChatModel
 
+from blackboard.background import cancel_and_wait
 from blackboard.controller.llm import ModelCall, TurnDecision, decide, model_from_spec
 from blackboard.controller.program import Outcome, Program, Stop
 from blackboard.controller.protocols import PROTOCOLS
@@ -63,7 +64,17 @@ class Controller:
         self.active: dict[UUID, asyncio.Task[None]] = {}
 
     async def run_forever(self) -> None:
-        """Pick up drivable runs as they appear; drive up to `max_runs` at once."""
+        """Pick up drivable runs as they appear; drive up to `max_runs` at once.
+
+        Cancelling it stops the runs it drives too; their leases let another controller
+        resume them.
+        """
+        try:
+            await self._take_runs()
+        finally:
+            await cancel_and_wait(list(self.active.values()))
+
+    async def _take_runs(self) -> None:
         while True:
             try:
                 while len(self.active) < self.max_runs:

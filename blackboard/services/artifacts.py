@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 from jsonschema import Draft202012Validator
 from psycopg.pq import TransactionStatus
 
+from blackboard import telemetry
 from blackboard.content import content_hash
 from blackboard.drafts import ArtifactDraft
 from blackboard.errors import (
@@ -116,11 +117,16 @@ async def publish(
         return [_record(board_id, author, v, row) for v, row in zip(new, rows, strict=True)]
 
     fenced = any(d.claim_id is not None for d in drafts)
-    if fenced and conn.info.transaction_status == TransactionStatus.IDLE:
+    alone = conn.info.transaction_status == TransactionStatus.IDLE
+    if fenced and alone:
         # the claims stay locked (FOR SHARE) until the write commits
         async with conn.transaction():
-            return Published(await write())
-    return Published(await write())  # alone, or inside the caller's transaction
+            written = await write()
+    else:
+        written = await write()  # alone, or inside the caller's transaction
+    if alone:  # committed; inside a transaction, its owner counts what it commits
+        telemetry.ARTIFACTS_PUBLISHED.inc(len(written))
+    return Published(written)
 
 
 def _record(board_id: UUID, author: Agent, v: NewVersion, row: dict[str, Any]) -> Artifact:

@@ -2,6 +2,7 @@
 
 from uuid import UUID, uuid4
 
+from blackboard import telemetry
 from blackboard.drafts import ClaimDraft
 from blackboard.errors import Forbidden, LeaseLost, NotFound, RoleTaken, StaleClaim
 from blackboard.records import Agent, Claim
@@ -48,10 +49,12 @@ async def claim_role(conn: Conn, *, board_id: UUID, agent: Agent, draft: ClaimDr
         await event_store.append(
             conn, board_id=board_id, events=[claimed_event("role.renewed", renewed)]
         )
+        telemetry.ROLE_CLAIMS.labels("renewed").inc()
         return renewed
     blocking = [c for c in holders if c.exclusive or draft.exclusive]
     if blocking:
         holder = blocking[0]
+        telemetry.ROLE_CLAIMS.labels("conflict").inc()
         raise RoleTaken(
             f"role {draft.role!r} is held by agent {holder.agent_id}",
             holder_id=str(holder.agent_id),
@@ -74,6 +77,7 @@ async def claim_role(conn: Conn, *, board_id: UUID, agent: Agent, draft: ClaimDr
     data_event = claimed_event("role.claimed", claim)
     data_event.data.update(rationale=draft.rationale, confidence=draft.confidence)
     await event_store.append(conn, board_id=board_id, events=[data_event])
+    telemetry.ROLE_CLAIMS.labels("claimed").inc()
     return claim
 
 

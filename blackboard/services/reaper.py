@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from uuid import UUID
 
+from blackboard import telemetry
 from blackboard.services.claims import claimed_event
 from blackboard.services.tasks import expired_events
 from blackboard.store import claims as claim_store
@@ -54,6 +55,8 @@ async def run_reaper(db: Database, *, interval_s: float) -> None:
         try:
             while True:
                 reaped = await db.run(reap_once)
+                telemetry.LEASE_EXPIRIES.labels("claim").inc(reaped.claims)
+                telemetry.LEASE_EXPIRIES.labels("task").inc(reaped.tasks)
                 if reaped.claims < BATCH and reaped.tasks < BATCH:
                     break
         except asyncio.CancelledError:

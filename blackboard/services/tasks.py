@@ -2,6 +2,7 @@
 
 from uuid import UUID, uuid4
 
+from blackboard import telemetry
 from blackboard.content import content_hash
 from blackboard.drafts import ArtifactDraft, TaskDraft
 from blackboard.errors import (
@@ -91,6 +92,7 @@ async def post(conn: Conn, *, board_id: UUID, poster: Agent | None, draft: TaskD
             )
         ],
     )
+    telemetry.TASK_TRANSITIONS.labels("posted").inc()
     return task
 
 
@@ -101,7 +103,7 @@ async def claim_next(conn: Conn, *, board_id: UUID, agent: Agent, lease_s: float
     offered again without waiting for the reaper. Two statements, each with its events:
     neither holds the board's seq lock beyond its own execution.
     """
-    await task_store.expire_on_board(conn, board_id=board_id, limit=EXPIRE_BATCH)
+    expired = await task_store.expire_on_board(conn, board_id=board_id, limit=EXPIRE_BATCH)
     task = await task_store.claim_next(
         conn,
         board_id=board_id,
@@ -111,6 +113,9 @@ async def claim_next(conn: Conn, *, board_id: UUID, agent: Agent, lease_s: float
     )
     if task is None:
         await boards.require(conn, board_id=board_id)  # 404 rather than "nothing to do"
+    else:
+        telemetry.TASK_TRANSITIONS.labels("claimed").inc()
+    telemetry.LEASE_EXPIRIES.labels("task").inc(expired)
     return task
 
 
@@ -182,6 +187,8 @@ async def complete(
         agent_id=agent.id,
         board_id=task.board_id,
     )
+    telemetry.ARTIFACTS_PUBLISHED.inc()  # publish does not count inside our transaction
+    telemetry.TASK_TRANSITIONS.labels("completed").inc()
     return done, result
 
 
@@ -240,6 +247,7 @@ async def fail(
             )
         ],
     )
+    telemetry.TASK_TRANSITIONS.labels("failed" if final else "retried").inc()
     return released
 
 
@@ -270,6 +278,8 @@ async def abstain(
         confidence=confidence,
         extra={"returned_to_pool": held},
     )
+    if held:
+        telemetry.TASK_TRANSITIONS.labels("abstained").inc()
     return task
 
 

@@ -4,6 +4,7 @@ abstaining — the same path for external agents over REST and for model-backed 
 from typing import Any
 from uuid import UUID, uuid4
 
+from blackboard import telemetry
 from blackboard.drafts import ArtifactDraft
 from blackboard.errors import Forbidden, LeaseLost, NotFound
 from blackboard.records import Agent, Artifact, Turn
@@ -101,6 +102,9 @@ async def complete(
         tokens=tokens,
     )
     assert closed is not None  # the turn row is locked by this transaction
+    telemetry.ROLE_CLAIMS.labels("claimed").inc()
+    telemetry.ARTIFACTS_PUBLISHED.inc(len(published.artifacts))  # publish leaves it to us
+    telemetry.CONTROLLER_TURNS.labels(closed.status).inc()
     return closed, published.artifacts
 
 
@@ -126,6 +130,7 @@ async def abstain(
         tokens=tokens,
     )
     assert closed is not None  # the turn row is locked by this transaction
+    telemetry.CONTROLLER_TURNS.labels(closed.status).inc()
     return closed
 
 
@@ -163,6 +168,7 @@ async def close_unanswered(
         tokens=tokens,
     )
     assert closed is not None  # the turn is locked and was still offered
+    telemetry.CONTROLLER_TURNS.labels(closed.status).inc()
     return closed
 
 

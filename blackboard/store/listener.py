@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import psycopg
 
+from blackboard import telemetry
+
 log = logging.getLogger(__name__)
 
 
@@ -49,6 +51,7 @@ class Listener:
                     self.connected.set()
                     if not first:
                         self.reconnects += 1
+                        telemetry.LISTEN_RECONNECTS.inc()
                         log.warning("LISTEN connection re-established")
                     # Anything may have been committed while we were away: re-read.
                     self.on_reconnect()

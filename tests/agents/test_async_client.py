@@ -233,6 +233,21 @@ async def test_runs_and_turns(admin: AsyncClient, new_agent: NewAgent) -> None:
     assert [c.status for c in calls] == ["completed", "abstained"]
     assert [r.id for r in await admin.list_runs(board.id, limit=5)] == [run.id]
 
+    metrics = await admin.run_metrics(run.id)
+    assert metrics["summary"]["turns"]["completed"] == 1
+    assert metrics["summary"]["roles"] == {"researcher": 1}
+    (compared,) = await admin.compare_runs([run.id])
+    assert compared == metrics["summary"] | {"wall_time_s": compared["wall_time_s"]}
+    roles = await agent.board_metrics(board.id, "roles", window_s=3600)
+    assert roles["totals"] == {"researcher": 1} and roles["window_s"] == 3600
+    whole = await agent.board_metrics(board.id, since=run.created_at)
+    assert whole["abstentions"]["total"] == 1 and whole["roles"] == roles | {
+        "window_s": whole["roles"]["window_s"],
+        "windows": whole["roles"]["windows"],
+    }
+    with pytest.raises(ValidationFailed):
+        await agent.board_metrics(board.id, window_s=0)
+
 
 async def test_errors_are_typed(
     admin: AsyncClient, new_agent: NewAgent, make_client: MakeClient

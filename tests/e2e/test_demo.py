@@ -33,6 +33,14 @@ def embedded_settings() -> Settings:
     return Settings(database_url=None, admin_token=None)
 
 
+def compared_by_service(summary: DemoSummary) -> dict[str, Any]:
+    """What the printed compare command answers."""
+    url = summary.compare_command().split('"')[1]
+    headers = {"Authorization": f"Bearer {summary.admin_token}"}
+    compared: dict[str, Any] = httpx.get(url, headers=headers, timeout=10).json()
+    return compared
+
+
 def api_figures(summary: DemoSummary) -> dict[str, dict[str, Any]]:
     """Per protocol: what the API itself reports for that run's board."""
     figures: dict[str, dict[str, Any]] = {}
@@ -97,7 +105,7 @@ def test_the_demo_runs_end_to_end_on_a_fresh_embedded_database(data_dir: Path) -
     assert run.roles_claimed == api["roles"]
     assert [(t.step, t.shown, t.hidden) for t in run.turns] == api["context"]
     assert run.duplicates == 0
-    assert api["curl_status"] == [200] * 6  # the printed commands work
+    assert api["curl_status"] == [200] * 7  # the printed commands work
     # progress was reported live, one line per finished turn, in order
     assert [t.step for _, t in seen] == [t.step for t in run.turns]
     # everything was stopped: PostgreSQL is down and the port no longer answers
@@ -113,7 +121,7 @@ def test_compare_runs_every_protocol_on_its_own_board(data_dir: Path) -> None:
         PROTOCOLS,
         data_dir=data_dir,
         fast=True,
-        hold=lambda s: reported.update(api_figures(s)),
+        hold=lambda s: reported.update(api_figures(s), compare=compared_by_service(s)),
     )
 
     assert [r.protocol for r in summary.runs] == list(PROTOCOLS) and len(summary.runs) == 5
@@ -125,6 +133,17 @@ def test_compare_runs_every_protocol_on_its_own_board(data_dir: Path) -> None:
         assert run.abstentions == api["abstentions"], run.protocol
         assert len(run.turns) == api["turns"], run.protocol
         assert run.tokens == api["tokens"], run.protocol
+    # the printed comparison agrees with the service's own
+    compare_url = summary.compare_command().split('"')[1]
+    assert all(f"run_id={r.run_id}" in compare_url for r in summary.runs)
+    compared = reported["compare"]["runs"]
+    assert [c["protocol"] for c in compared] == list(PROTOCOLS)
+    for run, row in zip(summary.runs, compared, strict=True):
+        assert row["turns"]["total"] == len(run.turns), run.protocol
+        assert row["turns"]["abstained"] == run.abstentions, run.protocol
+        assert row["distinct_roles"] == run.distinct_roles, run.protocol
+        assert row["duplicate_artifacts"] == run.duplicates, run.protocol
+        assert row["tokens"] == run.tokens, run.protocol
     solo = summary.runs[-1]
     assert {t.agent for t in solo.turns} == {"generalist"}
 
@@ -151,12 +170,13 @@ def test_the_cli_prints_the_summary_and_curl_commands(
     assert "stop reason: completed 1 round(s)" in out
     assert "wall time" in out
     curls = [line for line in out.splitlines() if line.startswith("curl -s ")]
-    assert len(curls) == 6, out
+    assert len(curls) == 7, out
     assert all(f"Bearer {token}" in line and "http://127.0.0.1:" in line for line in curls)
     assert any("/artifacts?latest=false" in line for line in curls)
     assert any("/events?after=0" in line for line in curls)
     assert any("/calls" in line for line in curls)
     assert any("/history" in line for line in curls)
+    assert any("/metrics" in line for line in curls)
 
 
 def test_the_cli_rejects_an_unknown_protocol() -> None:

@@ -1,0 +1,164 @@
+"""Population metrics: how a board's agents (or a run's) coordinate, as JSON."""
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, TypeVar
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import DatabaseDep, PrincipalDep
+from api.errors import ERROR_RESPONSES
+from blackboard.metrics import board
+from blackboard.metrics.models import (
+    AbstentionMetrics,
+    BoardMetrics,
+    ClaimMetrics,
+    DuplicateMetrics,
+    EntropyMetrics,
+    InteractionGraph,
+    RoleMetrics,
+    RunComparison,
+    RunMetrics,
+    TaskMetrics,
+)
+from blackboard.metrics.runs import MAX_COMPARED, compare_runs, run_metrics
+from blackboard.store.database import Conn
+
+router = APIRouter(tags=["metrics"], responses=ERROR_RESPONSES)
+T = TypeVar("T")
+
+
+class Range:
+    """The time range and window size every board metric takes."""
+
+    def __init__(
+        self,
+        since: Annotated[
+            datetime | None, Query(description="Count from this time on (ISO 8601).")
+        ] = None,
+        until: Annotated[
+            datetime | None, Query(description="Count up to, not including, this time.")
+        ] = None,
+        window_s: Annotated[
+            int | None,
+            Query(
+                ge=1,
+                le=30 * 86400,
+                description="Window length in seconds for series over time; default: the "
+                "range cut into about 20 windows. At most 1000 windows per range.",
+            ),
+        ] = None,
+    ) -> None:
+        self.since, self.until, self.window_s = since, until, window_s
+
+
+RangeDep = Annotated[Range, Depends()]
+
+
+async def _measure(
+    db: DatabaseDep, board_id: UUID, r: Range, metric: Callable[[Conn, board.Scope], Awaitable[T]]
+) -> T:
+    async with db.connection() as conn:
+        scope = await board.scope_of(
+            conn, board_id, since=r.since, until=r.until, window_s=r.window_s
+        )
+        return await metric(conn, scope)
+
+
+@router.get("/v1/boards/{board_id}/metrics")
+async def board_metrics(
+    board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep
+) -> BoardMetrics:
+    """Every population metric of the board at once (each is also its own endpoint)."""
+    return await board.board_metrics(
+        db, board_id, since=r.since, until=r.until, window_s=r.window_s
+    )
+
+
+@router.get("/v1/boards/{board_id}/metrics/roles")
+async def role_metrics(
+    board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep
+) -> RoleMetrics:
+    """Role distribution over time (claims per role per window, distinct roles) and role
+    flipping: per agent, claims of a role other than its previous one."""
+    return await _measure(db, board_id, r, board.roles)
+
+
+@router.get("/v1/boards/{board_id}/metrics/abstentions")
+async def abstention_metrics(
+    board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep
+) -> AbstentionMetrics:
+    """Abstention rate per agent (abstentions over abstentions + role claims + task claims)
+    and per role (abstentions naming it over those + claims of it)."""
+    return await _measure(db, board_id, r, board.abstentions)
+
+
+@router.get("/v1/boards/{board_id}/metrics/claims")
+async def claim_metrics(
+    board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep
+) -> ClaimMetrics:
+    """Role-claim success (released over released + expired) and lease-expiry rates, overall,
+    per role and per agent; task leases and how many ran out."""
+    return await _measure(db, board_id, r, board.claims)
+
+
+@router.get("/v1/boards/{board_id}/metrics/tasks")
+async def task_metrics(
+    board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep
+) -> TaskMetrics:
+    """Tasks posted, completed, finally failed, open and leased; completion rate and latency
+    (seconds from posting to completion)."""
+    return await _measure(db, board_id, r, board.tasks)
+
+
+@router.get("/v1/boards/{board_id}/metrics/interactions")
+async def interaction_metrics(
+    board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep
+) -> InteractionGraph:
+    """The interaction graph: producer → consumer edges weighted by artifacts built on the
+    producer's (parents) and by the producer's artifacts shown in the consumer's turns."""
+    return await _measure(db, board_id, r, board.interactions)
+
+
+@router.get("/v1/boards/{board_id}/metrics/entropy")
+async def entropy_metrics(
+    board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep
+) -> EntropyMetrics:
+    """Communication entropy per window: Shannon entropy of the tokens (lower-cased words)
+    in the string values of the artifacts published; falling entropy signals convergence."""
+    return await _measure(db, board_id, r, board.entropy)
+
+
+@router.get("/v1/boards/{board_id}/metrics/duplicates")
+async def duplicate_metrics(
+    board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep
+) -> DuplicateMetrics:
+    """Duplicate work: content hashes published by more than one agent (first 100 groups)."""
+    return await _measure(db, board_id, r, board.duplicates)
+
+
+# Before /v1/runs/{run_id} (routes match in order): "compare" is not a run id.
+@router.get("/v1/runs/compare")
+async def compare(
+    _: PrincipalDep,
+    db: DatabaseDep,
+    run_id: Annotated[
+        list[UUID],
+        Query(
+            min_length=1,
+            max_length=MAX_COMPARED,
+            description="The runs to put side by side (repeat the parameter).",
+        ),
+    ],
+) -> RunComparison:
+    """Runs side by side — typically different protocols on the same goal: turns,
+    abstentions, distinct roles, artifacts, duplicate work, tokens and wall time."""
+    return await compare_runs(db, run_id)
+
+
+@router.get("/v1/runs/{run_id}/metrics")
+async def metrics_of_run(run_id: UUID, _: PrincipalDep, db: DatabaseDep) -> RunMetrics:
+    """A run's population metrics: its summary, roles per round, role flips, abstention
+    rates, interaction graph, entropy of its content, and duplicate work."""
+    return await run_metrics(db, run_id)
