@@ -59,7 +59,7 @@ RangeDep = Annotated[Range, Depends()]
 async def _measure(
     db: DatabaseDep, board_id: UUID, r: Range, metric: Callable[[Conn, board.Scope], Awaitable[T]]
 ) -> T:
-    async with db.connection() as conn:
+    async with board.reading(db) as conn:
         scope = await board.scope_of(
             conn, board_id, since=r.since, until=r.until, window_s=r.window_s
         )

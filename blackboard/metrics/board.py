@@ -3,7 +3,8 @@
 import asyncio
 import math
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -29,6 +30,7 @@ from blackboard.metrics.models import (
     RoleWindow,
     TaskMetrics,
 )
+from blackboard.metrics.tally import BoardTally, Tallies
 from blackboard.store import boards as board_store
 from blackboard.store import metrics as q
 from blackboard.store.database import Conn, Database
@@ -126,6 +128,20 @@ async def scope_of(
     )
 
 
+@asynccontextmanager
+async def reading(db: Database) -> AsyncIterator[Conn]:
+    """A connection for aggregate reads, in a transaction whose settings give the sorts and
+    hashes room in memory (at the default 4 MB, grouping a board's artifacts by content
+    spills to disk) and no parallel workers (metrics already run several queries at once;
+    on a few cores, workers only add overhead)."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "SELECT set_config('work_mem', '64MB', true),"
+            " set_config('max_parallel_workers_per_gather', '0', true)"
+        )
+        yield conn
+
+
 async def board_metrics(
     db: Database,
     board_id: UUID,
@@ -140,7 +156,7 @@ async def board_metrics(
 
     # Independent reads: each on its own pooled connection, at once.
     async def read(work: Callable[[Conn, Scope], Awaitable[T]]) -> T:
-        async with db.connection() as conn:
+        async with reading(db) as conn:
             return await work(conn, scope)
 
     roles_, ledger, tasks_, graph, duplicates_, entropy_ = await asyncio.gather(
@@ -302,7 +318,19 @@ async def tasks(conn: Conn, scope: Scope) -> TaskMetrics:
 
 async def interactions(conn: Conn, scope: Scope) -> InteractionGraph:
     """The producer → consumer graph."""
-    return await interaction_graph(conn, **scope.range)
+    if scope.since or scope.until:
+        return await interaction_graph(conn, **scope.range)
+    # The whole board: built-on edges and authors from the kept tally.
+    tally = TALLIES.get(("artifacts", scope.board_id), BoardTally)
+    await tally.catch_up(conn, board_id=scope.board_id)
+    shown = await q.shown(conn, board_id=scope.board_id)
+    names = await q.agent_names(conn, agent_ids=sorted(tally.published))
+    return _graph(
+        [{"producer": p, "consumer": c, "n": n} for (p, c), n in tally.built_on.items()],
+        shown,
+        [{"agent_id": a, "name": names[a], "published": n} for a, n in tally.published.items()],
+        await q.agent_names(conn, agent_ids=sorted({r["consumer"] for r in shown} - names.keys())),
+    )
 
 
 async def duplicates(conn: Conn, scope: Scope) -> DuplicateMetrics:
@@ -312,26 +340,36 @@ async def duplicates(conn: Conn, scope: Scope) -> DuplicateMetrics:
 
 async def interaction_graph(conn: Conn, **where: Any) -> InteractionGraph:
     """Return the producer → consumer graph of the artifacts and turns `where` selects
-    (a board and range, or a board and run: see store.metrics.interactions)."""
+    (a board and range, or a board and run: see store.metrics)."""
+    built_on = await q.built_on(conn, **where)
+    shown = await q.shown(conn, **where)
+    published = await q.publishers(conn, **where)
+    authors = {r["agent_id"] for r in published}
+    readers = {r["consumer"] for r in shown} - authors
+    return _graph(built_on, shown, published, await q.agent_names(conn, agent_ids=sorted(readers)))
+
+
+def _graph(
+    built_on: list[dict[str, Any]],
+    shown: list[dict[str, Any]],
+    published: list[dict[str, Any]],
+    readers: dict[UUID, str],
+) -> InteractionGraph:
+    """Merge built-on and shown edges; authors and agents that only read are the nodes."""
+    weights: dict[tuple[UUID, UUID], list[int]] = defaultdict(lambda: [0, 0])
+    for r in built_on:
+        weights[(r["producer"], r["consumer"])][0] += r["n"]
+    for r in shown:
+        weights[(r["producer"], r["consumer"])][1] += r["n"]
     edges = [
-        Edge(
-            producer=r["producer"],
-            consumer=r["consumer"],
-            built_on=r["built_on"],
-            shown=r["shown"],
-            weight=r["built_on"] + r["shown"],
-        )
-        for r in await q.interactions(conn, **where)
+        Edge(producer=p, consumer=c, built_on=b, shown=s, weight=b + s)
+        for (p, c), (b, s) in sorted(weights.items())
     ]
-    published = {r["agent_id"]: r for r in await q.publishers(conn, **where)}
-    # Consumers that only read (were shown work) are nodes too.
-    readers = {e.consumer for e in edges} - published.keys()
-    names = await q.agent_names(conn, agent_ids=sorted(readers)) if readers else {}
     nodes = [
-        Node(agent_id=a, name=r["name"], published=r["published"]) for a, r in published.items()
+        Node(agent_id=r["agent_id"], name=r["name"], published=r["published"]) for r in published
     ]
-    nodes += [Node(agent_id=a, name=n, published=0) for a, n in names.items()]
-    return InteractionGraph(nodes=sorted(nodes, key=lambda n: n.name), edges=edges)
+    nodes += [Node(agent_id=a, name=n, published=0) for a, n in readers.items()]
+    return InteractionGraph(nodes=sorted(nodes, key=lambda n: (n.name, n.agent_id)), edges=edges)
 
 
 async def duplicate_metrics(conn: Conn, **where: Any) -> DuplicateMetrics:
@@ -352,19 +390,14 @@ async def duplicate_metrics(conn: Conn, **where: Any) -> DuplicateMetrics:
     )
 
 
-# One per (board, window size) this process was asked about, most recently used last.
-_token_windows: dict[tuple[UUID, int], TokenWindows] = {}
-_CACHED_SERIES = 64
+# Counts over whole boards, kept by this process (see metrics.tally).
+TALLIES = Tallies()
 
 
 async def entropy(conn: Conn, scope: Scope) -> EntropyMetrics:
     """Token entropy of the content published per window. A window only partly inside the
     range counts all of its artifacts."""
-    key = (scope.board_id, scope.window_s)
-    series = _token_windows.pop(key, None) or TokenWindows()
-    _token_windows[key] = series
-    if len(_token_windows) > _CACHED_SERIES:
-        del _token_windows[next(iter(_token_windows))]
+    series = TALLIES.get(("tokens", scope.board_id, scope.window_s), TokenWindows)
     await series.catch_up(
         conn, board_id=scope.board_id, window_s=scope.window_s, origin=scope.origin
     )

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from blackboard.errors import NotFound
-from blackboard.metrics.board import duplicate_metrics, interaction_graph, rate
+from blackboard.metrics.board import duplicate_metrics, interaction_graph, rate, reading
 from blackboard.metrics.entropy import shannon_bits
 from blackboard.metrics.models import (
     AbstentionMetrics,
@@ -32,7 +32,7 @@ MAX_COMPARED = 20
 
 async def run_metrics(db: Database, run_id: UUID) -> RunMetrics:
     """Return the population metrics of one run (NotFound if there is no such run)."""
-    async with db.connection() as conn:
+    async with reading(db) as conn:
         run = await _run(conn, run_id)
         turns = await q.run_turns(conn, run_id=run_id)
         scope: dict[str, Any] = {"board_id": run.board_id, "run_id": run_id}

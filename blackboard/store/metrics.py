@@ -32,13 +32,18 @@ async def span(
     conn: Conn, *, board_id: UUID, since: datetime | None, until: datetime | None
 ) -> dict[str, Any]:
     """Return the number of events in range and the times of the first and last."""
-    rows = await _all(
-        conn,
-        f"""SELECT count(*) AS events, min(at) AS first, max(at) AS last FROM events
-            WHERE board_id = %(board_id)s AND {_range("at")}""",
-        _args(board_id, since, until),
-    )
-    return rows[0]
+    if since is None and until is None:
+        # The whole log: seqs are gap-free from 1, and its ends are a primary-key step away.
+        query = """SELECT b.last_seq AS events,
+                   (SELECT at FROM events WHERE board_id = b.id ORDER BY seq LIMIT 1) AS first,
+                   (SELECT at FROM events WHERE board_id = b.id ORDER BY seq DESC LIMIT 1)
+                       AS last
+                   FROM boards b WHERE b.id = %(board_id)s"""
+    else:
+        query = f"""SELECT count(*) AS events, min(at) AS first, max(at) AS last FROM events
+                    WHERE board_id = %(board_id)s AND {_range("at")}"""
+    rows = await _all(conn, query, _args(board_id, since, until))
+    return rows[0] if rows else {"events": 0, "first": None, "last": None}
 
 
 _WINDOW = "date_bin(make_interval(secs => %(window_s)s), {col}, %(origin)s)"
@@ -161,7 +166,7 @@ def _scope_args(
     return _args(board_id, since, until, run_id=run_id, tag=f"run:{run_id}")
 
 
-async def interactions(
+async def built_on(
     conn: Conn,
     *,
     board_id: UUID,
@@ -169,27 +174,64 @@ async def interactions(
     until: datetime | None = None,
     run_id: UUID | None = None,
 ) -> list[dict[str, Any]]:
-    """Return (producer, consumer, built_on, shown) between different agents: artifacts of the
-    consumer with a parent by the producer, and the producer's artifacts shown in the
-    consumer's turn bundles."""
-    artifacts, turns = _scope(run_id)
+    """Return (producer, consumer, n): how many of the consumer's artifacts in scope have a
+    parent by the producer (a different agent)."""
+    artifacts, _ = _scope(run_id)
     return await _all(
         conn,
-        f"""SELECT producer, consumer, sum(built_on)::int AS built_on, sum(shown)::int AS shown
-            FROM (SELECT p.author_id AS producer, a.author_id AS consumer,
-                         1 AS built_on, 0 AS shown
-                  FROM artifacts a CROSS JOIN LATERAL unnest(a.parents) AS parent(id)
-                  JOIN artifacts p ON p.id = parent.id
-                  WHERE {artifacts} AND a.parents <> '{{}}'
-                  UNION ALL
-                  SELECT p.author_id, t.agent_id, 0, 1
-                  FROM turns t
-                  CROSS JOIN LATERAL jsonb_array_elements(t.manifest->'shown') AS s(entry)
-                  JOIN artifacts p ON p.id = (s.entry->>'id')::uuid
-                  WHERE {turns}) e
-            WHERE producer <> consumer
-            GROUP BY 1, 2 ORDER BY 1, 2""",
+        f"""SELECT p.author_id AS producer, a.author_id AS consumer, count(*)::int AS n
+            FROM artifacts a CROSS JOIN LATERAL unnest(a.parents) AS parent(id)
+            JOIN artifacts p ON p.id = parent.id
+            WHERE {artifacts} AND a.parents <> '{{}}' AND p.author_id <> a.author_id
+            GROUP BY 1, 2""",
         _scope_args(board_id, since, until, run_id),
+    )
+
+
+async def shown(
+    conn: Conn,
+    *,
+    board_id: UUID,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    run_id: UUID | None = None,
+) -> list[dict[str, Any]]:
+    """Return (producer, consumer, n): how many of the producer's artifacts were shown in
+    the consumer's turn bundles (a different agent)."""
+    _, turns = _scope(run_id)
+    return await _all(
+        conn,
+        f"""SELECT p.author_id AS producer, t.agent_id AS consumer, count(*)::int AS n
+            FROM turns t
+            CROSS JOIN LATERAL jsonb_array_elements(t.manifest->'shown') AS s(entry)
+            JOIN artifacts p ON p.id = (s.entry->>'id')::uuid
+            WHERE {turns} AND p.author_id <> t.agent_id
+            GROUP BY 1, 2""",
+        _scope_args(board_id, since, until, run_id),
+    )
+
+
+async def published_since(conn: Conn, *, board_id: UUID, after_seq: int) -> list[dict[str, Any]]:
+    """Return, over the board's artifacts after `after_seq`: rows `published` (author, n)
+    and `built_on` (producer, consumer, n) as `built_on` gives them, each with `last_seq`,
+    the newest seq counted."""
+    return await _all(
+        conn,
+        """WITH fresh AS (
+               SELECT seq, author_id, parents FROM artifacts
+               WHERE board_id = %(board_id)s AND seq > %(after_seq)s
+           ), last AS (SELECT max(seq) AS last_seq FROM fresh)
+           SELECT 'published' AS kind, author_id AS producer, NULL::uuid AS consumer,
+                  count(*)::int AS n, (SELECT last_seq FROM last) AS last_seq
+           FROM fresh GROUP BY author_id
+           UNION ALL
+           SELECT 'built_on', p.author_id, f.author_id, count(*)::int,
+                  (SELECT last_seq FROM last)
+           FROM fresh f CROSS JOIN LATERAL unnest(f.parents) AS parent(id)
+           JOIN artifacts p ON p.id = parent.id
+           WHERE f.parents <> '{}' AND p.author_id <> f.author_id
+           GROUP BY 2, 3""",
+        {"board_id": board_id, "after_seq": after_seq},
     )
 
 
@@ -205,10 +247,11 @@ async def publishers(
     artifacts, _ = _scope(run_id)
     return await _all(
         conn,
-        f"""SELECT a.author_id AS agent_id, g.name, count(*) AS published
-            FROM artifacts a JOIN agents g ON g.id = a.author_id
-            WHERE {artifacts}
-            GROUP BY 1, 2 ORDER BY 1""",
+        f"""SELECT c.agent_id, g.name, c.published
+            FROM (SELECT a.author_id AS agent_id, count(*) AS published FROM artifacts a
+                  WHERE {artifacts} GROUP BY 1) c
+            JOIN agents g ON g.id = c.agent_id
+            ORDER BY 1""",
         _scope_args(board_id, since, until, run_id),
     )
 

@@ -252,6 +252,12 @@ async def test_a_range_counts_only_what_happened_in_it(
     earlier = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
     everything = await metrics(client, scenario["board"], since=earlier)
     assert everything["claims"]["overall"]["claimed"] == 5
+    # a range is read from the tables; the whole board partly from counts kept between
+    # calls: both must say the same
+    whole = await metrics(client, scenario["board"])
+    for part in ("interactions", "duplicates", "claims", "tasks", "abstentions"):
+        assert everything[part] == whole[part], part
+    assert everything["roles"]["agents"] == whole["roles"]["agents"]
 
 
 async def test_default_windows_cut_the_range_into_about_twenty(
