@@ -335,7 +335,26 @@ async def interactions(conn: Conn, scope: Scope) -> InteractionGraph:
 
 async def duplicates(conn: Conn, scope: Scope) -> DuplicateMetrics:
     """Content published by more than one agent."""
-    return await duplicate_metrics(conn, **scope.range)
+    if scope.since or scope.until:
+        return await duplicate_metrics(conn, **scope.range)
+    tally = TALLIES.get(("artifacts", scope.board_id), BoardTally)
+    await tally.catch_up(conn, board_id=scope.board_id)
+    groups, extra = tally.duplicated(q.DUPLICATE_GROUPS)
+    ids = await q.ids_at(
+        conn, board_id=scope.board_id, seqs=[seq for _, c in groups for seq in c.seqs]
+    )
+    return DuplicateMetrics(
+        groups=[
+            Duplicate(
+                content_hash=content_hash,
+                agents=sorted(c.authors),
+                versions=c.versions,
+                artifacts=[ids[seq] for seq in c.seqs],
+            )
+            for content_hash, c in groups
+        ],
+        artifacts=extra,
+    )
 
 
 async def interaction_graph(conn: Conn, **where: Any) -> InteractionGraph:

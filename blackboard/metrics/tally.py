@@ -2,12 +2,13 @@
 
 Artifact versions are append-only and their seqs become visible in order, so counts over
 "every artifact up to seq N" never change: each process keeps them and reads only newer
-versions. That turns the costliest board metrics (the interaction graph, entropy) from a
+versions. That turns the costliest board metrics (interactions, duplicates, entropy) from a
 scan of every artifact into a read of the few published since the last call.
 """
 
 import asyncio
 from collections import Counter
+from dataclasses import dataclass
 from typing import TypeVar
 from uuid import UUID
 
@@ -17,27 +18,83 @@ from blackboard.store.database import Conn
 T = TypeVar("T")
 
 
+IDS_PER_GROUP = 50
+
+
+@dataclass
+class Copies:
+    """Versions that share one content hash, once a second agent has published it."""
+
+    first_seq: int
+    authors: set[UUID]
+    versions: int
+    seqs: list[int]  # the first IDS_PER_GROUP
+
+
 class BoardTally:
-    """Per board: versions published per author, and built-on edges between authors."""
+    """Per board: versions per author, built-on edges between authors, and content hashes.
+
+    Memory: about 200 bytes per version (its hash, author and seq), kept only for the
+    boards whose metrics this process was asked about (see Tallies)."""
 
     def __init__(self) -> None:
         self.last_seq = 0
         self.published: Counter[UUID] = Counter()
         self.built_on: Counter[tuple[UUID, UUID]] = Counter()
+        # hash → (its one author so far, the seqs of its versions) until a second author
+        # publishes it, then hash → Copies
+        self.single: dict[bytes, tuple[UUID, list[int]]] = {}
+        self.copies: dict[bytes, Copies] = {}
         # Two requests catching up at once would count the same versions twice.
         self._lock = asyncio.Lock()
 
     async def catch_up(self, conn: Conn, *, board_id: UUID) -> None:
         """Count the versions published since the last catch-up."""
         async with self._lock:
-            rows = await q.published_since(conn, board_id=board_id, after_seq=self.last_seq)
+            rows = await q.versions_since(conn, board_id=board_id, after_seq=self.last_seq)
+            if not rows:
+                return
+            newest = rows[-1]["seq"]
+            edges = await q.built_on_between(
+                conn, board_id=board_id, after_seq=self.last_seq, up_to_seq=newest
+            )
+            for edge in edges:
+                self.built_on[(edge["producer"], edge["consumer"])] += edge["n"]
+            authors: dict[UUID, UUID] = {}  # one UUID object per author, not one per row
             for row in rows:
-                if row["kind"] == "published":
-                    self.published[row["producer"]] += row["n"]
-                else:
-                    self.built_on[(row["producer"], row["consumer"])] += row["n"]
-            if rows:
-                self.last_seq = rows[0]["last_seq"]
+                author = authors.setdefault(row["author_id"], row["author_id"])
+                self.published[author] += 1
+                self._count_hash(bytes.fromhex(row["content_hash"]), author, row["seq"])
+            self.last_seq = newest
+
+    def _count_hash(self, key: bytes, author: UUID, seq: int) -> None:
+        copies = self.copies.get(key)
+        if copies is None:
+            first = self.single.get(key)
+            if first is None:
+                self.single[key] = (author, [seq])
+                return
+            if first[0] == author:
+                first[1].append(seq)
+                return
+            del self.single[key]
+            copies = self.copies[key] = Copies(
+                first_seq=first[1][0],
+                authors={first[0]},
+                versions=len(first[1]),
+                seqs=first[1][:IDS_PER_GROUP],
+            )
+        copies.authors.add(author)
+        copies.versions += 1
+        if len(copies.seqs) < IDS_PER_GROUP:
+            copies.seqs.append(seq)
+
+    def duplicated(self, limit: int) -> tuple[list[tuple[str, Copies]], int]:
+        """Return the first `limit` duplicated hashes, oldest first, and how many versions
+        beyond the first every duplicated hash holds together."""
+        oldest = sorted(self.copies.items(), key=lambda item: item[1].first_seq)[:limit]
+        extra = sum(c.versions - 1 for c in self.copies.values())
+        return [(key.hex(), copies) for key, copies in oldest], extra
 
 
 class Tallies:

@@ -211,28 +211,42 @@ async def shown(
     )
 
 
-async def published_since(conn: Conn, *, board_id: UUID, after_seq: int) -> list[dict[str, Any]]:
-    """Return, over the board's artifacts after `after_seq`: rows `published` (author, n)
-    and `built_on` (producer, consumer, n) as `built_on` gives them, each with `last_seq`,
-    the newest seq counted."""
+async def versions_since(conn: Conn, *, board_id: UUID, after_seq: int) -> list[dict[str, Any]]:
+    """Return (seq, author_id, content_hash) of the board's artifact versions after
+    `after_seq`, oldest first."""
     return await _all(
         conn,
-        """WITH fresh AS (
-               SELECT seq, author_id, parents FROM artifacts
-               WHERE board_id = %(board_id)s AND seq > %(after_seq)s
-           ), last AS (SELECT max(seq) AS last_seq FROM fresh)
-           SELECT 'published' AS kind, author_id AS producer, NULL::uuid AS consumer,
-                  count(*)::int AS n, (SELECT last_seq FROM last) AS last_seq
-           FROM fresh GROUP BY author_id
-           UNION ALL
-           SELECT 'built_on', p.author_id, f.author_id, count(*)::int,
-                  (SELECT last_seq FROM last)
-           FROM fresh f CROSS JOIN LATERAL unnest(f.parents) AS parent(id)
-           JOIN artifacts p ON p.id = parent.id
-           WHERE f.parents <> '{}' AND p.author_id <> f.author_id
-           GROUP BY 2, 3""",
+        """SELECT seq, author_id, content_hash FROM artifacts
+           WHERE board_id = %(board_id)s AND seq > %(after_seq)s ORDER BY seq""",
         {"board_id": board_id, "after_seq": after_seq},
     )
+
+
+async def built_on_between(
+    conn: Conn, *, board_id: UUID, after_seq: int, up_to_seq: int
+) -> list[dict[str, Any]]:
+    """Return (producer, consumer, n) as `built_on` does, over the board's versions with
+    after_seq < seq <= up_to_seq."""
+    return await _all(
+        conn,
+        """SELECT p.author_id AS producer, a.author_id AS consumer, count(*)::int AS n
+           FROM artifacts a CROSS JOIN LATERAL unnest(a.parents) AS parent(id)
+           JOIN artifacts p ON p.id = parent.id
+           WHERE a.board_id = %(board_id)s AND a.seq > %(after_seq)s
+             AND a.seq <= %(up_to_seq)s AND a.parents <> '{}' AND p.author_id <> a.author_id
+           GROUP BY 1, 2""",
+        {"board_id": board_id, "after_seq": after_seq, "up_to_seq": up_to_seq},
+    )
+
+
+async def ids_at(conn: Conn, *, board_id: UUID, seqs: list[int]) -> dict[int, UUID]:
+    """Return the ids of the board's artifact versions at the given seqs."""
+    rows = await _all(
+        conn,
+        "SELECT seq, id FROM artifacts WHERE board_id = %(board_id)s AND seq = ANY(%(seqs)s)",
+        {"board_id": board_id, "seqs": seqs},
+    )
+    return {r["seq"]: r["id"] for r in rows}
 
 
 async def publishers(

@@ -314,3 +314,24 @@ async def test_an_empty_board_has_empty_metrics(client: httpx.AsyncClient, actor
         "max_s": None,
     }
     assert [w["tokens"] for w in m["entropy"]["windows"]] == [0]
+
+
+async def test_duplicates_count_every_copy_once_a_second_agent_repeats_it(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    board = (await actors.board())["id"]
+    ann, bob = await actors.agent("ann"), await actors.agent("bob")
+    url = f"/v1/boards/{board}/artifacts"
+    same = {"type": "finding", "body": {"claim": "same words"}}
+    # counted between calls too: the first call sees one agent's copies only
+    first = [await ok(client, "POST", url, ann["headers"], same) for _ in range(2)]
+    assert (await metrics(client, board, "duplicates"))["groups"] == []
+    last = await ok(client, "POST", url, bob["headers"], same)
+    await ok(client, "POST", url, bob["headers"], {"type": "finding", "body": {"claim": "own"}})
+    whole = await metrics(client, board, "duplicates")
+    (group,) = whole["groups"]
+    assert group["versions"] == 3 and whole["artifacts"] == 2
+    assert group["artifacts"] == [a["id"] for a in [*first, last]]
+    assert sorted(group["agents"]) == sorted([ann["id"], bob["id"]])
+    since = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    assert await metrics(client, board, "duplicates", since=since) == whole
