@@ -5,7 +5,8 @@ from datetime import datetime
 from typing import Annotated, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel
 
 from api.deps import DatabaseDep, PrincipalDep
 from api.errors import ERROR_RESPONSES
@@ -56,6 +57,12 @@ class Range:
 RangeDep = Annotated[Range, Depends()]
 
 
+def _json(metrics: BaseModel) -> Response:
+    # Built from trusted rows: FastAPI would otherwise validate every edge and window again
+    # (a board's graph can have thousands of edges).
+    return Response(metrics.model_dump_json(), media_type="application/json")
+
+
 async def _measure(
     db: DatabaseDep, board_id: UUID, r: Range, metric: Callable[[Conn, board.Scope], Awaitable[T]]
 ) -> T:
@@ -66,80 +73,72 @@ async def _measure(
         return await metric(conn, scope)
 
 
-@router.get("/v1/boards/{board_id}/metrics")
-async def board_metrics(
-    board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep
-) -> BoardMetrics:
+@router.get("/v1/boards/{board_id}/metrics", response_model=BoardMetrics)
+async def board_metrics(board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep) -> Response:
     """Every population metric of the board at once (each is also its own endpoint)."""
-    return await board.board_metrics(
-        db, board_id, since=r.since, until=r.until, window_s=r.window_s
+    return _json(
+        await board.board_metrics(db, board_id, since=r.since, until=r.until, window_s=r.window_s)
     )
 
 
-@router.get("/v1/boards/{board_id}/metrics/roles")
-async def role_metrics(
-    board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep
-) -> RoleMetrics:
+@router.get("/v1/boards/{board_id}/metrics/roles", response_model=RoleMetrics)
+async def role_metrics(board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep) -> Response:
     """Role distribution over time (claims per role per window, distinct roles) and role
     flipping: per agent, claims of a role other than its previous one."""
-    return await _measure(db, board_id, r, board.roles)
+    return _json(await _measure(db, board_id, r, board.roles))
 
 
-@router.get("/v1/boards/{board_id}/metrics/abstentions")
+@router.get("/v1/boards/{board_id}/metrics/abstentions", response_model=AbstentionMetrics)
 async def abstention_metrics(
     board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep
-) -> AbstentionMetrics:
+) -> Response:
     """Abstention rate per agent (abstentions over abstentions + role claims + task claims)
     and per role (abstentions naming it over those + claims of it)."""
-    return await _measure(db, board_id, r, board.abstentions)
+    return _json(await _measure(db, board_id, r, board.abstentions))
 
 
-@router.get("/v1/boards/{board_id}/metrics/claims")
-async def claim_metrics(
-    board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep
-) -> ClaimMetrics:
+@router.get("/v1/boards/{board_id}/metrics/claims", response_model=ClaimMetrics)
+async def claim_metrics(board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep) -> Response:
     """Role-claim success (released over released + expired) and lease-expiry rates, overall,
     per role and per agent; task leases and how many ran out."""
-    return await _measure(db, board_id, r, board.claims)
+    return _json(await _measure(db, board_id, r, board.claims))
 
 
-@router.get("/v1/boards/{board_id}/metrics/tasks")
-async def task_metrics(
-    board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep
-) -> TaskMetrics:
+@router.get("/v1/boards/{board_id}/metrics/tasks", response_model=TaskMetrics)
+async def task_metrics(board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep) -> Response:
     """Tasks posted, completed, finally failed, open and leased; completion rate and latency
     (seconds from posting to completion)."""
-    return await _measure(db, board_id, r, board.tasks)
+    return _json(await _measure(db, board_id, r, board.tasks))
 
 
-@router.get("/v1/boards/{board_id}/metrics/interactions")
+@router.get("/v1/boards/{board_id}/metrics/interactions", response_model=InteractionGraph)
 async def interaction_metrics(
     board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep
-) -> InteractionGraph:
+) -> Response:
     """The interaction graph: producer → consumer edges weighted by artifacts built on the
     producer's (parents) and by the producer's artifacts shown in the consumer's turns."""
-    return await _measure(db, board_id, r, board.interactions)
+    return _json(await _measure(db, board_id, r, board.interactions))
 
 
-@router.get("/v1/boards/{board_id}/metrics/entropy")
+@router.get("/v1/boards/{board_id}/metrics/entropy", response_model=EntropyMetrics)
 async def entropy_metrics(
     board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep
-) -> EntropyMetrics:
+) -> Response:
     """Communication entropy per window: Shannon entropy of the tokens (lower-cased words)
     in the string values of the artifacts published; falling entropy signals convergence."""
-    return await _measure(db, board_id, r, board.entropy)
+    return _json(await _measure(db, board_id, r, board.entropy))
 
 
-@router.get("/v1/boards/{board_id}/metrics/duplicates")
+@router.get("/v1/boards/{board_id}/metrics/duplicates", response_model=DuplicateMetrics)
 async def duplicate_metrics(
     board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep
-) -> DuplicateMetrics:
+) -> Response:
     """Duplicate work: content hashes published by more than one agent (first 100 groups)."""
-    return await _measure(db, board_id, r, board.duplicates)
+    return _json(await _measure(db, board_id, r, board.duplicates))
 
 
 # Before /v1/runs/{run_id} (routes match in order): "compare" is not a run id.
-@router.get("/v1/runs/compare")
+@router.get("/v1/runs/compare", response_model=RunComparison)
 async def compare(
     _: PrincipalDep,
     db: DatabaseDep,
@@ -151,14 +150,14 @@ async def compare(
             description="The runs to put side by side (repeat the parameter).",
         ),
     ],
-) -> RunComparison:
+) -> Response:
     """Runs side by side — typically different protocols on the same goal: turns,
     abstentions, distinct roles, artifacts, duplicate work, tokens and wall time."""
-    return await compare_runs(db, run_id)
+    return _json(await compare_runs(db, run_id))
 
 
-@router.get("/v1/runs/{run_id}/metrics")
-async def metrics_of_run(run_id: UUID, _: PrincipalDep, db: DatabaseDep) -> RunMetrics:
+@router.get("/v1/runs/{run_id}/metrics", response_model=RunMetrics)
+async def metrics_of_run(run_id: UUID, _: PrincipalDep, db: DatabaseDep) -> Response:
     """A run's population metrics: its summary, roles per round, role flips, abstention
     rates, interaction graph, entropy of its content, and duplicate work."""
-    return await run_metrics(db, run_id)
+    return _json(await run_metrics(db, run_id))

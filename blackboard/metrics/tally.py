@@ -19,6 +19,8 @@ T = TypeVar("T")
 
 
 IDS_PER_GROUP = 50
+SEQ_BITS = 48  # a board's seqs stay far below 2**48
+SEQ_MASK = (1 << SEQ_BITS) - 1
 
 
 @dataclass
@@ -34,16 +36,23 @@ class Copies:
 class BoardTally:
     """Per board: versions per author, built-on edges between authors, and content hashes.
 
-    Memory: about 200 bytes per version (its hash, author and seq), kept only for the
-    boards whose metrics this process was asked about (see Tallies)."""
+    Memory: about 150 bytes per version, kept only for the boards whose metrics this
+    process was asked about (see Tallies). What is kept per version is a bytes key and an
+    int, which the garbage collector does not track: scanning a hundred thousand containers
+    at every full collection would stall whichever request triggered it.
+    """
 
     def __init__(self) -> None:
         self.last_seq = 0
         self.published: Counter[UUID] = Counter()
         self.built_on: Counter[tuple[UUID, UUID]] = Counter()
-        # hash → (its one author so far, the seqs of its versions) until a second author
-        # publishes it, then hash → Copies
-        self.single: dict[bytes, tuple[UUID, list[int]]] = {}
+        self.authors: list[UUID] = []
+        self._author_index: dict[UUID, int] = {}
+        # hash → its first version, as author index << SEQ_BITS | seq, while one author has
+        # published it; its later versions by that author (rare) in `repeats`
+        self.single: dict[bytes, int] = {}
+        self.repeats: dict[bytes, list[int]] = {}
+        # hash → Copies, once a second author has published it
         self.copies: dict[bytes, Copies] = {}
         # Two requests catching up at once would count the same versions twice.
         self._lock = asyncio.Lock()
@@ -60,31 +69,39 @@ class BoardTally:
             )
             for edge in edges:
                 self.built_on[(edge["producer"], edge["consumer"])] += edge["n"]
-            authors: dict[UUID, UUID] = {}  # one UUID object per author, not one per row
             for row in rows:
-                author = authors.setdefault(row["author_id"], row["author_id"])
-                self.published[author] += 1
+                author = self._author(row["author_id"])
+                self.published[self.authors[author]] += 1
                 self._count_hash(bytes.fromhex(row["content_hash"]), author, row["seq"])
             self.last_seq = newest
 
-    def _count_hash(self, key: bytes, author: UUID, seq: int) -> None:
+    def _author(self, agent_id: UUID) -> int:
+        index = self._author_index.get(agent_id)
+        if index is None:
+            index = self._author_index[agent_id] = len(self.authors)
+            self.authors.append(agent_id)
+        return index
+
+    def _count_hash(self, key: bytes, author: int, seq: int) -> None:
         copies = self.copies.get(key)
         if copies is None:
             first = self.single.get(key)
             if first is None:
-                self.single[key] = (author, [seq])
+                self.single[key] = author << SEQ_BITS | seq
                 return
-            if first[0] == author:
-                first[1].append(seq)
+            first_author, first_seq = first >> SEQ_BITS, first & SEQ_MASK
+            if first_author == author:
+                self.repeats.setdefault(key, []).append(seq)
                 return
             del self.single[key]
+            seqs = [first_seq, *self.repeats.pop(key, [])]
             copies = self.copies[key] = Copies(
-                first_seq=first[1][0],
-                authors={first[0]},
-                versions=len(first[1]),
-                seqs=first[1][:IDS_PER_GROUP],
+                first_seq=first_seq,
+                authors={self.authors[first_author]},
+                versions=len(seqs),
+                seqs=seqs[:IDS_PER_GROUP],
             )
-        copies.authors.add(author)
+        copies.authors.add(self.authors[author])
         copies.versions += 1
         if len(copies.seqs) < IDS_PER_GROUP:
             copies.seqs.append(seq)

@@ -335,3 +335,25 @@ async def test_duplicates_count_every_copy_once_a_second_agent_repeats_it(
     assert sorted(group["agents"]) == sorted([ann["id"], bob["id"]])
     since = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
     assert await metrics(client, board, "duplicates", since=since) == whole
+
+
+async def test_the_metrics_endpoints_are_documented(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    expected = {
+        "/v1/boards/{board_id}/metrics": "BoardMetrics",
+        "/v1/boards/{board_id}/metrics/roles": "RoleMetrics",
+        "/v1/boards/{board_id}/metrics/abstentions": "AbstentionMetrics",
+        "/v1/boards/{board_id}/metrics/claims": "ClaimMetrics",
+        "/v1/boards/{board_id}/metrics/tasks": "TaskMetrics",
+        "/v1/boards/{board_id}/metrics/interactions": "InteractionGraph",
+        "/v1/boards/{board_id}/metrics/entropy": "EntropyMetrics",
+        "/v1/boards/{board_id}/metrics/duplicates": "DuplicateMetrics",
+        "/v1/runs/{run_id}/metrics": "RunMetrics",
+        "/v1/runs/compare": "RunComparison",
+    }
+    for path, model in expected.items():
+        get = spec["paths"][path]["get"]
+        schema = get["responses"]["200"]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": f"#/components/schemas/{model}"}, path
+        assert get["description"] or get["summary"], path
+    assert "entropy_bits" in spec["components"]["schemas"]["EntropyWindow"]["properties"]
