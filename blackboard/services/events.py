@@ -36,18 +36,31 @@ async def read(
         await feeds.wait(board_id, cursor, min(remaining, feeds.fallback_s))
 
 
-async def stream(
+async def stream_batches(
     feeds: Feeds, *, board_id: UUID, after: int, only: EventFilter
-) -> AsyncIterator[Event]:
-    """Yield every matching event after `after`, in order, as it is committed; forever."""
+) -> AsyncIterator[list[Event]]:
+    """Yield every matching event after `after`, in order, as it is committed; forever.
+
+    Events come in batches: all that are ready when the subscriber asks, so a subscriber
+    that fell behind catches up in a few large writes instead of one write per event.
+    An empty batch means nothing new arrived within the feed's fallback interval."""
     cursor = after
     feeds.subscribers += 1
     try:
         while True:
             events, cursor = await feeds.read(board_id, after=cursor, limit=500, only=only)
-            for event in events:
-                yield event
             if not events:
                 await feeds.wait(board_id, cursor, feeds.fallback_s)
+                events, cursor = await feeds.read(board_id, after=cursor, limit=500, only=only)
+            yield events
     finally:
         feeds.subscribers -= 1
+
+
+async def stream(
+    feeds: Feeds, *, board_id: UUID, after: int, only: EventFilter
+) -> AsyncIterator[Event]:
+    """Yield every matching event after `after`, one at a time (see `stream_batches`)."""
+    async for batch in stream_batches(feeds, board_id=board_id, after=after, only=only):
+        for event in batch:
+            yield event

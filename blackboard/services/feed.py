@@ -112,14 +112,22 @@ class Feeds:
             return
         changed = feed.changed
         try:
-            await asyncio.wait_for(changed.wait(), timeout=max(0.0, timeout_s))
+            # asyncio.timeout, not wait_for: no extra task per wait (once per event per
+            # subscriber on a busy board)
+            async with asyncio.timeout(max(0.0, timeout_s)):
+                await changed.wait()
         except TimeoutError:
             feed.refreshed_at = 0.0  # the fallback poll: look at the database again
 
+    def _current(self, feed: BoardFeed) -> bool:
+        fresh = time.monotonic() - feed.refreshed_at < self.fallback_s
+        return feed.head is not None and feed.hint <= feed.head and fresh
+
     async def _refresh(self, board_id: UUID, feed: BoardFeed) -> None:
+        if self._current(feed):  # the common case for all but the first subscriber
+            return
         async with feed.lock:
-            fresh = time.monotonic() - feed.refreshed_at < self.fallback_s
-            if feed.head is not None and feed.hint <= feed.head and fresh:
+            if self._current(feed):  # another subscriber read it while we queued
                 return
             async with self.db.connection() as conn:
                 if feed.head is None:
@@ -136,10 +144,9 @@ class Feeds:
                         break
             feed.hint = max(feed.hint, feed.head)
             feed.refreshed_at = time.monotonic()
-            if feed.recent and len(feed.encoded) > len(feed.recent):
-                oldest = feed.recent[0].seq
-                for seq in [s for s in feed.encoded if s < oldest]:
-                    del feed.encoded[seq]
+            # seqs enter `encoded` in order, so the ones that left `recent` are its first
+            while len(feed.encoded) > len(feed.recent):
+                del feed.encoded[next(iter(feed.encoded))]
 
     def encode(self, board_id: UUID, event: Event) -> str:
         """Return the event as JSON (from the per-process cache when it is recent)."""
@@ -162,7 +169,10 @@ class Feeds:
             return await self._read_database(board_id, after=after, limit=limit, only=only)
         matched: list[Event] = []
         scanned = after
-        for event in islice(feed.recent, after + 1 - first, None):
+        # A live subscriber is near the head: walk in from the newer end (a deque's
+        # indexing and islice start from the older end, which costs the whole window).
+        newer = list(islice(reversed(feed.recent), max(0, feed.head - after)))
+        for event in reversed(newer):
             if len(matched) == limit:
                 break
             scanned = event.seq
