@@ -109,7 +109,8 @@ async def complete_task(
             artifact=draft.artifact,
             schemas=schemas,
             idempotency_key=idempotency_key,
-        )
+        ),
+        atomic=False,  # one statement: the result, the task and both events
     )
     return TaskCompleted(task=task, artifact=artifact)
 

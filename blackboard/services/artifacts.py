@@ -19,13 +19,13 @@ from blackboard.errors import (
     NotFound,
     UnknownParent,
 )
-from blackboard.records import Agent, Artifact, Claim, Lineage, Retraction
+from blackboard.records import Agent, Artifact, Claim, Lineage, Retraction, Task
 from blackboard.services import boards, claims
 from blackboard.services.coalescer import PublishCoalescer
 from blackboard.services.schemas import SchemaCache, validate_body
 from blackboard.store import artifact_writes as writes
 from blackboard.store import artifacts as artifact_store
-from blackboard.store.artifact_writes import NewVersion, TypeChanged
+from blackboard.store.artifact_writes import NewVersion, TaskDone, TypeChanged
 from blackboard.store.artifacts import ArtifactFilter
 from blackboard.store.database import Conn
 
@@ -38,6 +38,7 @@ class Published:
 
     artifacts: list[Artifact]
     replayed: bool = False
+    completed_task: Task | None = None  # the task the same statement completed, if asked
 
 
 def _where(index: int | None) -> str:
@@ -56,6 +57,7 @@ async def publish(
     batch: bool = False,
     coalescer: PublishCoalescer | None = None,
     held_claim: Claim | None = None,
+    completing: TaskDone | None = None,
 ) -> Published:
     """Validate and write `drafts` as new versions, all or nothing; return them in order.
 
@@ -63,7 +65,8 @@ async def publish(
     wrote and writes nothing; the same key with a different request is a conflict.
     Drafts that name a claim are written only while that claim is the author's and active.
     With a `coalescer` (only outside a transaction), the write may share a statement with
-    concurrent publishes to the same board.
+    concurrent publishes to the same board. With `completing`, the same statement also
+    completes that task with the first version as its result (see store.artifact_writes).
     """
     where = [_where(i if batch else None) for i in range(len(drafts))]
     try:
@@ -84,7 +87,7 @@ async def publish(
             return Published(replay, replayed=True)
     await _check_parents(conn, board_id, drafts, where)
 
-    async def write() -> list[Artifact]:
+    async def write() -> tuple[list[Artifact], Task | None]:
         roles = await _fenced_roles(conn, board_id, author, drafts, where, held_claim)
         ids = [uuid4() for _ in drafts]
         new = [
@@ -110,23 +113,26 @@ async def publish(
             if coalescer is not None and not fenced:
                 rows = await coalescer.publish(conn, board_id=board_id, versions=new, where=where)
             else:
-                rows = await writes.publish(conn, board_id=board_id, versions=new, where=where)
+                rows = await writes.publish(
+                    conn, board_id=board_id, versions=new, where=where, completing=completing
+                )
         except TypeChanged:
             schemas.forget({d.type for d in drafts})
             raise
-        return [_record(board_id, author, v, row) for v, row in zip(new, rows, strict=True)]
+        task = Task.model_validate(rows[0]["task"]) if completing is not None else None
+        return [_record(board_id, author, v, row) for v, row in zip(new, rows, strict=True)], task
 
     fenced = any(d.claim_id is not None for d in drafts)
     alone = conn.info.transaction_status == TransactionStatus.IDLE
     if fenced and alone:
         # the claims stay locked (FOR SHARE) until the write commits
         async with conn.transaction():
-            written = await write()
+            written, task = await write()
     else:
-        written = await write()  # alone, or inside the caller's transaction
+        written, task = await write()  # alone, or inside the caller's transaction
     if alone:  # committed; inside a transaction, its owner counts what it commits
         telemetry.ARTIFACTS_PUBLISHED.inc(len(written))
-    return Published(written)
+    return Published(written, completed_task=task)
 
 
 def _record(board_id: UUID, author: Agent, v: NewVersion, row: dict[str, Any]) -> Artifact:

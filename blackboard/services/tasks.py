@@ -20,6 +20,7 @@ from blackboard.store import artifacts as artifact_store
 from blackboard.store import events as event_store
 from blackboard.store import tasks as task_store
 from blackboard.store import types as type_store
+from blackboard.store.artifact_writes import TaskDone
 from blackboard.store.database import Conn
 from blackboard.store.events import EventDraft
 
@@ -119,9 +120,10 @@ async def claim_next(conn: Conn, *, board_id: UUID, agent: Agent, lease_s: float
     return task
 
 
-async def _leased_to(conn: Conn, *, task_id: UUID, agent: Agent) -> Task:
-    """Return the task locked, if the caller holds a running lease on it; else LeaseLost."""
-    found = await task_store.get_locked(conn, task_id=task_id)
+async def _leased_to(conn: Conn, *, task_id: UUID, agent: Agent, lock: bool = True) -> Task:
+    """Return the task (locked unless not `lock`), if the caller holds a running lease on
+    it; else LeaseLost."""
+    found = await task_store.get_locked(conn, task_id=task_id, lock=lock)
     if found is None:
         raise NotFound("no task with this id", task_id=str(task_id))
     task, lease_running = found
@@ -149,7 +151,8 @@ async def complete(
     schemas: SchemaCache,
     idempotency_key: str | None,
 ) -> tuple[Task, Artifact]:
-    """Publish the task's result and complete it, in this one transaction.
+    """Publish the task's result and complete it, atomically: one statement, outside a
+    transaction, so the board's seq lock is held only while it runs and commits.
 
     A retry of a completion that already succeeded (same Idempotency-Key) gets the same
     task and result again instead of LeaseLost."""
@@ -157,7 +160,9 @@ async def complete(
         replayed = await _completed_before(conn, task_id, agent, idempotency_key, artifact)
         if replayed is not None:
             return replayed
-    task = await _leased_to(conn, task_id=task_id, agent=agent)
+    # A first look without a lock, for a clear answer before any work; the statement
+    # checks the lease again under the task's row lock.
+    task = await _leased_to(conn, task_id=task_id, agent=agent, lock=False)
     if task.wants_type is not None and artifact.type != task.wants_type:
         raise InvalidInput(
             f"this task wants a {task.wants_type!r} artifact",
@@ -171,25 +176,18 @@ async def complete(
             drafts=[artifact],
             idempotency_key=idempotency_key,
             schemas=schemas,
+            completing=TaskDone(task_id=task.id, attempt=task.attempt, holder_id=agent.id),
         )
     except InvalidInput as exc:
         # The draft sits at /artifact of the request: point there, not at a bare publish body.
         exc.errors = [FieldError("/artifact" + e.path, e.message) for e in exc.errors]
         exc.extra.pop("index", None)
         raise
-    result = published.artifacts[0]
-    # one statement: the attempt, the task and its event (the board lock is already ours)
-    done = await task_store.complete_logged(
-        conn,
-        task_id=task.id,
-        attempt=task.attempt,
-        result_id=result.id,
-        agent_id=agent.id,
-        board_id=task.board_id,
-    )
-    telemetry.ARTIFACTS_PUBLISHED.inc()  # publish does not count inside our transaction
+    done = published.completed_task
+    if done is None:  # the key named an earlier publish of the same body, not this task's
+        raise IdempotencyKeyReused("this Idempotency-Key was already used for another request")
     telemetry.TASK_TRANSITIONS.labels("completed").inc()
-    return done, result
+    return done, published.artifacts[0]
 
 
 async def _completed_before(

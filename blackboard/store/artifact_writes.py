@@ -21,11 +21,19 @@ import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
-from blackboard.errors import FieldError, InvalidInput, NotFound, Retry, VersionConflict
+from blackboard.errors import (
+    FieldError,
+    InvalidInput,
+    LeaseLost,
+    NotFound,
+    Retry,
+    VersionConflict,
+)
 from blackboard.records import Retraction
 from blackboard.store.constraints import translated
 from blackboard.store.database import Conn
 from blackboard.store.events import CHANNEL
+from blackboard.store.tasks import TASK_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -52,10 +60,60 @@ class TypeChanged(Retry):
     """A newer schema version was registered after we validated: validate again."""
 
 
-_PUBLISH = (
-    """
-WITH reserved AS (
-    UPDATE boards SET last_seq = last_seq + %(n)s WHERE id = %(board_id)s
+@dataclass(frozen=True)
+class TaskDone:
+    """A task that the same statement completes with the first version as its result."""
+
+    task_id: UUID
+    attempt: int
+    holder_id: UUID
+
+
+# Completing a task in the publish statement (the task's row locked first, like every
+# writer locks its rows before the board's): the lease is checked under that lock, and by
+# the clock rather than the statement's start (it may have queued for the lock), so a
+# lease that ran out since the caller looked aborts the statement with LeaseLost.
+_HELD = """held AS (
+    SELECT id, status, holder_id, attempt, lease_expires_at
+    FROM tasks WHERE id = %(task_id)s FOR UPDATE
+), """
+# Evaluated over `held`'s output, i.e. once the row is locked: a projection inside `held`
+# would read the clock before the lock wait.
+_LEASE_RUNNING = """
+      AND (SELECT CASE WHEN status = 'leased' AND holder_id = %(holder_id)s
+                            AND attempt = %(attempt)s AND lease_expires_at > clock_timestamp()
+                       THEN 0
+                       ELSE blackboard_fail('LeaseLost',
+                                            jsonb_build_object('task_id', id, 'status', status))
+                       END
+           FROM held) = 0"""
+# ...and after the versions: close the attempt, complete the task, log `task.completed`
+# with the last of the reserved seqs.
+_DONE = f"""
+), finished AS (
+    UPDATE task_attempts SET outcome = 'completed', ended_at = now()
+    WHERE task_id = %(task_id)s AND attempt = %(attempt)s
+), done AS (
+    UPDATE tasks SET status = 'completed', result_id = %(result_id)s, lease_expires_at = NULL,
+                     updated_at = now()
+    WHERE id = %(task_id)s RETURNING {TASK_COLUMNS}
+), task_logged AS (
+    INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
+    SELECT %(board_id)s, reserved.base + %(n)s, 'task.completed', %(holder_id)s, d.id,
+           jsonb_build_object('title', d.title, 'status', d.status, 'attempt', d.attempt,
+                              'result_id', d.result_id)
+    FROM done d, reserved"""
+
+
+def _publish_sql(*, completing: bool) -> str:
+    return (
+        """
+WITH """
+        + (_HELD if completing else "")
+        + """reserved AS (
+    UPDATE boards SET last_seq = last_seq + %(n)s WHERE id = %(board_id)s"""
+        + (_LEASE_RUNNING if completing else "")
+        + """
     RETURNING last_seq - %(n)s AS base
 ), items AS (
     -- One jsonb parameter for all drafts: far cheaper to send than a dozen arrays.
@@ -108,15 +166,23 @@ WITH reserved AS (
     SELECT %(board_id)s, seq, 'artifact.published', author_id, id,
            jsonb_build_object('type', type, 'key', key, 'version', version, 'role', role,
                               'claim_id', claim_id)
-    FROM checked
+    FROM checked"""
+        + (_DONE if completing else "")
+        + """
 )
-SELECT id, seq, version, created_at,
+SELECT id, seq, version, created_at,"""
+        + (" (SELECT to_jsonb(d) FROM done d) AS task," if completing else "")
+        + """
        pg_notify('"""
-    + CHANNEL
-    + """', %(board_id)s::text || ':' || max(seq) OVER ())
+        + CHANNEL
+        + """', %(board_id)s::text || ':' || (SELECT base + %(n)s FROM reserved))
 FROM inserted ORDER BY seq
 """
-)
+    )
+
+
+_PUBLISH = _publish_sql(completing=False)
+_PUBLISH_COMPLETING = _publish_sql(completing=True)
 
 
 @contextmanager
@@ -131,6 +197,12 @@ def _failed_checks(where: list[str]) -> Iterator[None]:
         detail: dict[str, Any] = orjson.loads(exc.diag.message_detail or "{}")
         if code == "TypeChanged":
             raise TypeChanged("the type got a new schema version while publishing") from exc
+        if code == "LeaseLost":
+            raise LeaseLost(
+                "you do not hold a running lease on this task",
+                task_id=detail["task_id"],
+                status=detail["status"],
+            ) from exc
         index = int(detail["index"])
         key = detail["key"]
         if code == "VersionConflict":
@@ -155,18 +227,29 @@ async def publish(
     board_id: UUID,
     versions: list[NewVersion],
     where: list[str],
+    completing: TaskDone | None = None,
 ) -> list[dict[str, Any]]:
     """Write the versions (of one author or several) and their events in one statement;
-    return [{id, seq, version, created_at}] in input order. NotFound if no such board."""
-    with translated(), _failed_checks(where):
-        cur = await conn.execute(
-            _PUBLISH,
-            {
-                "board_id": board_id,
-                "n": len(versions),
-                "items": Jsonb([{**vars(v), "ord": i} for i, v in enumerate(versions, 1)]),
-            },
+    return [{id, seq, version, created_at}] in input order. NotFound if no such board.
+
+    With `completing`, the same statement completes that task with the first version as
+    its result (LeaseLost unless the holder's lease on that attempt is still running);
+    each row then also carries the completed task as `task`."""
+    params: dict[str, Any] = {
+        "board_id": board_id,
+        "n": len(versions),
+        "items": Jsonb([{**vars(v), "ord": i} for i, v in enumerate(versions, 1)]),
+    }
+    if completing is not None:
+        params.update(
+            n=len(versions) + 1,  # the task's event takes the last seq
+            task_id=completing.task_id,
+            attempt=completing.attempt,
+            holder_id=completing.holder_id,
+            result_id=versions[0].id,
         )
+    with translated(), _failed_checks(where):
+        cur = await conn.execute(_PUBLISH if completing is None else _PUBLISH_COMPLETING, params)
         rows = await cur.fetchall()
     if not rows:
         raise NotFound("no board with this id", board_id=str(board_id))

@@ -15,7 +15,7 @@ from blackboard.records import Task, TaskAttempt
 from blackboard.store.database import Conn
 from blackboard.store.events import NOTIFIED, logged_from
 
-_COLUMNS = """id, board_id, title, spec, wants_type, required_capabilities, inputs,
+TASK_COLUMNS = """id, board_id, title, spec, wants_type, required_capabilities, inputs,
     max_attempts, attempt, failures, status, available_at, holder_id, lease_token,
     lease_expires_at, result_id, last_error, posted_by, created_at, updated_at"""
 
@@ -41,7 +41,7 @@ async def insert(
     cur = await conn.execute(
         f"""INSERT INTO tasks (id, board_id, title, spec, wants_type, required_capabilities,
                                inputs, max_attempts, status, posted_by)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'open', %s) RETURNING {_COLUMNS}""",
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'open', %s) RETURNING {TASK_COLUMNS}""",
         (
             task_id,
             board_id,
@@ -61,15 +61,16 @@ async def insert(
 
 async def get(conn: Conn, *, task_id: UUID) -> Task | None:
     """Return a task, or None."""
-    cur = await conn.execute(f"SELECT {_COLUMNS} FROM tasks WHERE id = %s", (task_id,))
+    cur = await conn.execute(f"SELECT {TASK_COLUMNS} FROM tasks WHERE id = %s", (task_id,))
     return _task(await cur.fetchone())
 
 
-async def get_locked(conn: Conn, *, task_id: UUID) -> tuple[Task, bool] | None:
-    """Return the task locked FOR UPDATE and whether its lease is running (by database time)."""
+async def get_locked(conn: Conn, *, task_id: UUID, lock: bool = True) -> tuple[Task, bool] | None:
+    """Return the task (locked FOR UPDATE unless not `lock`) and whether its lease is
+    running (by database time)."""
     cur = await conn.execute(
-        f"""SELECT {_COLUMNS}, (status = 'leased' AND lease_expires_at > now()) AS lease_running
-            FROM tasks WHERE id = %s FOR UPDATE""",
+        f"""SELECT {TASK_COLUMNS}, (status = 'leased' AND lease_expires_at > now()) AS lease_running
+            FROM tasks WHERE id = %s {"FOR UPDATE" if lock else ""}""",
         (task_id,),
     )
     row = await cur.fetchone()
@@ -105,7 +106,7 @@ WITH next AS (
         lease_token = t.lease_token + 1,
         lease_expires_at = now() + make_interval(secs => %(lease_s)s), updated_at = now()
     FROM next WHERE t.id = next.id
-    RETURNING {_COLUMNS.replace("id, board_id", "t.id, t.board_id")}
+    RETURNING {TASK_COLUMNS.replace("id, board_id", "t.id, t.board_id")}
 ), opened AS (
     INSERT INTO task_attempts (task_id, attempt, agent_id, lease_token)
     SELECT id, attempt, holder_id, lease_token FROM leased
@@ -143,7 +144,7 @@ async def extend_lease(conn: Conn, *, task_id: UUID, lease_s: float) -> Task:
     cur = await conn.execute(
         f"""UPDATE tasks SET lease_expires_at = now() + make_interval(secs => %s),
                              updated_at = now()
-            WHERE id = %s RETURNING {_COLUMNS}""",
+            WHERE id = %s RETURNING {TASK_COLUMNS}""",
         (lease_s, task_id),
     )
     task = _task(await cur.fetchone())
@@ -177,7 +178,7 @@ async def release(
                 failures = failures + %(failed)s::int,
                 available_at = now() + make_interval(secs => %(delay)s),
                 last_error = coalesce(%(error)s, last_error), updated_at = now()
-            WHERE id = %(task_id)s RETURNING {_COLUMNS}""",
+            WHERE id = %(task_id)s RETURNING {TASK_COLUMNS}""",
         {
             "status": status,
             "failed": failed,
@@ -203,7 +204,7 @@ WITH due AS (
         failures = t.failures + 1, holder_id = NULL, lease_expires_at = NULL,
         available_at = now(), last_error = 'lease expired', updated_at = now()
     FROM due WHERE t.id = due.id
-    RETURNING {_COLUMNS.replace("id, board_id", "t.id, t.board_id")}, due.former_holder
+    RETURNING {TASK_COLUMNS.replace("id, board_id", "t.id, t.board_id")}, due.former_holder
 ), closed AS (
     UPDATE task_attempts a SET outcome = 'lease_expired', ended_at = now()
     FROM expired e WHERE a.task_id = e.id AND a.attempt = e.attempt
@@ -270,51 +271,10 @@ async def expire_on_board(conn: Conn, *, board_id: UUID, limit: int) -> int:
     return int(row["expired"]) if row else 0
 
 
-_COMPLETE = f"""
-WITH finished AS (
-    UPDATE task_attempts SET outcome = 'completed', ended_at = now()
-    WHERE task_id = %(task_id)s AND attempt = %(attempt)s
-), done AS (
-    UPDATE tasks SET status = 'completed', result_id = %(result_id)s, lease_expires_at = NULL,
-                     updated_at = now()
-    WHERE id = %(task_id)s RETURNING {_COLUMNS}
-), evs AS (
-    SELECT 'task.completed'::text AS kind, %(agent_id)s::uuid AS actor_id, d.id AS subject_id,
-           jsonb_build_object('title', d.title, 'status', d.status, 'attempt', d.attempt,
-                              'result_id', d.result_id) AS data,
-           1 AS ord
-    FROM done d
-){logged_from("evs")}
-SELECT done.*, {NOTIFIED} FROM done
-"""
-
-
-async def complete_logged(
-    conn: Conn, *, task_id: UUID, attempt: int, result_id: UUID, agent_id: UUID, board_id: UUID
-) -> Task:
-    """Close the attempt, complete the task with its result and log `task.completed`."""
-    cur = await conn.execute(
-        _COMPLETE,
-        {
-            "task_id": task_id,
-            "attempt": attempt,
-            "result_id": result_id,
-            "agent_id": agent_id,
-            "board_id": board_id,
-        },
-    )
-    row = await cur.fetchone()
-    assert row is not None
-    row.pop("notified")
-    task = _task(row)
-    assert task is not None
-    return task
-
-
 async def list_tasks(conn: Conn, *, board_id: UUID, status: str | None, limit: int) -> list[Task]:
     """Return the board's tasks, oldest first, optionally of one status."""
     cur = await conn.execute(
-        f"""SELECT {_COLUMNS} FROM tasks
+        f"""SELECT {TASK_COLUMNS} FROM tasks
             WHERE board_id = %(board_id)s AND (%(status)s::text IS NULL OR status = %(status)s)
             ORDER BY created_at, id LIMIT %(limit)s""",
         {"board_id": board_id, "status": status, "limit": limit},
@@ -332,7 +292,7 @@ async def claimable(
 ) -> list[Task]:
     """Return open tasks (on any board, or just `task_id`) this agent could claim, oldest first."""
     cur = await conn.execute(
-        f"""SELECT {_COLUMNS} FROM tasks t
+        f"""SELECT {TASK_COLUMNS} FROM tasks t
             WHERE t.status = 'open' AND t.required_capabilities <@ %(capabilities)s::text[]
               AND (%(task_id)s::uuid IS NULL OR t.id = %(task_id)s)
               AND NOT EXISTS (SELECT 1 FROM abstentions a

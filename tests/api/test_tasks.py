@@ -285,3 +285,49 @@ async def test_presence_shows_when_agents_were_last_seen(
             break
         await asyncio.sleep(0.05)
     assert seen is not None
+
+
+async def test_a_lease_that_runs_out_while_complete_waits_for_the_task_is_refused(
+    client: httpx.AsyncClient, actors: Actors, database_url: str, db: psycopg.Connection[Any]
+) -> None:
+    """The lease is checked again under the task's row lock, by the clock: a completion
+    that passed the first look but got the lock only after the lease ran out writes nothing."""
+    board = await actors.board()
+    holder = await actors.agent()
+    task = await post_task(client, board)
+    assert (await claim(client, board, holder, lease_s=0.5)).status_code == 200
+    async with await psycopg.AsyncConnection.connect(database_url) as blocker:
+        await blocker.execute("SELECT 1 FROM tasks WHERE id = %s FOR UPDATE", (task["id"],))
+        late = asyncio.create_task(complete(client, task["id"], holder))
+        await asyncio.sleep(0.8)  # the completion queues on the row while the lease runs out
+        assert not late.done()
+        await blocker.commit()
+        refused = await late
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"] == "LeaseLost"
+    assert count_rows(db, "artifacts") == 0
+    assert db.execute("SELECT status, result_id FROM tasks").fetchall() == [("leased", None)]
+    kinds = db.execute("SELECT kind FROM events ORDER BY seq").fetchall()
+    assert kinds == [("board.created",), ("task.posted",), ("task.claimed",)]
+
+
+async def test_complete_logs_the_result_then_the_completion_with_consecutive_seqs(
+    client: httpx.AsyncClient, actors: Actors, db: psycopg.Connection[Any]
+) -> None:
+    board = await actors.board()
+    holder = await actors.agent()
+    task = await post_task(client, board)
+    assert (await claim(client, board, holder)).status_code == 200
+    done = await complete(client, task["id"], holder)
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert body["task"]["status"] == "completed"
+    assert body["task"]["result_id"] == body["artifact"]["id"]
+    assert body["task"]["lease_expires_at"] is None
+    events = db.execute("SELECT seq, kind, subject_id::text FROM events ORDER BY seq").fetchall()
+    assert events[-2:] == [
+        (body["artifact"]["seq"], "artifact.published", body["artifact"]["id"]),
+        (body["artifact"]["seq"] + 1, "task.completed", task["id"]),
+    ]
+    assert db.execute("SELECT last_seq FROM boards").fetchone() == (events[-1][0],)
+    assert db.execute("SELECT outcome FROM task_attempts").fetchall() == [("completed",)]
