@@ -24,6 +24,7 @@ from api.routes import (
     runs,
     tasks,
     types,
+    webhooks,
 )
 from api.stream_guard import StalledStreamGuard
 from blackboard.background import cancel_and_wait
@@ -34,6 +35,7 @@ from blackboard.services.feed import Feeds
 from blackboard.services.presence import Presence
 from blackboard.services.reaper import run_reaper
 from blackboard.services.schemas import SchemaCache, register_standard_types
+from blackboard.services.webhooks import DeliveryPolicy, run_deliveries
 from blackboard.store.database import Database
 from blackboard.store.events import CHANNEL
 from blackboard.store.listener import Listener
@@ -96,6 +98,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(listener.run()),
             asyncio.create_task(run_reaper(database, interval_s=settings.reaper_interval_s)),
             asyncio.create_task(presence.run(database)),
+            asyncio.create_task(
+                run_deliveries(
+                    database,
+                    feeds,
+                    DeliveryPolicy(
+                        timeout_s=settings.webhook_timeout_s,
+                        max_attempts=settings.webhook_max_attempts,
+                        backoff_s=settings.webhook_backoff_s,
+                        poll_s=settings.fallback_poll_s,
+                    ),
+                )
+            ),
         ]
         if settings.controller_in_process:
             controller = Controller(database, schemas, lease_s=settings.run_lease_s)
@@ -131,7 +145,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.admin_token = _admin_token(settings)
     errors.install(app)
     # metrics before runs: /v1/runs/compare must not be read as /v1/runs/{run_id}
-    for module in (health, agents, boards, types, artifacts, events, claims, tasks, metrics, runs):
+    for module in (
+        health, agents, boards, types, artifacts, events, claims, tasks, webhooks, metrics, runs
+    ):  # fmt: skip
         app.include_router(module.router)
     app.include_router(prometheus.router)
     app.include_router(inspector.router)

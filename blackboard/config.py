@@ -47,6 +47,15 @@ class Settings(BaseSettings):
     presence_interval_s: float = Field(
         default=5.0, ge=0, le=3600, description="Least time between last-seen updates per agent."
     )
+    webhook_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="How long a webhook receiver may take to answer."
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=100, description="Attempts at one event before it is skipped."
+    )
+    webhook_backoff_s: float = Field(
+        default=1.0, gt=0, le=3600, description="Wait before a webhook's first retry (doubles)."
+    )
 
     @property
     def pgdata(self) -> Path:

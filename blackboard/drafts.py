@@ -239,3 +239,19 @@ class TurnAbstention(Draft):
 
     reason: Text = Field(min_length=1, max_length=4000)
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+EventKind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.]{0,63}$")]
+
+
+class WebhookDraft(Draft):
+    """Register a URL to receive the board's events (only these kinds / artifact types)."""
+
+    url: Annotated[
+        str, StringConstraints(min_length=8, max_length=2000, pattern=r"^https?://[^\s\x00]+$")
+    ]
+    kinds: list[EventKind] = Field(default_factory=list, max_length=64)
+    types: list[TypeName] = Field(default_factory=list, max_length=64)
+    after: int | None = Field(
+        default=None, ge=0, description="Deliver events after this seq (default: from now on)."
+    )

@@ -222,3 +222,40 @@ class Turn(Record):
     call: dict[str, Any]
     created_at: datetime
     completed_at: datetime | None = None
+
+
+class Webhook(Record):
+    """A URL that receives a board's events as signed POSTs (never its secret)."""
+
+    id: UUID
+    board_id: UUID
+    url: str
+    kinds: list[str]
+    types: list[str]
+    owner_id: UUID | None = None
+    active: bool
+    cursor: int = Field(description="The seq up to which events were delivered or skipped.")
+    attempts: int = Field(description="Failed attempts at the next event so far.")
+    next_attempt_at: datetime
+    created_at: datetime
+
+
+class WebhookCreated(Webhook):
+    """A webhook as registered: with its signing secret, shown only this once."""
+
+    secret: str
+
+
+class WebhookDelivery(Record):
+    """One attempt to deliver one event to a webhook."""
+
+    id: int
+    webhook_id: UUID
+    seq: int
+    kind: str
+    attempt: int
+    outcome: str = Field(description="delivered, retrying, or failed (given up, skipped).")
+    status_code: int | None = None
+    error: str | None = None
+    duration_ms: float
+    created_at: datetime
