@@ -44,6 +44,9 @@ class DeliveryPolicy:
     backoff_s: float = 1.0  # before the first retry; doubles after each failure
     max_backoff_s: float = 300.0
     poll_s: float = 1.0  # the longest a new event waits if its NOTIFY was lost
+    # Passes start at most this often: a busy board moves hundreds of times a second, and
+    # one look for due webhooks per burst is enough.
+    min_interval_s: float = 0.05
     events_per_pass: int = 20  # per webhook, before its lease is given back
 
     @property
@@ -226,4 +229,5 @@ async def run_deliveries(db: Database, feeds: Feeds, policy: DeliveryPolicy) -> 
                 async with asyncio.timeout(policy.poll_s):
                     await changed.wait()
             except TimeoutError:
-                pass
+                continue
+            await asyncio.sleep(policy.min_interval_s)
