@@ -123,7 +123,7 @@ async def claim_next(conn: Conn, *, board_id: UUID, agent: Agent, lease_s: float
 async def _leased_to(conn: Conn, *, task_id: UUID, agent: Agent, lock: bool = True) -> Task:
     """Return the task (locked unless not `lock`), if the caller holds a running lease on
     it; else LeaseLost."""
-    found = await task_store.get_locked(conn, task_id=task_id, lock=lock)
+    found = await task_store.get_with_lease(conn, task_id=task_id, lock=lock)
     if found is None:
         raise NotFound("no task with this id", task_id=str(task_id))
     task, lease_running = found
@@ -254,7 +254,7 @@ async def abstain(
 ) -> Task:
     """Decline the task: it will never be offered to the caller again; if the caller holds it,
     it goes back to the pool at once without spending an attempt."""
-    found = await task_store.get_locked(conn, task_id=task_id)
+    found = await task_store.get_with_lease(conn, task_id=task_id)
     if found is None:
         raise NotFound("no task with this id", task_id=str(task_id))
     task, lease_running = found

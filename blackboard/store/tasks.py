@@ -65,7 +65,9 @@ async def get(conn: Conn, *, task_id: UUID) -> Task | None:
     return _task(await cur.fetchone())
 
 
-async def get_locked(conn: Conn, *, task_id: UUID, lock: bool = True) -> tuple[Task, bool] | None:
+async def get_with_lease(
+    conn: Conn, *, task_id: UUID, lock: bool = True
+) -> tuple[Task, bool] | None:
     """Return the task (locked FOR UPDATE unless not `lock`) and whether its lease is
     running (by database time)."""
     cur = await conn.execute(
