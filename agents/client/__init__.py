@@ -15,6 +15,7 @@ answer with the pydantic models in `models`, and raise the typed errors in `erro
 from agents.client._clients import USER_AGENT, AsyncClient, Client, Retries
 from agents.client._core import Endpoints, Request
 from agents.client._sse import Backoff, EventStream, InboxStream, Message, SSEParser
+from agents.client._webhooks import WebhookEndpoints, verify_signature
 from agents.client.errors import (
     APIError,
     BadRequest,
@@ -66,6 +67,9 @@ from agents.client.models import (
     TurnDone,
     TypeDetail,
     TypeVersion,
+    Webhook,
+    WebhookCreated,
+    WebhookDelivery,
 )
 
 __all__ = [
@@ -128,4 +132,9 @@ __all__ = [
     "UnsupportedMediaType",
     "ValidationFailed",
     "VersionConflict",
+    "Webhook",
+    "WebhookCreated",
+    "WebhookDelivery",
+    "WebhookEndpoints",
+    "verify_signature",
 ]

@@ -19,6 +19,7 @@ import httpx
 from agents.client import errors
 from agents.client._core import Endpoints, Request
 from agents.client._sse import Backoff, EventStream, InboxStream
+from agents.client._webhooks import WebhookEndpoints
 from agents.client.models import Event, InboxItem
 
 T = TypeVar("T")
@@ -99,7 +100,7 @@ class _Settings:
         )
 
 
-class Client(Endpoints):
+class Client(Endpoints, WebhookEndpoints):
     """Blocking client for one identity (an agent's token, or the admin token).
 
     `transport` is handed to httpx (e.g. a custom `httpx.BaseTransport` in tests).
@@ -213,7 +214,7 @@ class Client(Endpoints):
         self.close()
 
 
-class AsyncClient(Endpoints):
+class AsyncClient(Endpoints, WebhookEndpoints):
     """Async client for one identity; every endpoint method returns an awaitable.
 
     Same behaviour as `Client`; `transport` is an `httpx.AsyncBaseTransport` (e.g.

@@ -335,3 +335,40 @@ class ArtifactDraft(BaseModel):
     def to_json(self) -> dict[str, Any]:
         """The draft as the request body wants it (unset optional fields left out)."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+class Webhook(Model):
+    """A URL that receives a board's events as signed POSTs."""
+
+    id: UUID
+    board_id: UUID
+    url: str
+    kinds: list[str]
+    types: list[str]
+    owner_id: UUID | None = None
+    active: bool
+    cursor: int
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+
+
+class WebhookCreated(Webhook):
+    """A newly registered webhook with its signing secret: shown this once, keep it."""
+
+    secret: str
+
+
+class WebhookDelivery(Model):
+    """One attempt to deliver one event to a webhook."""
+
+    id: int
+    webhook_id: UUID
+    seq: int
+    kind: str
+    attempt: int
+    outcome: str
+    status_code: int | None = None
+    error: str | None = None
+    duration_ms: float
+    created_at: datetime

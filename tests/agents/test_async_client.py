@@ -287,3 +287,36 @@ async def test_errors_are_typed(
     with pytest.raises(PayloadTooLarge) as large:
         await agent.publish(board.id, "finding", {"claim": "x" * 300_000})
     assert large.value.status == 413
+
+
+async def test_webhooks_deliver_signed_events_the_sdk_can_verify(
+    admin: AsyncClient, new_agent: NewAgent
+) -> None:
+    from agents.client import verify_signature
+    from tests.api.test_webhooks import Receiver, until
+
+    receiver = Receiver()
+    try:
+        agent, other = await new_agent(), await new_agent()
+        board = await admin.create_board(f"hooks-{uuid.uuid4().hex[:6]}")
+        hook = await agent.register_webhook(board.id, receiver.url, types=["finding"])
+        assert hook.secret and hook.types == ["finding"] and hook.active
+        published = await agent.publish(board.id, "finding", {"claim": "delivered"})
+        await until(lambda: len(receiver.requests) == 1)
+        request = receiver.requests[0]
+        signature = request["headers"]["Blackboard-Signature"]
+        assert verify_signature(hook.secret, request["body"], signature)
+        assert not verify_signature("whsec_wrong", request["body"], signature)
+        assert not verify_signature(hook.secret, request["body"] + b" ", signature)
+        stamp = int(signature.split(",")[0].removeprefix("t="))
+        assert not verify_signature(hook.secret, request["body"], signature, now=stamp + 301)
+        assert [w.id for w in await agent.list_webhooks(board.id)] == [hook.id]
+        assert await other.list_webhooks(board.id) == []
+        [delivery] = await agent.webhook_deliveries(hook.id)
+        assert (delivery.seq, delivery.outcome) == (published.seq, "delivered")
+        with pytest.raises(Forbidden):
+            await other.remove_webhook(hook.id)
+        await agent.remove_webhook(hook.id)
+        assert (await admin.get_webhook(hook.id)).active is False
+    finally:
+        receiver.server.shutdown()

@@ -140,7 +140,9 @@ async def test_a_failing_receiver_is_retried_then_the_event_is_skipped_and_recor
     await until(lambda: len(receiver.requests) == 4)
     assert [e["seq"] for e in receiver.events()] == [first["seq"]] * 3 + [second["seq"]]
     r = await client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=ADMIN)
-    assert [(d["seq"], d["attempt"], d["outcome"], d["status_code"]) for d in r.json()["items"]] == [
+    assert [
+        (d["seq"], d["attempt"], d["outcome"], d["status_code"]) for d in r.json()["items"]
+    ] == [
         (first["seq"], 1, "retrying", 500),
         (first["seq"], 2, "retrying", 503),
         (first["seq"], 3, "failed", 500),
