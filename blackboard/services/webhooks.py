@@ -7,6 +7,9 @@ until the receiver answers 2xx; a failure is retried after a backoff that double
 after `max_attempts` the event is recorded as failed and skipped. Every attempt is
 recorded. Delivery runs in a background task of every API process, apart from the
 requests: a slow or failing receiver never slows publishing.
+
+Delivery is at least once: a process that stalls past its lease may repeat an event the
+next holder sends too, so receivers should ignore a `Blackboard-Event-Seq` they have had.
 """
 
 import asyncio
@@ -136,7 +139,7 @@ async def _post(
     try:
         response = await http.post(hook["url"], content=body, headers=headers)
     except httpx.HTTPError as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
+        return None, f"{type(exc).__name__}: {exc}"[:500]
     if 200 <= response.status_code < 300:
         return response.status_code, None
     return response.status_code, f"HTTP {response.status_code}"
