@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     stream_stall_timeout_s: float = Field(
         default=30.0, gt=0, le=3600, description="Drop a stream subscriber that stops reading."
     )
+    stream_keepalive_s: float = Field(
+        default=15.0, gt=0, le=3600, description="A comment line this often on a quiet stream."
+    )
     controller_in_process: bool = Field(
         default=True, description="Drive runs inside the API process (else: `blackboard worker`)."
     )

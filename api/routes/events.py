@@ -9,15 +9,13 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 from fastapi.sse import KEEPALIVE_COMMENT, format_sse_event
 
-from api.deps import DatabaseDep, ExistingBoard, FeedsDep, PrincipalDep
+from api.deps import DatabaseDep, ExistingBoard, FeedsDep, PrincipalDep, SettingsDep
 from api.errors import ERROR_RESPONSES
 from api.schemas import EventPage
 from blackboard import telemetry
 from blackboard.errors import InvalidInput
 from blackboard.services import events
 from blackboard.services.feed import EventFilter, Feeds
-
-KEEPALIVE_S = 15.0  # a comment line this often keeps proxies from closing a quiet stream
 
 
 class EventStream(StreamingResponse):
@@ -92,7 +90,7 @@ async def resume_point(
 
 
 async def _frames(
-    feeds: Feeds, board_id: UUID, start: int, only: EventFilter
+    feeds: Feeds, board_id: UUID, start: int, only: EventFilter, keepalive_s: float
 ) -> AsyncIterator[bytes]:
     """The stream's body: each batch of ready events as one write of SSE frames.
 
@@ -100,10 +98,13 @@ async def _frames(
     every event its own write, passed through two tasks and every middleware's `send`.
     At 50 subscribers x 200 events/s that alone saturated a 2-core machine and delivery
     fell seconds behind (bench/bench_live.py). Batched, a subscriber that falls behind
-    catches up in fewer, larger writes, so the cost per event falls as the load rises."""
+    catches up in fewer, larger writes, so the cost per event falls as the load rises.
+    A comment line every `keepalive_s` on a quiet board keeps proxies from closing it."""
     with telemetry.SSE_SUBSCRIBERS.track_inprogress():
         quiet_since = time.monotonic()
-        async for batch in events.stream_batches(feeds, board_id=board_id, after=start, only=only):
+        async for batch in events.stream_batches(
+            feeds, board_id=board_id, after=start, only=only, idle_s=keepalive_s
+        ):
             if batch:
                 yield b"".join(
                     format_sse_event(
@@ -112,7 +113,7 @@ async def _frames(
                     for event in batch
                 )
                 quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since >= KEEPALIVE_S:
+            elif time.monotonic() - quiet_since >= keepalive_s:
                 yield KEEPALIVE_COMMENT
                 quiet_since = time.monotonic()
 
@@ -123,7 +124,8 @@ async def _frames(
     responses={
         200: {
             "description": "Server-Sent Events: `id` is the seq, `event` the kind, `data` "
-            "the event as JSON; a `: ping` comment every 15 s while the board is quiet.",
+            "the event as JSON; a `: ping` comment while the board is quiet "
+            "(every `BLACKBOARD_STREAM_KEEPALIVE_S`, 15 s by default).",
             "content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/Event"}}},
         }
     },
@@ -133,6 +135,7 @@ async def stream_events(
     start: Annotated[int, Depends(resume_point)],
     _: PrincipalDep,
     feeds: FeedsDep,
+    settings: SettingsDep,
     kind: KindQuery = None,
     type: TypeQuery = None,
 ) -> EventStream:
@@ -142,7 +145,7 @@ async def stream_events(
     Problems with the request (an unknown board, a bad Last-Event-ID) are answered with an
     error before the stream starts: the checks run as dependencies."""
     return EventStream(
-        _frames(feeds, board_id, start, event_filter(kind, type)),
+        _frames(feeds, board_id, start, event_filter(kind, type), settings.stream_keepalive_s),
         # as FastAPI's own SSE responses: no caching, and no buffering in nginx
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -37,20 +37,22 @@ async def read(
 
 
 async def stream_batches(
-    feeds: Feeds, *, board_id: UUID, after: int, only: EventFilter
+    feeds: Feeds, *, board_id: UUID, after: int, only: EventFilter, idle_s: float | None = None
 ) -> AsyncIterator[list[Event]]:
     """Yield every matching event after `after`, in order, as it is committed; forever.
 
     Events come in batches: all that are ready when the subscriber asks, so a subscriber
     that fell behind catches up in a few large writes instead of one write per event.
-    An empty batch means nothing new arrived within the feed's fallback interval."""
+    An empty batch means nothing new arrived within `idle_s` (at most the feed's fallback
+    interval)."""
+    wait_s = feeds.fallback_s if idle_s is None else min(idle_s, feeds.fallback_s)
     cursor = after
     feeds.subscribers += 1
     try:
         while True:
             events, cursor = await feeds.read(board_id, after=cursor, limit=500, only=only)
             if not events:
-                await feeds.wait(board_id, cursor, feeds.fallback_s)
+                await feeds.wait(board_id, cursor, wait_s)
                 events, cursor = await feeds.read(board_id, after=cursor, limit=500, only=only)
             yield events
     finally:

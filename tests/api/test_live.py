@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from blackboard.config import Settings
-from tests.conftest import ADMIN, SSE, read_sse
+from tests.conftest import ADMIN, SSE, read_sse, serve_app
 
 
 async def setup_board(c: httpx.AsyncClient) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -288,3 +288,24 @@ async def test_a_stalled_subscriber_is_dropped_and_does_not_hold_up_others(
             total += len(chunk)
         stalled.close()
         assert total < count * 300, "the stalled client was sent everything after all"
+
+
+async def test_a_quiet_stream_gets_keep_alive_comments_and_still_delivers(
+    settings: Settings,
+) -> None:
+    quiet = settings.model_copy(update={"stream_keepalive_s": 0.3})
+    async with serve_app(quiet) as server, httpx.AsyncClient(base_url=server.url) as c:
+        agent, board = await setup_board(c)
+        path = f"/v1/boards/{board['id']}/events/stream"
+        only = {"kind": "artifact.published"}
+        async with c.stream("GET", path, params=only, headers=ADMIN, timeout=30) as r:
+            pings, seq, ids = 0, None, []
+            async for line in r.aiter_lines():
+                if line.startswith(":"):
+                    pings += 1
+                    if pings == 2:  # two keep-alives while the board stayed quiet
+                        [seq] = await publish(c, board, agent, 1, "after the pings")
+                elif line.startswith("id:"):
+                    ids.append(int(line.removeprefix("id:")))
+                    break
+    assert pings >= 2 and ids == [seq]
