@@ -28,6 +28,7 @@ import orjson
 from blackboard.drafts import WebhookDraft
 from blackboard.errors import Forbidden, NotFound
 from blackboard.records import Agent, Event, Webhook, WebhookCreated, WebhookDelivery
+from blackboard.services import boards
 from blackboard.services.feed import Feeds
 from blackboard.store import events as event_store
 from blackboard.store import webhooks as webhook_store
@@ -90,6 +91,7 @@ async def register(
 
 async def list_webhooks(conn: Conn, *, board_id: UUID, caller: Agent | None) -> list[Webhook]:
     """Return the board's webhooks: all for the operator, an agent's own for an agent."""
+    await boards.require(conn, board_id=board_id)
     return await webhook_store.list_for_board(
         conn, board_id=board_id, owner_id=caller.id if caller else None
     )

@@ -201,6 +201,8 @@ async def test_bad_requests_are_refused_and_write_nothing(
     unknown_board = "/v1/boards/00000000-0000-0000-0000-000000000000/webhooks"
     r = await client.post(unknown_board, json={"url": receiver.url}, headers=owner["headers"])
     assert r.status_code == 404 and r.json()["error"] == "NotFound"
+    r = await client.get(unknown_board, headers=owner["headers"])
+    assert r.status_code == 404 and r.json()["error"] == "NotFound"
     assert (await client.post(base, json={"url": receiver.url})).status_code == 401
     assert count_rows(db, "webhooks") == 0
 
