@@ -78,6 +78,20 @@ async def until(check: Callable[[], bool], timeout_s: float = 15.0) -> None:
     raise AssertionError("timed out waiting")
 
 
+async def recorded(
+    client: httpx.AsyncClient, hook: dict[str, Any], who: dict[str, str], count: int
+) -> list[dict[str, Any]]:
+    """The webhook's delivery attempts, once `count` are recorded (a receiver has a
+    request before its answer, and so its attempt, is recorded)."""
+    for _ in range(300):
+        r = await client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=who)
+        items: list[dict[str, Any]] = r.json()["items"]
+        if len(items) >= count:
+            return items
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out waiting for deliveries to be recorded")
+
+
 async def publish(
     client: httpx.AsyncClient, board: dict[str, Any], agent: dict[str, Any], claim: str
 ) -> dict[str, Any]:
@@ -120,8 +134,8 @@ async def test_events_arrive_signed_in_order_and_every_attempt_is_recorded(
         assert hmac.compare_digest(mac, expected)
         assert headers["Blackboard-Webhook-Id"] == hook["id"]
         assert json.loads(request["body"])["board_id"] == board["id"]
-    r = await client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=agent["headers"])
-    assert [(d["seq"], d["outcome"], d["status_code"]) for d in r.json()["items"]] == [
+    deliveries = await recorded(client, hook, agent["headers"], 3)
+    assert [(d["seq"], d["outcome"], d["status_code"]) for d in deliveries] == [
         (a["seq"], "delivered", 200) for a in published
     ]
     seen = (await client.get(f"/v1/webhooks/{hook['id']}", headers=agent["headers"])).json()
@@ -139,10 +153,8 @@ async def test_a_failing_receiver_is_retried_then_the_event_is_skipped_and_recor
     second = await publish(client, board, agent, "two")
     await until(lambda: len(receiver.requests) == 4)
     assert [e["seq"] for e in receiver.events()] == [first["seq"]] * 3 + [second["seq"]]
-    r = await client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=ADMIN)
-    assert [
-        (d["seq"], d["attempt"], d["outcome"], d["status_code"]) for d in r.json()["items"]
-    ] == [
+    deliveries = await recorded(client, hook, ADMIN, 4)
+    assert [(d["seq"], d["attempt"], d["outcome"], d["status_code"]) for d in deliveries] == [
         (first["seq"], 1, "retrying", 500),
         (first["seq"], 2, "retrying", 503),
         (first["seq"], 3, "failed", 500),
