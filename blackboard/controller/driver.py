@@ -13,7 +13,6 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +20,7 @@ from jsonschema import Draft202012Validator
 from langchain_core.language_models import BaseChatModel
 
 from blackboard.background import cancel_and_wait
-from blackboard.controller.llm import ModelCall, TurnDecision, decide, model_from_spec
+from blackboard.controller.llm import TurnDecision, decide, model_from_spec
 from blackboard.controller.program import Outcome, Program, Stop
 from blackboard.controller.protocols import PROTOCOLS
 from blackboard.drafts import ArtifactDraft
@@ -246,7 +245,7 @@ class Controller:
                     },
                 )
             return None
-        record = _call_record(call)
+        record = call.to_dict()
         tokens = (call.tokens_in or 0) + (call.tokens_out or 0)
         try:
             async with self.db.transaction() as conn:
@@ -293,9 +292,3 @@ class Controller:
                     conn, turn=turn, status="invalid", reason=str(exc), call=record, tokens=tokens
                 )
         return None  # invalid: the program reads the closed turn back
-
-
-def _call_record(call: ModelCall) -> dict[str, Any]:
-    record = asdict(call)
-    record["decision"] = call.decision.model_dump(mode="json") if call.decision else None
-    return record
