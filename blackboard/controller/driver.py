@@ -183,15 +183,14 @@ class Controller:
         """Wait for the agent to answer over REST; past the deadline the turn times out."""
         while True:
             async with self.db.connection() as conn:
-                found = await run_store.get_turn(conn, turn_id=turn.id)
-            assert found is not None
-            current, still_open = found
-            if current.status != "offered":
+                state = await run_store.turn_state(conn, turn_id=turn.id)
+            assert state is not None
+            if state.status != "offered":
                 return
-            if not still_open:
+            if not state.open:
                 async with self.db.transaction() as conn:
                     await turns.close_unanswered(
-                        conn, turn=current, status="timed_out", reason="no answer by the deadline"
+                        conn, turn=turn, status="timed_out", reason="no answer by the deadline"
                     )
                 return
             await asyncio.sleep(EXTERNAL_POLL_S)
@@ -265,6 +264,7 @@ class Controller:
                         schemas=self.schemas,
                         call=record,
                         tokens=tokens,
+                        offered=turn,
                     )
                     return Outcome(closed, published)
                 if call.outcome == "abstained" and call.decision is not None:
@@ -276,6 +276,7 @@ class Controller:
                         confidence=call.decision.confidence,
                         call=record,
                         tokens=tokens,
+                        offered=turn,
                     )
                     return Outcome(abstained, [])
                 await turns.close_unanswered(

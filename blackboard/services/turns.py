@@ -34,16 +34,28 @@ def turn_event(kind: str, turn: Turn, **data: Any) -> EventDraft:
     )
 
 
-async def _open_turn(conn: Conn, *, turn_id: UUID, agent: Agent) -> Turn:
-    found = await run_store.get_turn(conn, turn_id=turn_id, lock=True)
-    if found is None:
-        raise NotFound("no turn with this id", turn_id=str(turn_id))
-    turn, still_open = found
-    if turn.agent_id != agent.id:
+async def _open_turn(conn: Conn, *, turn_id: UUID, agent: Agent, offered: Turn | None) -> Turn:
+    """Lock the turn and check that `agent` may still answer it; return it.
+
+    A caller that holds the offered turn already (the controller) passes it as `offered`,
+    and only the turn's state is read; otherwise the whole turn is."""
+    if offered is None:
+        found = await run_store.get_turn(conn, turn_id=turn_id, lock=True)
+        if found is None:
+            raise NotFound("no turn with this id", turn_id=str(turn_id))
+        turn, still_open = found
+        state = run_store.TurnState(turn.agent_id, turn.status, still_open)
+    else:
+        turn = offered
+        locked = await run_store.turn_state(conn, turn_id=turn_id, lock=True)
+        if locked is None:
+            raise NotFound("no turn with this id", turn_id=str(turn_id))
+        state = locked
+    if state.agent_id != agent.id:
         raise Forbidden("this turn was offered to another agent")
-    if turn.status != "offered" or not still_open:
-        status = turn.status if turn.status != "offered" else "timed_out"
-        raise LeaseLost(f"the turn is closed ({status})", turn_id=str(turn.id), status=status)
+    if state.status != "offered" or not state.open:
+        status = state.status if state.status != "offered" else "timed_out"
+        raise LeaseLost(f"the turn is closed ({status})", turn_id=str(turn_id), status=status)
     return turn
 
 
@@ -59,9 +71,11 @@ async def complete(
     schemas: SchemaCache,
     call: dict[str, Any] | None = None,
     tokens: int = 0,
+    offered: Turn | None = None,
 ) -> tuple[Turn, list[Artifact]]:
-    """Claim the role for this turn and publish under that claim; close the turn."""
-    turn = await _open_turn(conn, turn_id=turn_id, agent=agent)
+    """Claim the role for this turn and publish under that claim; close the turn.
+    (`offered`: the turn as the caller has it, if it does; see `_open_turn`.)"""
+    turn = await _open_turn(conn, turn_id=turn_id, agent=agent, offered=offered)
     # The scope is this turn's own step: nobody else can hold it, so one statement claims it.
     claim = await claim_store.claim_own_scope(
         conn,
@@ -117,9 +131,11 @@ async def abstain(
     confidence: float | None,
     call: dict[str, Any] | None = None,
     tokens: int = 0,
+    offered: Turn | None = None,
 ) -> Turn:
-    """Record the abstention in the ledger and close the turn as abstained."""
-    turn = await _open_turn(conn, turn_id=turn_id, agent=agent)
+    """Record the abstention in the ledger and close the turn as abstained.
+    (`offered`: as for `complete`.)"""
+    turn = await _open_turn(conn, turn_id=turn_id, agent=agent, offered=offered)
     closed = await run_store.abstain_turn(
         conn,
         turn=turn,
@@ -150,22 +166,16 @@ async def close_unanswered(
     log), then the run (its counters) — so that turns of one run closing at once never
     deadlock. Call it inside a transaction.
     """
-    found = await run_store.get_turn(conn, turn_id=turn.id, lock=True)
-    if found is None or found[0].status != "offered":
+    state = await run_store.turn_state(conn, turn_id=turn.id, lock=True)
+    if state is None or state.status != "offered":
         return None
     await event_store.append(
         conn,
         board_id=turn.board_id,
-        events=[turn_event(f"turn.{status}", found[0], reason=reason)],
+        events=[turn_event(f"turn.{status}", turn, reason=reason)],
     )
     closed = await run_store.close_turn(
-        conn,
-        turn_id=turn.id,
-        status=status,
-        reason=reason,
-        call=call,
-        manifest_extra={"outcome": status},
-        tokens=tokens,
+        conn, turn=turn, status=status, reason=reason, call=call, tokens=tokens
     )
     assert closed is not None  # the turn is locked and was still offered
     telemetry.CONTROLLER_TURNS.labels(closed.status).inc()

@@ -6,6 +6,7 @@ A run is driven by one controller at a time: `take_drivable` leases it with
 was taken over writes nothing more.
 """
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -119,7 +120,7 @@ WITH inserted AS (
            %(phase)s, 'offered', now() + make_interval(secs => %(timeout_s)s), %(bundle)s,
            %(manifest)s
     WHERE EXISTS (SELECT 1 FROM runs WHERE id = %(run_id)s AND lease_token = %(lease_token)s)
-    RETURNING {_TURN}
+    RETURNING id, run_id, agent_id, step, round, phase, deadline, created_at
 ), evs AS (
     SELECT 'turn.offered'::text AS kind, i.agent_id AS actor_id, i.id AS subject_id,
            jsonb_build_object('run_id', i.run_id, 'agent_id', i.agent_id, 'step', i.step,
@@ -149,7 +150,10 @@ async def offer_turn(
     manifest: dict[str, Any],
 ) -> Turn:
     """Insert an offered turn (deadline `timeout_s` from now) and its `turn.offered` event,
-    in one statement, if the caller still drives the run (LostRun otherwise)."""
+    in one statement, if the caller still drives the run (LostRun otherwise).
+
+    The bundle and manifest are not read back: jsonb leaves the database as text, and
+    converting a bundle of some kilobytes costs more than the rest of the statement."""
     cur = await conn.execute(
         _OFFER,
         {
@@ -170,8 +174,22 @@ async def offer_turn(
     row = await cur.fetchone()
     if row is None:
         raise LostRun(str(run_id))
-    row.pop("notified")
-    return Turn.model_validate(row)
+    return Turn(
+        id=turn_id,
+        run_id=run_id,
+        board_id=board_id,
+        agent_id=agent_id,
+        step=step,
+        round=round,
+        phase=phase,
+        status="offered",
+        deadline=row["deadline"],
+        bundle=bundle,
+        manifest=manifest,
+        artifact_ids=[],
+        call={},
+        created_at=row["created_at"],
+    )
 
 
 async def turn_at(conn: Conn, *, run_id: UUID, step: int) -> Turn | None:
@@ -197,6 +215,26 @@ async def get_turn(conn: Conn, *, turn_id: UUID, lock: bool = False) -> tuple[Tu
     return Turn.model_validate(row), still_open
 
 
+@dataclass(frozen=True)
+class TurnState:
+    """Where a turn stands, without what it carries (its bundle, call and manifest)."""
+
+    agent_id: UUID
+    status: str
+    open: bool  # its deadline is still ahead
+
+
+async def turn_state(conn: Conn, *, turn_id: UUID, lock: bool = False) -> TurnState | None:
+    """Return where the turn stands (its row locked if asked), or None."""
+    cur = await conn.execute(
+        f"""SELECT agent_id, status, deadline > now() AS open FROM turns WHERE id = %s
+            {"FOR UPDATE" if lock else ""}""",
+        (turn_id,),
+    )
+    row = await cur.fetchone()
+    return TurnState(**row) if row else None
+
+
 async def turns_of(conn: Conn, *, run_id: UUID) -> list[Turn]:
     """Return the run's turns in step order."""
     cur = await conn.execute(
@@ -216,50 +254,55 @@ async def offered_to(conn: Conn, *, agent_id: UUID, limit: int) -> list[Turn]:
     return [Turn.model_validate(row) for row in await cur.fetchall()]
 
 
+def _closed(turn: Turn, row: dict[str, Any], **changes: Any) -> Turn:
+    """The turn as a closing statement left it: `turn` with the changes it wrote.
+
+    Built here rather than read back (RETURNING) for the reason `offer_turn` gives."""
+    return turn.model_copy(update={**changes, "completed_at": row["completed_at"]})
+
+
 async def close_turn(
     conn: Conn,
     *,
-    turn_id: UUID,
+    turn: Turn,
     status: str,
-    role: str | None = None,
-    rationale: str | None = None,
-    reason: str | None = None,
-    artifact_ids: list[UUID] | None = None,
-    claim_id: UUID | None = None,
+    reason: str,
     call: dict[str, Any] | None = None,
-    manifest_extra: dict[str, Any] | None = None,
     tokens: int = 0,
 ) -> Turn | None:
-    """Close an offered turn with its outcome and count it on the run; None if it was
-    no longer offered (someone else closed it first)."""
+    """Close an offered turn with an outcome other than an answer ('timed_out', 'invalid')
+    and count it on the run; None if it was no longer offered (closed by someone else)."""
     cur = await conn.execute(
-        f"""WITH closed AS (
-                UPDATE turns SET status = %(status)s, role = %(role)s, rationale = %(rationale)s,
-                    reason = %(reason)s, artifact_ids = %(artifact_ids)s,
-                    claim_id = %(claim_id)s, call = %(call)s, manifest = manifest || %(extra)s,
+        """WITH closed AS (
+                UPDATE turns SET status = %(status)s, reason = %(reason)s, call = %(call)s,
+                    manifest = manifest || jsonb_build_object('outcome', %(status)s::text),
                     completed_at = now()
-                WHERE id = %(turn_id)s AND status = 'offered' RETURNING {_TURN}
+                WHERE id = %(turn_id)s AND status = 'offered' RETURNING run_id, completed_at
             ), counted AS (
                 UPDATE runs SET turns_used = turns_used + 1,
                     tokens_used = tokens_used + %(tokens)s
                 FROM closed WHERE runs.id = closed.run_id
             )
-            SELECT * FROM closed""",
+            SELECT completed_at FROM closed""",
         {
             "status": status,
-            "role": role,
-            "rationale": rationale,
             "reason": reason,
-            "artifact_ids": artifact_ids or [],
-            "claim_id": claim_id,
             "call": Jsonb(call or {}),
-            "extra": Jsonb(manifest_extra or {}),
-            "turn_id": turn_id,
+            "turn_id": turn.id,
             "tokens": tokens,
         },
     )
     row = await cur.fetchone()
-    return Turn.model_validate(row) if row else None
+    if row is None:
+        return None
+    return _closed(
+        turn,
+        row,
+        status=status,
+        reason=reason,
+        call=call or {},
+        manifest={**turn.manifest, "outcome": status},
+    )
 
 
 _COMPLETE_TURN = f"""
@@ -280,7 +323,7 @@ WITH prev AS (
                                                   'role_flip', (SELECT f FROM flip)),
         completed_at = now()
     WHERE id = %(turn_id)s AND status = 'offered'
-    RETURNING {_TURN}
+    RETURNING id, run_id, agent_id, step, round, phase, role, artifact_ids, completed_at
 ), counted AS (
     UPDATE runs SET turns_used = turns_used + 1, tokens_used = tokens_used + %(tokens)s
     FROM closed WHERE runs.id = closed.run_id
@@ -293,7 +336,7 @@ WITH prev AS (
            1 AS ord
     FROM closed c
 ){logged_from("evs")}
-SELECT closed.*, {NOTIFIED} FROM closed
+SELECT closed.completed_at, (SELECT f FROM flip) AS role_flip, {NOTIFIED} FROM closed
 """
 
 
@@ -329,8 +372,17 @@ async def complete_turn(
     row = await cur.fetchone()
     if row is None:
         return None
-    row.pop("notified")
-    return Turn.model_validate(row)
+    return _closed(
+        turn,
+        row,
+        status="completed",
+        role=role,
+        rationale=rationale,
+        artifact_ids=artifact_ids,
+        claim_id=claim_id,
+        call=call or {},
+        manifest={**turn.manifest, "outcome": "acted", "role": role, "role_flip": row["role_flip"]},
+    )
 
 
 _ABSTAIN_TURN = f"""
@@ -338,7 +390,7 @@ WITH closed AS (
     UPDATE turns SET status = 'abstained', reason = %(reason)s, call = %(call)s,
         manifest = manifest || '{{"outcome": "abstained"}}'::jsonb, completed_at = now()
     WHERE id = %(turn_id)s AND status = 'offered'
-    RETURNING {_TURN}
+    RETURNING id, run_id, agent_id, step, round, phase, completed_at
 ), counted AS (
     UPDATE runs SET turns_used = turns_used + 1, tokens_used = tokens_used + %(tokens)s
     FROM closed WHERE runs.id = closed.run_id
@@ -365,7 +417,7 @@ WITH closed AS (
            %(confidence)s, r.base + 1
     FROM closed c, ev_reserved r
 )
-SELECT closed.*, {NOTIFIED} FROM closed
+SELECT closed.completed_at, {NOTIFIED} FROM closed
 """
 
 
@@ -398,5 +450,11 @@ async def abstain_turn(
     row = await cur.fetchone()
     if row is None:
         return None
-    row.pop("notified")
-    return Turn.model_validate(row)
+    return _closed(
+        turn,
+        row,
+        status="abstained",
+        reason=reason,
+        call=call or {},
+        manifest={**turn.manifest, "outcome": "abstained"},
+    )

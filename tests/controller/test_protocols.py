@@ -18,7 +18,7 @@ from blackboard.config import Settings
 from blackboard.controller.driver import Controller
 from blackboard.controller.views import estimate_tokens
 from tests.conftest import ADMIN, Actors
-from tests.controller.test_runs import finished, population, scripted, start
+from tests.controller.test_runs import finished, offered, population, scripted, start
 
 OUTCOMES = {
     "completed": "acted",
@@ -54,18 +54,6 @@ async def publish(
     assert r.status_code == 201, r.text
     published: dict[str, Any] = r.json()
     return published
-
-
-async def offered(
-    client: httpx.AsyncClient, agent: dict[str, Any], wait: float = 5
-) -> dict[str, Any]:
-    """Long-poll for the next turn offered to `agent`, as an external agent does."""
-    r = await client.get("/v1/agents/me/turns", params={"wait": wait}, headers=agent["headers"])
-    assert r.status_code == 200, r.text
-    items = r.json()["items"]
-    assert len(items) == 1, items
-    turn: dict[str, Any] = items[0]
-    return turn
 
 
 def shown_ids(turn: dict[str, Any]) -> list[str]:

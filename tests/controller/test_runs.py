@@ -54,6 +54,18 @@ async def start(client: httpx.AsyncClient, board: dict[str, Any], **fields: Any)
     return run
 
 
+async def offered(
+    client: httpx.AsyncClient, agent: dict[str, Any], wait: float = 5
+) -> dict[str, Any]:
+    """Long-poll for the next turn offered to `agent`, as an external agent does."""
+    r = await client.get("/v1/agents/me/turns", params={"wait": wait}, headers=agent["headers"])
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    assert len(items) == 1, items
+    turn: dict[str, Any] = items[0]
+    return turn
+
+
 async def population(actors: Actors, suffix: str = "") -> list[dict[str, Any]]:
     return [
         await scripted(actors, f"{role}-{id(actors)}{suffix}", [cap]) for role, cap in CAPS.items()
@@ -104,15 +116,9 @@ async def test_publishing_the_same_content_again_stops_the_run_as_a_loop(
     looping = await actors.agent()
     run = await start(client, board, protocol="solo", roster=[looping["id"]], rounds=3)
     for _ in range(2):
-        turn: list[dict[str, Any]] = []
-        while not turn:
-            turn = (
-                await client.get(
-                    "/v1/agents/me/turns", params={"wait": 5}, headers=looping["headers"]
-                )
-            ).json()["items"]
+        turn = await offered(client, looping)
         r = await client.post(
-            f"/v1/turns/{turn[0]['id']}/complete",
+            f"/v1/turns/{turn['id']}/complete",
             json={"role": "parrot", "artifacts": [{"type": "finding", "body": {"claim": "same"}}]},
             headers=looping["headers"],
         )
@@ -187,15 +193,9 @@ async def test_an_agent_changing_roles_between_turns_is_recorded_as_a_role_flip(
     agent = await actors.agent()
     run = await start(client, board, protocol="solo", roster=[agent["id"]], rounds=3)
     for round_, role in enumerate(["researcher", "researcher", "critic"], 1):
-        turn: list[dict[str, Any]] = []
-        while not turn:
-            turn = (
-                await client.get(
-                    "/v1/agents/me/turns", params={"wait": 5}, headers=agent["headers"]
-                )
-            ).json()["items"]
+        turn = await offered(client, agent)
         r = await client.post(
-            f"/v1/turns/{turn[0]['id']}/complete",
+            f"/v1/turns/{turn['id']}/complete",
             json={
                 "role": role,
                 "artifacts": [{"type": "finding", "body": {"claim": f"c{round_}"}}],
@@ -212,3 +212,35 @@ async def test_an_agent_changing_roles_between_turns_is_recorded_as_a_role_flip(
         )
     ).json()["items"]
     assert [e["data"]["role_flip"] for e in events][-1] == {"from": "researcher", "to": "critic"}
+
+
+async def test_what_answering_a_turn_returns_is_what_the_run_then_records(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    board = await actors.board()
+    agent = await actors.agent()
+    run = await start(client, board, protocol="solo", roster=[agent["id"]], rounds=2)
+    first = await offered(client, agent)
+    done = await client.post(
+        f"/v1/turns/{first['id']}/complete",
+        json={
+            "role": "researcher",
+            "rationale": "I read first",
+            "artifacts": [{"type": "finding", "body": {"claim": "water boils at 100 C"}}],
+        },
+        headers=agent["headers"],
+    )
+    assert done.status_code == 200, done.text
+    second = await offered(client, agent)
+    declined = await client.post(
+        f"/v1/turns/{second['id']}/abstain",
+        json={"reason": "nothing to add"},
+        headers=agent["headers"],
+    )
+    assert declined.status_code == 200, declined.text
+    await finished(client, run["id"])
+    for answered in (done.json()["turn"], declined.json()):
+        stored = await client.get(f"/v1/turns/{answered['id']}", headers=ADMIN)
+        assert stored.json() == answered
+    assert done.json()["turn"]["manifest"]["outcome"] == "acted"
+    assert declined.json()["manifest"]["outcome"] == "abstained"
