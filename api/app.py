@@ -144,9 +144,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.coalescer = PublishCoalescer()
     app.state.admin_token = _admin_token(settings)
     errors.install(app)
-    # metrics before runs: /v1/runs/compare must not be read as /v1/runs/{run_id}
+    # Routes are matched in order, every route of a router before the next (about 10 us
+    # each here), so the busiest come first. Only one pair depends on the order: metrics
+    # before runs, as /v1/runs/compare must not be read as /v1/runs/{run_id}
+    # (tests/api/test_routes.py).
     for module in (
-        health, agents, boards, types, artifacts, events, claims, tasks, webhooks, metrics, runs
+        health, artifacts, tasks, events, claims, metrics, runs, agents, boards, types, webhooks
     ):  # fmt: skip
         app.include_router(module.router)
     app.include_router(prometheus.router)
