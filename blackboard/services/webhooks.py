@@ -178,7 +178,7 @@ async def _deliver(
         else:
             outcome, failures, delay = "retrying", attempt, policy.retry_delay_s(attempt)
         async with db.connection() as conn:
-            kept = await webhook_store.record_attempt(
+            going_on = await webhook_store.record_attempt(
                 conn,
                 webhook_id=webhook_id,
                 lease_token=token,
@@ -193,8 +193,10 @@ async def _deliver(
                 attempts=failures,
                 delay_s=delay,
             )
-            if not kept:
-                return  # the lease went to another process, which carries on from here
+            if not going_on:
+                # removed (nothing more goes out), or the lease went to another process,
+                # which carries on from here
+                return
             if outcome == "retrying":  # in order: nothing after it goes out before it
                 await webhook_store.release(
                     conn, webhook_id=webhook_id, lease_token=token, cursor=cursor

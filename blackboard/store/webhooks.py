@@ -120,14 +120,15 @@ WITH moved AS (
     SET cursor = %(cursor)s, attempts = %(attempts)s,
         next_attempt_at = now() + make_interval(secs => %(delay_s)s)
     WHERE id = %(webhook_id)s AND lease_token = %(lease_token)s
-    RETURNING id
+    RETURNING id, active
+), recorded AS (
+    INSERT INTO webhook_deliveries (webhook_id, seq, kind, attempt, outcome, status_code,
+                                    error, duration_ms)
+    SELECT id, %(seq)s, %(kind)s, %(attempt)s, %(outcome)s, %(status_code)s, %(error)s,
+           %(duration_ms)s
+    FROM moved
 )
-INSERT INTO webhook_deliveries (webhook_id, seq, kind, attempt, outcome, status_code, error,
-                                duration_ms)
-SELECT id, %(seq)s, %(kind)s, %(attempt)s, %(outcome)s, %(status_code)s, %(error)s,
-       %(duration_ms)s
-FROM moved
-RETURNING id
+SELECT active FROM moved
 """
 
 
@@ -148,7 +149,8 @@ async def record_attempt(
     delay_s: float,
 ) -> bool:
     """Record one attempt and move the webhook on (cursor, failed attempts, next try) in
-    one statement; False (nothing written) if the lease was lost."""
+    one statement; return whether to go on: False if the lease was lost (nothing written)
+    or the webhook was removed meanwhile (the attempt, made already, is recorded)."""
     cur = await conn.execute(
         _RECORD,
         {
@@ -166,7 +168,8 @@ async def record_attempt(
             "delay_s": delay_s,
         },
     )
-    return await cur.fetchone() is not None
+    row = await cur.fetchone()
+    return row is not None and bool(row["active"])
 
 
 async def release(conn: Conn, *, webhook_id: UUID, lease_token: int, cursor: int) -> None:

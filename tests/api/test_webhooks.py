@@ -23,6 +23,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.arrived = 0  # requests received, answered or still waiting for `open`
         self.statuses: list[int] = []  # answers to give, in order; then 200
         self.open = threading.Event()  # cleared: requests wait until it is set
         self.open.set()
@@ -31,6 +32,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.arrived += 1
                 receiver.open.wait(30)
                 receiver.requests.append({"headers": dict(self.headers), "body": body})
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
@@ -233,3 +235,24 @@ async def test_bad_requests_are_refused_and_write_nothing(
     await asyncio.sleep(0.6)  # longer than the fallback poll: a live webhook would have fired
     assert receiver.requests == []
     assert (await client.get(mine, headers=ADMIN)).json()["active"] is False
+
+
+async def test_removing_a_webhook_stops_the_delivery_pass_under_way(
+    client: httpx.AsyncClient, actors: Actors, receiver: Receiver
+) -> None:
+    board = await actors.board()
+    owner = await actors.agent()
+    hook = await register(client, board, owner["headers"], url=receiver.url)
+    receiver.open.clear()  # the first delivery waits at the receiver
+    for n in range(5):
+        await publish(client, board, owner, f"finding {n}")
+    await until(lambda: receiver.arrived == 1)
+    assert (
+        await client.delete(f"/v1/webhooks/{hook['id']}", headers=owner["headers"])
+    ).status_code == 204
+    receiver.open.set()
+    await until(lambda: len(receiver.requests) == 1)
+    await asyncio.sleep(0.6)  # longer than the fallback poll: the pass would have gone on
+    assert receiver.arrived == 1  # the four events behind the one in flight never went out
+    attempts = (await client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=ADMIN)).json()
+    assert [a["outcome"] for a in attempts["items"]] == ["delivered"]  # what was sent is recorded
