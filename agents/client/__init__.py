@@ -8,12 +8,12 @@
         for event in bb.stream_events(board.id, after=0):
             ...
 
-Both clients have the same methods (one per REST endpoint, written once in `_core`),
+Both clients have the same methods (one per REST endpoint, written once: see `_core`),
 answer with the pydantic models in `models`, and raise the typed errors in `errors`.
 """
 
-from agents.client._clients import USER_AGENT, AsyncClient, Client, Retries
-from agents.client._core import Endpoints, Request
+from agents.client._clients import USER_AGENT, AsyncClient, Client, Endpoints, Retries
+from agents.client._core import Request
 from agents.client._sse import Backoff, EventStream, InboxStream, Message, SSEParser
 from agents.client._webhooks import WebhookEndpoints, verify_signature
 from agents.client.errors import (

@@ -2,8 +2,8 @@
 
 Each adds only what differs between blocking and async I/O: sending, sleeping between
 retries, and reading an event stream line by line. Every endpoint method comes from
-`Endpoints` (see `_core`), so `Client().publish(...)` returns an `Artifact` and
-`await AsyncClient().publish(...)` does too.
+`Endpoints` and `WebhookEndpoints` (their builders are written once, see `_core`), so
+`Client().publish(...)` returns an `Artifact` and `await AsyncClient().publish(...)` does too.
 """
 
 import asyncio
@@ -17,8 +17,13 @@ from uuid import UUID
 import httpx
 
 from agents.client import errors
-from agents.client._core import Endpoints, Request
+from agents.client._artifacts import ArtifactEndpoints
+from agents.client._claims import ClaimEndpoints
+from agents.client._core import Request
+from agents.client._registry import RegistryEndpoints
+from agents.client._runs import RunEndpoints
 from agents.client._sse import Backoff, EventStream, InboxStream
+from agents.client._tasks import TaskEndpoints
 from agents.client._webhooks import WebhookEndpoints
 from agents.client.models import Event, InboxItem
 
@@ -98,6 +103,10 @@ class _Settings:
             backoff=self.backoff,
             read_timeout=self.stream_read_timeout,
         )
+
+
+class Endpoints(RegistryEndpoints, ArtifactEndpoints, ClaimEndpoints, TaskEndpoints, RunEndpoints):
+    """The REST API, one builder per endpoint; `Client` and `AsyncClient` inherit them."""
 
 
 class Client(Endpoints, WebhookEndpoints):
