@@ -48,6 +48,11 @@ class Unauthenticated(BlackboardError):
 class Forbidden(BlackboardError):
     """The caller is known but may not do this."""
 
+    @classmethod
+    def not_your_turn(cls, turn_id: str) -> "Forbidden":
+        """A turn answered by an agent it was not offered to."""
+        return cls("this turn was offered to another agent", turn_id=turn_id)
+
 
 class Conflict(BlackboardError):
     """The request collides with the current state."""
@@ -67,6 +72,16 @@ class RoleTaken(Conflict):
 
 class LeaseLost(Conflict):
     """The lease ran out or was given up; the caller no longer holds it."""
+
+    @classmethod
+    def on_task(cls, task_id: str, status: str) -> "LeaseLost":
+        """A task its caller holds no running lease on (any more)."""
+        return cls("you do not hold a running lease on this task", task_id=task_id, status=status)
+
+    @classmethod
+    def on_turn(cls, turn_id: str, status: str) -> "LeaseLost":
+        """A turn answered after it closed (answered, declined, timed out)."""
+        return cls(f"the turn is closed ({status})", turn_id=turn_id, status=status)
 
 
 class StaleClaim(Conflict):

@@ -158,7 +158,8 @@ async def complete_turn(
             rationale=draft.rationale,
             confidence=draft.confidence,
             schemas=schemas,
-        )
+        ),
+        atomic=False,  # one statement: the claim, the artifacts, the turn and their events
     )
     return TurnDone(turn=turn, artifacts=published)
 

@@ -247,9 +247,9 @@ class Controller:
         record = call.to_dict()
         tokens = (call.tokens_in or 0) + (call.tokens_out or 0)
         try:
-            async with self.db.transaction() as conn:
-                if call.outcome == "acted" and call.decision is not None:
-                    d = call.decision
+            if call.outcome == "acted" and call.decision is not None:
+                d = call.decision
+                async with self.db.connection() as conn:  # one statement (see turns.complete)
                     closed, published = await turns.complete(
                         conn,
                         turn_id=turn.id,
@@ -266,7 +266,8 @@ class Controller:
                         tokens=tokens,
                         offered=turn,
                     )
-                    return Outcome(closed, published)
+                return Outcome(closed, published)
+            async with self.db.transaction() as conn:
                 if call.outcome == "abstained" and call.decision is not None:
                     abstained = await turns.abstain(
                         conn,

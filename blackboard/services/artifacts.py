@@ -25,7 +25,7 @@ from blackboard.services.coalescer import PublishCoalescer
 from blackboard.services.schemas import SchemaCache, validate_body
 from blackboard.store import artifact_writes as writes
 from blackboard.store import artifacts as artifact_store
-from blackboard.store.artifact_writes import NewVersion, TaskDone, TypeChanged
+from blackboard.store.artifact_writes import NewVersion, TaskDone, TurnDone, TypeChanged
 from blackboard.store.artifacts import ArtifactFilter
 from blackboard.store.database import Conn
 
@@ -39,6 +39,8 @@ class Published:
     artifacts: list[Artifact]
     replayed: bool = False
     completed_task: Task | None = None  # the task the same statement completed, if asked
+    # for a turn it completed: the turn's completed_at and role_flip, as written
+    closed_turn: dict[str, Any] | None = None
 
 
 def _where(index: int | None) -> str:
@@ -57,7 +59,7 @@ async def publish(
     batch: bool = False,
     coalescer: PublishCoalescer | None = None,
     held_claim: Claim | None = None,
-    completing: TaskDone | None = None,
+    completing: TaskDone | TurnDone | None = None,
 ) -> Published:
     """Validate and write `drafts` as new versions, all or nothing; return them in order.
 
@@ -66,7 +68,8 @@ async def publish(
     Drafts that name a claim are written only while that claim is the author's and active.
     With a `coalescer` (only outside a transaction), the write may share a statement with
     concurrent publishes to the same board. With `completing`, the same statement also
-    completes that task with the first version as its result (see store.artifact_writes).
+    completes that task with the first version as its result, or claims that turn's role,
+    publishes under the claim and closes the turn (see store.artifact_writes).
     """
     where = [_where(i if batch else None) for i in range(len(drafts))]
     try:
@@ -87,8 +90,10 @@ async def publish(
             return Published(replay, replayed=True)
     await _check_parents(conn, board_id, drafts, where)
 
-    async def write() -> tuple[list[Artifact], Task | None]:
+    async def write() -> tuple[list[Artifact], list[dict[str, Any]]]:
         roles = await _fenced_roles(conn, board_id, author, drafts, where, held_claim)
+        if isinstance(completing, TurnDone):  # every version is the turn's role's
+            roles = [completing.role] * len(drafts)
         ids = [uuid4() for _ in drafts]
         new = [
             NewVersion(
@@ -100,7 +105,7 @@ async def publish(
                 expected_version=d.expected_version,
                 body=d.body,
                 role=roles[i],
-                claim_id=d.claim_id,
+                claim_id=completing.claim_id if isinstance(completing, TurnDone) else d.claim_id,
                 parents=list(dict.fromkeys(d.parents)),
                 tags=list(dict.fromkeys(d.tags)),
                 content_hash=content_hash(d.body),
@@ -119,20 +124,24 @@ async def publish(
         except TypeChanged:
             schemas.forget({d.type for d in drafts})
             raise
-        task = Task.model_validate(rows[0]["task"]) if completing is not None else None
-        return [_record(board_id, author, v, row) for v, row in zip(new, rows, strict=True)], task
+        return [_record(board_id, author, v, row) for v, row in zip(new, rows, strict=True)], rows
 
     fenced = any(d.claim_id is not None for d in drafts)
     alone = conn.info.transaction_status == TransactionStatus.IDLE
     if fenced and alone:
         # the claims stay locked (FOR SHARE) until the write commits
         async with conn.transaction():
-            written, task = await write()
+            written, rows = await write()
     else:
-        written, task = await write()  # alone, or inside the caller's transaction
+        written, rows = await write()  # alone, or inside the caller's transaction
     if alone:  # committed; inside a transaction, its owner counts what it commits
         telemetry.ARTIFACTS_PUBLISHED.inc(len(written))
-    return Published(written, completed_task=task)
+    if isinstance(completing, TaskDone):
+        return Published(written, completed_task=Task.model_validate(rows[0]["task"]))
+    if isinstance(completing, TurnDone):
+        closed = {"completed_at": rows[0]["completed_at"], "role_flip": rows[0]["role_flip"]}
+        return Published(written, closed_turn=closed)
+    return Published(written)
 
 
 def _record(board_id: UUID, author: Agent, v: NewVersion, row: dict[str, Any]) -> Artifact:

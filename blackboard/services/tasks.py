@@ -128,11 +128,7 @@ async def _leased_to(conn: Conn, *, task_id: UUID, agent: Agent, lock: bool = Tr
         raise NotFound("no task with this id", task_id=str(task_id))
     task, lease_running = found
     if not (lease_running and task.holder_id == agent.id):
-        raise LeaseLost(
-            "you do not hold a running lease on this task",
-            task_id=str(task.id),
-            status=task.status,
-        )
+        raise LeaseLost.on_task(str(task.id), task.status)
     return task
 
 

@@ -4,15 +4,17 @@ abstaining — the same path for external agents over REST and for model-backed 
 from typing import Any
 from uuid import UUID, uuid4
 
+from psycopg.pq import TransactionStatus
+
 from blackboard import telemetry
 from blackboard.drafts import ArtifactDraft
 from blackboard.errors import Forbidden, LeaseLost, NotFound
 from blackboard.records import Agent, Artifact, Turn
 from blackboard.services import artifacts
 from blackboard.services.schemas import SchemaCache
-from blackboard.store import claims as claim_store
 from blackboard.store import events as event_store
 from blackboard.store import runs as run_store
+from blackboard.store.artifact_writes import TurnDone
 from blackboard.store.database import Conn
 from blackboard.store.events import EventDraft
 
@@ -34,28 +36,30 @@ def turn_event(kind: str, turn: Turn, **data: Any) -> EventDraft:
     )
 
 
-async def _open_turn(conn: Conn, *, turn_id: UUID, agent: Agent, offered: Turn | None) -> Turn:
-    """Lock the turn and check that `agent` may still answer it; return it.
+async def _answerable(
+    conn: Conn, *, turn_id: UUID, agent: Agent, offered: Turn | None, lock: bool
+) -> Turn:
+    """Check that `agent` may still answer the turn (locking its row if `lock`); return it.
 
     A caller that holds the offered turn already (the controller) passes it as `offered`,
     and only the turn's state is read; otherwise the whole turn is."""
     if offered is None:
-        found = await run_store.get_turn(conn, turn_id=turn_id, lock=True)
+        found = await run_store.get_turn(conn, turn_id=turn_id, lock=lock)
         if found is None:
             raise NotFound("no turn with this id", turn_id=str(turn_id))
         turn, still_open = found
         state = run_store.TurnState(turn.agent_id, turn.status, still_open)
     else:
         turn = offered
-        locked = await run_store.turn_state(conn, turn_id=turn_id, lock=True)
-        if locked is None:
+        looked_up = await run_store.turn_state(conn, turn_id=turn_id, lock=lock)
+        if looked_up is None:
             raise NotFound("no turn with this id", turn_id=str(turn_id))
-        state = locked
+        state = looked_up
     if state.agent_id != agent.id:
-        raise Forbidden("this turn was offered to another agent")
+        raise Forbidden.not_your_turn(str(turn_id))
     if state.status != "offered" or not state.open:
-        status = state.status if state.status != "offered" else "timed_out"
-        raise LeaseLost(f"the turn is closed ({status})", turn_id=str(turn_id), status=status)
+        closed_as = "timed_out" if state.status == "offered" else state.status
+        raise LeaseLost.on_turn(str(turn_id), closed_as)
     return turn
 
 
@@ -73,25 +77,29 @@ async def complete(
     tokens: int = 0,
     offered: Turn | None = None,
 ) -> tuple[Turn, list[Artifact]]:
-    """Claim the role for this turn and publish under that claim; close the turn.
-    (`offered`: the turn as the caller has it, if it does; see `_open_turn`.)"""
-    turn = await _open_turn(conn, turn_id=turn_id, agent=agent, offered=offered)
-    # The scope is this turn's own step: nobody else can hold it, so one statement claims it.
-    claim = await claim_store.claim_own_scope(
-        conn,
-        claim_id=uuid4(),
-        board_id=turn.board_id,
+    """Claim the role for this turn, publish under that claim and close the turn — in the
+    one statement that publishes (store/artifact_writes.py), which locks the turn first
+    and checks it again under the lock. (`offered`: the turn as the caller has it, if it
+    does; then it is not read at all.)"""
+    turn = offered or await _answerable(
+        conn, turn_id=turn_id, agent=agent, offered=None, lock=False
+    )
+    done = TurnDone(
+        turn_id=turn.id,
+        run_id=turn.run_id,
+        step=turn.step,
         agent_id=agent.id,
+        claim_id=uuid4(),
         role=role,
-        scope=f"run:{turn.run_id}:step:{turn.step}",
-        ttl_s=60.0,
         rationale=rationale,
         confidence=confidence,
+        call=call or {},
+        tokens=tokens,
     )
     tag = f"run:{turn.run_id}"
-    fenced = [
+    tagged = [
         d.model_copy(
-            update={"claim_id": claim.id, "role": None, "tags": list(dict.fromkeys([*d.tags, tag]))}
+            update={"claim_id": None, "role": None, "tags": list(dict.fromkeys([*d.tags, tag]))}
         )
         for d in drafts
     ]
@@ -99,25 +107,25 @@ async def complete(
         conn,
         board_id=turn.board_id,
         author=agent,
-        drafts=fenced,
+        drafts=tagged,
         idempotency_key=None,
         schemas=schemas,
         batch=True,
-        held_claim=claim,
+        completing=done,
     )
-    closed = await run_store.complete_turn(
-        conn,
-        turn=turn,
+    assert published.closed_turn is not None
+    closed = run_store.completed(
+        turn,
+        published.closed_turn,
         role=role,
         rationale=rationale,
         artifact_ids=[a.id for a in published.artifacts],
-        claim_id=claim.id,
-        call=call,
-        tokens=tokens,
+        claim_id=done.claim_id,
+        call=done.call,
     )
-    assert closed is not None  # the turn row is locked by this transaction
     telemetry.ROLE_CLAIMS.labels("claimed").inc()
-    telemetry.ARTIFACTS_PUBLISHED.inc(len(published.artifacts))  # publish leaves it to us
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        telemetry.ARTIFACTS_PUBLISHED.inc(len(published.artifacts))  # publish leaves it to us
     telemetry.CONTROLLER_TURNS.labels(closed.status).inc()
     return closed, published.artifacts
 
@@ -135,7 +143,7 @@ async def abstain(
 ) -> Turn:
     """Record the abstention in the ledger and close the turn as abstained.
     (`offered`: as for `complete`.)"""
-    turn = await _open_turn(conn, turn_id=turn_id, agent=agent, offered=offered)
+    turn = await _answerable(conn, turn_id=turn_id, agent=agent, offered=offered, lock=True)
     closed = await run_store.abstain_turn(
         conn,
         turn=turn,

@@ -23,6 +23,7 @@ from psycopg.types.json import Jsonb
 
 from blackboard.errors import (
     FieldError,
+    Forbidden,
     InvalidInput,
     LeaseLost,
     NotFound,
@@ -30,6 +31,7 @@ from blackboard.errors import (
     VersionConflict,
 )
 from blackboard.records import Retraction
+from blackboard.store import runs
 from blackboard.store.constraints import translated
 from blackboard.store.database import Conn
 from blackboard.store.events import CHANNEL
@@ -69,6 +71,41 @@ class TaskDone:
     holder_id: UUID
 
 
+@dataclass(frozen=True)
+class TurnDone:
+    """A turn that the same statement completes: it claims `role` for the turn's own step
+    (`claim_id`, chosen by the caller and named by every version) and closes the turn."""
+
+    turn_id: UUID
+    run_id: UUID
+    step: int
+    agent_id: UUID
+    claim_id: UUID
+    role: str
+    rationale: str | None
+    confidence: float | None
+    call: dict[str, Any]
+    tokens: int
+    claim_ttl_s: float = 60.0
+
+    @property
+    def scope(self) -> str:
+        """The claim's scope: this step of this run, which nobody else can hold."""
+        return f"run:{self.run_id}:step:{self.step}"
+
+
+@dataclass(frozen=True)
+class _Completion:
+    """SQL put around the publish statement to complete something in it: `held` locks its
+    row first, `check` (on the board's seq lock) aborts unless it may be completed, `tail`
+    writes the completion after the versions, `returned` adds columns to every row."""
+
+    held: str
+    check: str
+    tail: str
+    returned: str
+
+
 # Completing a task in the publish statement (the task's row locked first, like every
 # writer locks its rows before the board's): the lease is checked under that lock, and by
 # the clock rather than the statement's start (it may have queued for the lock), so a
@@ -105,14 +142,19 @@ _DONE = f"""
     FROM done d, reserved"""
 
 
-def _publish_sql(*, completing: bool) -> str:
+_TASK = _Completion(_HELD, _LEASE_RUNNING, _DONE, " (SELECT to_jsonb(d) FROM done d) AS task,")
+_TURN = _Completion(runs.TURN_HELD, runs.TURN_OPEN, runs.TURN_DONE, runs.TURN_RETURNED)
+_NOTHING = _Completion("", "", "", "")
+
+
+def _publish_sql(completion: _Completion) -> str:
     return (
         """
 WITH """
-        + (_HELD if completing else "")
+        + completion.held
         + """reserved AS (
     UPDATE boards SET last_seq = last_seq + %(n)s WHERE id = %(board_id)s"""
-        + (_LEASE_RUNNING if completing else "")
+        + completion.check
         + """
     RETURNING last_seq - %(n)s AS base
 ), items AS (
@@ -167,11 +209,11 @@ WITH """
            jsonb_build_object('type', type, 'key', key, 'version', version, 'role', role,
                               'claim_id', claim_id)
     FROM checked"""
-        + (_DONE if completing else "")
+        + completion.tail
         + """
 )
 SELECT id, seq, version, created_at,"""
-        + (" (SELECT to_jsonb(d) FROM done d) AS task," if completing else "")
+        + completion.returned
         + """
        pg_notify('"""
         + CHANNEL
@@ -181,8 +223,8 @@ FROM inserted ORDER BY seq
     )
 
 
-_PUBLISH = _publish_sql(completing=False)
-_PUBLISH_COMPLETING = _publish_sql(completing=True)
+_PUBLISH = _publish_sql(_NOTHING)
+_PUBLISH_COMPLETING = {TaskDone: _publish_sql(_TASK), TurnDone: _publish_sql(_TURN)}
 
 
 @contextmanager
@@ -198,11 +240,11 @@ def _failed_checks(where: list[str]) -> Iterator[None]:
         if code == "TypeChanged":
             raise TypeChanged("the type got a new schema version while publishing") from exc
         if code == "LeaseLost":
-            raise LeaseLost(
-                "you do not hold a running lease on this task",
-                task_id=detail["task_id"],
-                status=detail["status"],
-            ) from exc
+            raise LeaseLost.on_task(detail["task_id"], detail["status"]) from exc
+        if code == "TurnClosed":
+            raise LeaseLost.on_turn(detail["turn_id"], detail["status"]) from exc
+        if code == "TurnNotYours":
+            raise Forbidden.not_your_turn(detail["turn_id"]) from exc
         index = int(detail["index"])
         key = detail["key"]
         if code == "VersionConflict":
@@ -227,20 +269,24 @@ async def publish(
     board_id: UUID,
     versions: list[NewVersion],
     where: list[str],
-    completing: TaskDone | None = None,
+    completing: TaskDone | TurnDone | None = None,
 ) -> list[dict[str, Any]]:
     """Write the versions (of one author or several) and their events in one statement;
     return [{id, seq, version, created_at}] in input order. NotFound if no such board.
 
-    With `completing`, the same statement completes that task with the first version as
+    With a `TaskDone`, the same statement completes that task with the first version as
     its result (LeaseLost unless the holder's lease on that attempt is still running);
-    each row then also carries the completed task as `task`."""
+    each row then also carries the completed task as `task`. With a `TurnDone`, it claims
+    the turn's role, writes the versions under that claim and closes the turn (LeaseLost
+    once the turn closed, Forbidden if it is another agent's); each row then also carries
+    the turn's `completed_at` and `role_flip`."""
+    first = 2 if isinstance(completing, TurnDone) else 1  # `role.claimed` goes first
     params: dict[str, Any] = {
         "board_id": board_id,
         "n": len(versions),
-        "items": Jsonb([{**vars(v), "ord": i} for i, v in enumerate(versions, 1)]),
+        "items": Jsonb([{**vars(v), "ord": i} for i, v in enumerate(versions, first)]),
     }
-    if completing is not None:
+    if isinstance(completing, TaskDone):
         params.update(
             n=len(versions) + 1,  # the task's event takes the last seq
             task_id=completing.task_id,
@@ -248,8 +294,17 @@ async def publish(
             holder_id=completing.holder_id,
             result_id=versions[0].id,
         )
+    elif isinstance(completing, TurnDone):
+        params.update(
+            {k: v for k, v in vars(completing).items() if k != "call"},
+            n=len(versions) + 2,  # the claim's event first, the turn's last
+            scope=completing.scope,
+            call=Jsonb(completing.call),
+            artifact_ids=[v.id for v in versions],
+        )
+    query = _PUBLISH if completing is None else _PUBLISH_COMPLETING[type(completing)]
     with translated(), _failed_checks(where):
-        cur = await conn.execute(_PUBLISH if completing is None else _PUBLISH_COMPLETING, params)
+        cur = await conn.execute(query, params)
         rows = await cur.fetchall()
     if not rows:
         raise NotFound("no board with this id", board_id=str(board_id))

@@ -11,7 +11,6 @@ from uuid import UUID
 
 from blackboard.records import Claim
 from blackboard.store.database import Conn
-from blackboard.store.events import NOTIFIED, logged_from
 
 _COLUMNS = """id, board_id, agent_id, role, NULLIF(scope, '') AS scope, exclusive, fencing_token,
     CASE WHEN status = 'active' AND expires_at <= now() THEN 'expired' ELSE status END AS status,
@@ -170,63 +169,3 @@ async def expire_due(conn: Conn, *, limit: int) -> list[Claim]:
     """Mark up to `limit` claims whose lease ran out as expired; return them."""
     cur = await conn.execute(_EXPIRE_DUE, {"limit": limit})
     return [Claim.model_validate(row) for row in await cur.fetchall()]
-
-
-_CLAIM_OWN_SCOPE = f"""
-WITH slot AS (
-    INSERT INTO role_slots (board_id, role, scope, last_fencing_token)
-    VALUES (%(board_id)s, %(role)s, %(scope)s, 1)
-    ON CONFLICT (board_id, role, scope)
-    DO UPDATE SET last_fencing_token = role_slots.last_fencing_token + 1
-    RETURNING last_fencing_token
-), inserted AS (
-    INSERT INTO claims (id, board_id, agent_id, role, scope, exclusive, fencing_token, status,
-                        rationale, confidence, expires_at)
-    SELECT %(claim_id)s, %(board_id)s, %(agent_id)s, %(role)s, %(scope)s, true,
-           slot.last_fencing_token, 'active', %(rationale)s, %(confidence)s,
-           now() + make_interval(secs => %(ttl_s)s)
-    FROM slot
-    RETURNING *
-), evs AS (
-    SELECT 'role.claimed'::text AS kind, i.agent_id AS actor_id, i.id AS subject_id,
-           jsonb_build_object('role', i.role, 'scope', i.scope, 'exclusive', i.exclusive,
-                              'fencing_token', i.fencing_token, 'expires_at', i.expires_at,
-                              'rationale', i.rationale, 'confidence', i.confidence) AS data,
-           1 AS ord
-    FROM inserted i
-){logged_from("evs")}
-SELECT {_COLUMNS}, {NOTIFIED} FROM inserted
-"""
-
-
-async def claim_own_scope(
-    conn: Conn,
-    *,
-    claim_id: UUID,
-    board_id: UUID,
-    agent_id: UUID,
-    role: str,
-    scope: str,
-    ttl_s: float,
-    rationale: str | None,
-    confidence: float | None,
-) -> Claim:
-    """Claim a role for a scope that only this caller can hold (a turn's own step) and log
-    `role.claimed` — one statement, no check for other holders."""
-    cur = await conn.execute(
-        _CLAIM_OWN_SCOPE,
-        {
-            "claim_id": claim_id,
-            "board_id": board_id,
-            "agent_id": agent_id,
-            "role": role,
-            "scope": scope,
-            "ttl_s": ttl_s,
-            "rationale": rationale,
-            "confidence": confidence,
-        },
-    )
-    row = await cur.fetchone()
-    assert row is not None
-    row.pop("notified")
-    return Claim.model_validate(row)

@@ -305,8 +305,48 @@ async def close_turn(
     )
 
 
-_COMPLETE_TURN = f"""
-WITH prev AS (
+# Completing a turn is part of the statement that publishes its artifacts (see
+# store/artifact_writes.py, which puts these pieces around its own): the turn's row is
+# locked first and checked under that lock, by the clock (the statement may have queued
+# for the lock); then, after the board's seqs are taken, the role is claimed for the
+# turn's own step (`role.claimed` takes the first seq), the versions are written under
+# that claim, and the turn is closed and counted (`turn.completed` takes the last seq).
+TURN_HELD = """held AS (
+    SELECT id, status, agent_id, deadline FROM turns WHERE id = %(turn_id)s FOR UPDATE
+), """
+TURN_OPEN = """
+      AND (SELECT CASE WHEN agent_id <> %(agent_id)s
+                       THEN blackboard_fail('TurnNotYours', jsonb_build_object('turn_id', id))
+                       WHEN status <> 'offered' OR deadline <= clock_timestamp()
+                       THEN blackboard_fail('TurnClosed', jsonb_build_object('turn_id', id,
+                            'status', CASE status WHEN 'offered' THEN 'timed_out'
+                                                  ELSE status END))
+                       ELSE 0
+                       END
+           FROM held) = 0"""
+TURN_DONE = """
+), slot AS (
+    INSERT INTO role_slots (board_id, role, scope, last_fencing_token)
+    SELECT %(board_id)s, %(role)s, %(scope)s, 1 FROM reserved
+    ON CONFLICT (board_id, role, scope)
+    DO UPDATE SET last_fencing_token = role_slots.last_fencing_token + 1
+    RETURNING last_fencing_token
+), claimed AS (
+    INSERT INTO claims (id, board_id, agent_id, role, scope, exclusive, fencing_token, status,
+                        rationale, confidence, expires_at)
+    SELECT %(claim_id)s, %(board_id)s, %(agent_id)s, %(role)s, %(scope)s, true,
+           slot.last_fencing_token, 'active', %(rationale)s, %(confidence)s,
+           now() + make_interval(secs => %(claim_ttl_s)s)
+    FROM slot
+    RETURNING *
+), claim_logged AS (
+    INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
+    SELECT %(board_id)s, reserved.base + 1, 'role.claimed', c.agent_id, c.id,
+           jsonb_build_object('role', c.role, 'scope', c.scope, 'exclusive', c.exclusive,
+                              'fencing_token', c.fencing_token, 'expires_at', c.expires_at,
+                              'rationale', c.rationale, 'confidence', c.confidence)
+    FROM claimed c, reserved
+), prev AS (
     SELECT role FROM turns
     WHERE run_id = %(run_id)s AND agent_id = %(agent_id)s AND status = 'completed'
       AND step < %(step)s
@@ -322,66 +362,36 @@ WITH prev AS (
         manifest = manifest || jsonb_build_object('outcome', 'acted', 'role', %(role)s::text,
                                                   'role_flip', (SELECT f FROM flip)),
         completed_at = now()
-    WHERE id = %(turn_id)s AND status = 'offered'
+    WHERE id = %(turn_id)s
     RETURNING id, run_id, agent_id, step, round, phase, role, artifact_ids, completed_at
 ), counted AS (
     UPDATE runs SET turns_used = turns_used + 1, tokens_used = tokens_used + %(tokens)s
     FROM closed WHERE runs.id = closed.run_id
-), evs AS (
-    SELECT 'turn.completed'::text AS kind, c.agent_id AS actor_id, c.id AS subject_id,
+), turn_logged AS (
+    INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
+    SELECT %(board_id)s, reserved.base + %(n)s, 'turn.completed', c.agent_id, c.id,
            jsonb_build_object('run_id', c.run_id, 'agent_id', c.agent_id, 'step', c.step,
                               'round', c.round, 'phase', c.phase, 'role', c.role,
                               'role_flip', (SELECT f FROM flip),
-                              'artifact_ids', to_jsonb(c.artifact_ids)) AS data,
-           1 AS ord
-    FROM closed c
-){logged_from("evs")}
-SELECT closed.completed_at, (SELECT f FROM flip) AS role_flip, {NOTIFIED} FROM closed
-"""
+                              'artifact_ids', to_jsonb(c.artifact_ids))
+    FROM closed c, reserved"""
+TURN_RETURNED = """ (SELECT completed_at FROM closed) AS completed_at,
+       (SELECT f FROM flip) AS role_flip,"""
 
 
-async def complete_turn(
-    conn: Conn,
-    *,
-    turn: Turn,
-    role: str,
-    rationale: str | None,
-    artifact_ids: list[UUID],
-    claim_id: UUID,
-    call: dict[str, Any] | None,
-    tokens: int,
-) -> Turn | None:
-    """Close an offered turn as completed, count it on the run, record a role flip and log
-    `turn.completed` — one statement; None if it was no longer offered."""
-    cur = await conn.execute(
-        _COMPLETE_TURN,
-        {
-            "run_id": turn.run_id,
-            "agent_id": turn.agent_id,
-            "step": turn.step,
-            "role": role,
-            "rationale": rationale,
-            "artifact_ids": artifact_ids,
-            "claim_id": claim_id,
-            "call": Jsonb(call or {}),
-            "turn_id": turn.id,
-            "tokens": tokens,
-            "board_id": turn.board_id,
-        },
-    )
-    row = await cur.fetchone()
-    if row is None:
-        return None
+def completed(turn: Turn, row: dict[str, Any], **changes: Any) -> Turn:
+    """The turn as the publish statement that completed it left it (see TURN_DONE)."""
     return _closed(
         turn,
         row,
         status="completed",
-        role=role,
-        rationale=rationale,
-        artifact_ids=artifact_ids,
-        claim_id=claim_id,
-        call=call or {},
-        manifest={**turn.manifest, "outcome": "acted", "role": role, "role_flip": row["role_flip"]},
+        **changes,
+        manifest={
+            **turn.manifest,
+            "outcome": "acted",
+            "role": changes["role"],
+            "role_flip": row["role_flip"],
+        },
     )
 
 

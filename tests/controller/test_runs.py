@@ -5,10 +5,11 @@ import asyncio
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from blackboard.config import Settings
-from tests.conftest import ADMIN, Actors
+from tests.conftest import ADMIN, Actors, count_rows
 
 CAPS = {
     "planner": "planner",
@@ -244,3 +245,70 @@ async def test_what_answering_a_turn_returns_is_what_the_run_then_records(
         assert stored.json() == answered
     assert done.json()["turn"]["manifest"]["outcome"] == "acted"
     assert declined.json()["manifest"]["outcome"] == "abstained"
+
+
+async def test_a_turn_answer_logs_the_claim_the_artifacts_and_the_close_with_consecutive_seqs(
+    client: httpx.AsyncClient, actors: Actors, db: psycopg.Connection[Any]
+) -> None:
+    board = await actors.board()
+    agent = await actors.agent()
+    await start(client, board, protocol="solo", roster=[agent["id"]], rounds=1)
+    turn = await offered(client, agent)
+    done = await client.post(
+        f"/v1/turns/{turn['id']}/complete",
+        json={
+            "role": "researcher",
+            "artifacts": [
+                {"type": "finding", "body": {"claim": "one"}},
+                {"type": "finding", "body": {"claim": "two"}},
+            ],
+        },
+        headers=agent["headers"],
+    )
+    assert done.status_code == 200, done.text
+    body = done.json()
+    claim_id = body["turn"]["claim_id"]
+    assert [a["claim_id"] for a in body["artifacts"]] == [claim_id, claim_id]
+    assert [a["role"] for a in body["artifacts"]] == ["researcher", "researcher"]
+    rows = db.execute(
+        "SELECT seq, kind, subject_id::text FROM events WHERE kind <> 'turn.offered' "
+        "AND seq > (SELECT seq FROM events WHERE kind = 'turn.offered') ORDER BY seq"
+    ).fetchall()
+    first = rows[0][0]
+    assert rows[:4] == [
+        (first, "role.claimed", claim_id),
+        (first + 1, "artifact.published", body["artifacts"][0]["id"]),
+        (first + 2, "artifact.published", body["artifacts"][1]["id"]),
+        (first + 3, "turn.completed", turn["id"]),
+    ]
+    claimed = db.execute("SELECT role, scope, status FROM claims").fetchall()
+    assert claimed == [("researcher", f"run:{turn['run_id']}:step:{turn['step']}", "active")]
+
+
+async def test_a_turn_that_times_out_while_its_answer_waits_for_the_turn_writes_nothing(
+    client: httpx.AsyncClient, actors: Actors, db: psycopg.Connection[Any], database_url: str
+) -> None:
+    board = await actors.board()
+    agent = await actors.agent()
+    await start(client, board, protocol="solo", roster=[agent["id"]], turn_timeout_s=0.6)
+    turn = await offered(client, agent)
+    async with await psycopg.AsyncConnection.connect(database_url) as blocker:
+        await blocker.execute("SELECT 1 FROM turns WHERE id = %s FOR UPDATE", (turn["id"],))
+        late = asyncio.create_task(
+            client.post(
+                f"/v1/turns/{turn['id']}/complete",
+                json={"role": "late", "artifacts": [{"type": "finding", "body": {"claim": "x"}}]},
+                headers=agent["headers"],
+            )
+        )
+        await asyncio.sleep(1.0)  # the answer queues on the turn's row past its deadline
+        assert not late.done()
+        await blocker.commit()
+        refused = await late
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"] == "LeaseLost"
+    assert refused.json()["status"] == "timed_out"
+    assert count_rows(db, "claims") == 0
+    assert count_rows(db, "artifacts") == 0
+    kinds = {k for (k,) in db.execute("SELECT kind FROM events").fetchall()}
+    assert not kinds & {"role.claimed", "artifact.published", "turn.completed"}
