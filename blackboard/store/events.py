@@ -145,10 +145,12 @@ def logged_from(source: str) -> str:
 
 
 NOTIFIED = (
-    "(SELECT pg_notify('" + CHANNEL + "', %(board_id)s::text || ':' || max(seq)) FROM ev_logged)"
-    " AS notified"
+    "(SELECT pg_notify('" + CHANNEL + "', %(board_id)s::text || ':' || max(seq)) FROM ev_logged"
+    " HAVING count(*) > 0) AS notified"
 )
-"""SQL: the NOTIFY for events logged with `logged_from` (NULL when none were)."""
+"""SQL: the NOTIFY for events logged with `logged_from` (NULL when none were). Not sent
+when nothing was logged: pg_notify with a NULL payload still notifies (with ''), and
+every NOTIFY queues on a database-wide lock at commit and wakes every listener."""
 
 
 _APPEND = _append_sql()

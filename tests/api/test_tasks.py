@@ -331,3 +331,19 @@ async def test_complete_logs_the_result_then_the_completion_with_consecutive_seq
     ]
     assert db.execute("SELECT last_seq FROM boards").fetchone() == (events[-1][0],)
     assert db.execute("SELECT outcome FROM task_attempts").fetchall() == [("completed",)]
+
+
+async def test_a_claim_notifies_listeners_once_and_only_when_it_logged_something(
+    client: httpx.AsyncClient, actors: Actors, database_url: str
+) -> None:
+    board = await actors.board()
+    agent = await actors.agent()
+    await post_task(client, board)
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as listen:
+        await listen.execute("LISTEN bb_events")
+        taken = await claim(client, board, agent)  # takes back no expired lease, leases one
+        assert taken.status_code == 200
+        assert (await claim(client, board, agent)).status_code == 204  # nothing at all
+        heard = [n.payload async for n in listen.notifies(timeout=0.5)]
+    seq = (await client.get(f"/v1/boards/{board['id']}", headers=ADMIN)).json()["last_seq"]
+    assert heard == [f"{board['id']}:{seq}"]
