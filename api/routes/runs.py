@@ -172,5 +172,6 @@ async def abstain_turn(
     return await db.run(
         lambda conn: turns.abstain(
             conn, turn_id=turn_id, agent=agent, reason=draft.reason, confidence=draft.confidence
-        )
+        ),
+        atomic=False,  # one statement: the abstention, the turn and their events
     )

@@ -267,8 +267,8 @@ class Controller:
                         offered=turn,
                     )
                 return Outcome(closed, published)
-            async with self.db.transaction() as conn:
-                if call.outcome == "abstained" and call.decision is not None:
+            if call.outcome == "abstained" and call.decision is not None:
+                async with self.db.connection() as conn:  # one statement (see turns.abstain)
                     abstained = await turns.abstain(
                         conn,
                         turn_id=turn.id,
@@ -279,7 +279,8 @@ class Controller:
                         tokens=tokens,
                         offered=turn,
                     )
-                    return Outcome(abstained, [])
+                return Outcome(abstained, [])
+            async with self.db.transaction() as conn:
                 await turns.close_unanswered(
                     conn,
                     turn=turn,

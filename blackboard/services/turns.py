@@ -36,29 +36,17 @@ def turn_event(kind: str, turn: Turn, **data: Any) -> EventDraft:
     )
 
 
-async def _answerable(
-    conn: Conn, *, turn_id: UUID, agent: Agent, offered: Turn | None, lock: bool
-) -> Turn:
-    """Check that `agent` may still answer the turn (locking its row if `lock`); return it.
-
-    A caller that holds the offered turn already (the controller) passes it as `offered`,
-    and only the turn's state is read; otherwise the whole turn is."""
-    if offered is None:
-        found = await run_store.get_turn(conn, turn_id=turn_id, lock=lock)
-        if found is None:
-            raise NotFound("no turn with this id", turn_id=str(turn_id))
-        turn, still_open = found
-        state = run_store.TurnState(turn.agent_id, turn.status, still_open)
-    else:
-        turn = offered
-        looked_up = await run_store.turn_state(conn, turn_id=turn_id, lock=lock)
-        if looked_up is None:
-            raise NotFound("no turn with this id", turn_id=str(turn_id))
-        state = looked_up
-    if state.agent_id != agent.id:
+async def _answerable(conn: Conn, *, turn_id: UUID, agent: Agent) -> Turn:
+    """Return the turn if `agent` may still answer it: a first look, without a lock, for a
+    clear answer before any work; the statement that answers checks again under the lock."""
+    found = await run_store.get_turn(conn, turn_id=turn_id)
+    if found is None:
+        raise NotFound("no turn with this id", turn_id=str(turn_id))
+    turn, still_open = found
+    if turn.agent_id != agent.id:
         raise Forbidden.not_your_turn(str(turn_id))
-    if state.status != "offered" or not state.open:
-        closed_as = "timed_out" if state.status == "offered" else state.status
+    if turn.status != "offered" or not still_open:
+        closed_as = "timed_out" if turn.status == "offered" else turn.status
         raise LeaseLost.on_turn(str(turn_id), closed_as)
     return turn
 
@@ -79,11 +67,9 @@ async def complete(
 ) -> tuple[Turn, list[Artifact]]:
     """Claim the role for this turn, publish under that claim and close the turn — in the
     one statement that publishes (store/artifact_writes.py), which locks the turn first
-    and checks it again under the lock. (`offered`: the turn as the caller has it, if it
-    does; then it is not read at all.)"""
-    turn = offered or await _answerable(
-        conn, turn_id=turn_id, agent=agent, offered=None, lock=False
-    )
+    and checks it under the lock. (`offered`: the turn as the caller has it, if it does;
+    then it is not read at all.)"""
+    turn = offered or await _answerable(conn, turn_id=turn_id, agent=agent)
     done = TurnDone(
         turn_id=turn.id,
         run_id=turn.run_id,
@@ -141,19 +127,21 @@ async def abstain(
     tokens: int = 0,
     offered: Turn | None = None,
 ) -> Turn:
-    """Record the abstention in the ledger and close the turn as abstained.
-    (`offered`: as for `complete`.)"""
-    turn = await _answerable(conn, turn_id=turn_id, agent=agent, offered=offered, lock=True)
+    """Record the abstention in the ledger and close the turn as abstained — one statement,
+    which locks the turn and checks it, as for `complete`. (`offered`: as for `complete`.)"""
+    turn = offered or await _answerable(conn, turn_id=turn_id, agent=agent)
     closed = await run_store.abstain_turn(
         conn,
         turn=turn,
+        agent_id=agent.id,
         abstention_id=uuid4(),
         reason=reason,
         confidence=confidence,
         call=call,
         tokens=tokens,
     )
-    assert closed is not None  # the turn row is locked by this transaction
+    if closed is None:
+        raise NotFound("no turn with this id", turn_id=str(turn_id))
     telemetry.CONTROLLER_TURNS.labels(closed.status).inc()
     return closed
 

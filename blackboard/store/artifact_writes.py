@@ -23,7 +23,6 @@ from psycopg.types.json import Jsonb
 
 from blackboard.errors import (
     FieldError,
-    Forbidden,
     InvalidInput,
     LeaseLost,
     NotFound,
@@ -241,10 +240,9 @@ def _failed_checks(where: list[str]) -> Iterator[None]:
             raise TypeChanged("the type got a new schema version while publishing") from exc
         if code == "LeaseLost":
             raise LeaseLost.on_task(detail["task_id"], detail["status"]) from exc
-        if code == "TurnClosed":
-            raise LeaseLost.on_turn(detail["turn_id"], detail["status"]) from exc
-        if code == "TurnNotYours":
-            raise Forbidden.not_your_turn(detail["turn_id"]) from exc
+        turn_failure = runs.turn_failure(code, detail)
+        if turn_failure is not None:
+            raise turn_failure from exc
         index = int(detail["index"])
         key = detail["key"]
         if code == "VersionConflict":

@@ -6,12 +6,17 @@ A run is driven by one controller at a time: `take_drivable` leases it with
 was taken over writes nothing more.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import orjson
+import psycopg
 from psycopg.types.json import Jsonb
 
+from blackboard.errors import BlackboardError, Forbidden, LeaseLost
 from blackboard.records import Run, Turn
 from blackboard.store.database import Conn
 from blackboard.store.events import NOTIFIED, logged_from
@@ -201,12 +206,10 @@ async def turn_at(conn: Conn, *, run_id: UUID, step: int) -> Turn | None:
     return Turn.model_validate(row) if row else None
 
 
-async def get_turn(conn: Conn, *, turn_id: UUID, lock: bool = False) -> tuple[Turn, bool] | None:
-    """Return the turn (locked if asked) and whether its deadline is still ahead."""
+async def get_turn(conn: Conn, *, turn_id: UUID) -> tuple[Turn, bool] | None:
+    """Return the turn and whether its deadline is still ahead."""
     cur = await conn.execute(
-        f"""SELECT {_TURN}, deadline > now() AS open FROM turns WHERE id = %s
-            {"FOR UPDATE" if lock else ""}""",
-        (turn_id,),
+        f"SELECT {_TURN}, deadline > now() AS open FROM turns WHERE id = %s", (turn_id,)
     )
     row = await cur.fetchone()
     if row is None:
@@ -324,6 +327,30 @@ TURN_OPEN = """
                        ELSE 0
                        END
            FROM held) = 0"""
+
+
+def turn_failure(code: str, detail: dict[str, Any]) -> BlackboardError | None:
+    """The domain error for a failed `TURN_OPEN` check (None for any other code)."""
+    if code == "TurnClosed":
+        return LeaseLost.on_turn(detail["turn_id"], detail["status"])
+    if code == "TurnNotYours":
+        return Forbidden.not_your_turn(detail["turn_id"])
+    return None
+
+
+@contextmanager
+def _turn_checks() -> Iterator[None]:
+    try:
+        yield
+    except psycopg.Error as exc:
+        failure = turn_failure(
+            exc.diag.message_primary or "", orjson.loads(exc.diag.message_detail or "{}")
+        )
+        if exc.sqlstate != "BB001" or failure is None:
+            raise
+        raise failure from exc
+
+
 TURN_DONE = """
 ), slot AS (
     INSERT INTO role_slots (board_id, role, scope, last_fencing_token)
@@ -396,10 +423,12 @@ def completed(turn: Turn, row: dict[str, Any], **changes: Any) -> Turn:
 
 
 _ABSTAIN_TURN = f"""
-WITH closed AS (
+WITH {TURN_HELD}answerable AS (
+    SELECT 1 FROM held WHERE true {TURN_OPEN}
+), closed AS (
     UPDATE turns SET status = 'abstained', reason = %(reason)s, call = %(call)s,
         manifest = manifest || '{{"outcome": "abstained"}}'::jsonb, completed_at = now()
-    WHERE id = %(turn_id)s AND status = 'offered'
+    WHERE id = %(turn_id)s AND EXISTS (SELECT 1 FROM answerable)
     RETURNING id, run_id, agent_id, step, round, phase, completed_at
 ), counted AS (
     UPDATE runs SET turns_used = turns_used + 1, tokens_used = tokens_used + %(tokens)s
@@ -435,6 +464,7 @@ async def abstain_turn(
     conn: Conn,
     *,
     turn: Turn,
+    agent_id: UUID,
     abstention_id: UUID,
     reason: str,
     confidence: float | None,
@@ -442,22 +472,25 @@ async def abstain_turn(
     tokens: int,
 ) -> Turn | None:
     """Close an offered turn as abstained, record the abstention in the ledger, count the
-    turn and log `agent.abstained` and `turn.abstained` — one statement; None if it was no
-    longer offered."""
-    cur = await conn.execute(
-        _ABSTAIN_TURN,
-        {
-            "turn_id": turn.id,
-            "board_id": turn.board_id,
-            "abstention_id": abstention_id,
-            "scope": f"run:{turn.run_id}:step:{turn.step}",
-            "reason": reason,
-            "confidence": confidence,
-            "call": Jsonb(call or {}),
-            "tokens": tokens,
-        },
-    )
-    row = await cur.fetchone()
+    turn and log `agent.abstained` and `turn.abstained` — one statement, which locks the
+    turn first and checks it under the lock (LeaseLost once it closed, Forbidden unless
+    `agent_id` was offered it); None if there is no such turn."""
+    with _turn_checks():
+        cur = await conn.execute(
+            _ABSTAIN_TURN,
+            {
+                "turn_id": turn.id,
+                "agent_id": agent_id,
+                "board_id": turn.board_id,
+                "abstention_id": abstention_id,
+                "scope": f"run:{turn.run_id}:step:{turn.step}",
+                "reason": reason,
+                "confidence": confidence,
+                "call": Jsonb(call or {}),
+                "tokens": tokens,
+            },
+        )
+        row = await cur.fetchone()
     if row is None:
         return None
     return _closed(

@@ -285,8 +285,20 @@ async def test_a_turn_answer_logs_the_claim_the_artifacts_and_the_close_with_con
     assert claimed == [("researcher", f"run:{turn['run_id']}:step:{turn['step']}", "active")]
 
 
+@pytest.mark.parametrize(
+    ("answer", "body"),
+    [
+        ("complete", {"role": "late", "artifacts": [{"type": "finding", "body": {"claim": "x"}}]}),
+        ("abstain", {"reason": "too late anyway"}),
+    ],
+)
 async def test_a_turn_that_times_out_while_its_answer_waits_for_the_turn_writes_nothing(
-    client: httpx.AsyncClient, actors: Actors, db: psycopg.Connection[Any], database_url: str
+    client: httpx.AsyncClient,
+    actors: Actors,
+    db: psycopg.Connection[Any],
+    database_url: str,
+    answer: str,
+    body: dict[str, Any],
 ) -> None:
     board = await actors.board()
     agent = await actors.agent()
@@ -295,11 +307,7 @@ async def test_a_turn_that_times_out_while_its_answer_waits_for_the_turn_writes_
     async with await psycopg.AsyncConnection.connect(database_url) as blocker:
         await blocker.execute("SELECT 1 FROM turns WHERE id = %s FOR UPDATE", (turn["id"],))
         late = asyncio.create_task(
-            client.post(
-                f"/v1/turns/{turn['id']}/complete",
-                json={"role": "late", "artifacts": [{"type": "finding", "body": {"claim": "x"}}]},
-                headers=agent["headers"],
-            )
+            client.post(f"/v1/turns/{turn['id']}/{answer}", json=body, headers=agent["headers"])
         )
         await asyncio.sleep(1.0)  # the answer queues on the turn's row past its deadline
         assert not late.done()
@@ -308,7 +316,7 @@ async def test_a_turn_that_times_out_while_its_answer_waits_for_the_turn_writes_
     assert refused.status_code == 409, refused.text
     assert refused.json()["error"] == "LeaseLost"
     assert refused.json()["status"] == "timed_out"
-    assert count_rows(db, "claims") == 0
-    assert count_rows(db, "artifacts") == 0
+    for table in ("claims", "artifacts", "abstentions"):
+        assert count_rows(db, table) == 0, table
     kinds = {k for (k,) in db.execute("SELECT kind FROM events").fetchall()}
-    assert not kinds & {"role.claimed", "artifact.published", "turn.completed"}
+    assert not kinds & {"role.claimed", "artifact.published", "turn.completed", "agent.abstained"}
