@@ -19,7 +19,7 @@ from blackboard.errors import (
     NotFound,
     UnknownParent,
 )
-from blackboard.records import Agent, Artifact, Claim, Lineage, Retraction, Task
+from blackboard.records import Agent, Artifact, Lineage, Retraction, Task
 from blackboard.services import boards, claims
 from blackboard.services.coalescer import PublishCoalescer
 from blackboard.services.schemas import SchemaCache, validate_body
@@ -43,9 +43,9 @@ class Published:
     closed_turn: dict[str, Any] | None = None
 
 
-def _where(index: int | None) -> str:
+def _where(index: int | None, items_at: str) -> str:
     """Return the JSON pointer of one draft in the request: the body itself or an item."""
-    return "" if index is None else f"/items/{index}"
+    return "" if index is None else f"{items_at}/{index}"
 
 
 async def publish(
@@ -57,11 +57,12 @@ async def publish(
     idempotency_key: str | None,
     schemas: SchemaCache,
     batch: bool = False,
+    items_at: str = "/items",
     coalescer: PublishCoalescer | None = None,
-    held_claim: Claim | None = None,
     completing: TaskDone | TurnDone | None = None,
 ) -> Published:
     """Validate and write `drafts` as new versions, all or nothing; return them in order.
+    Errors point at a `batch`'s drafts as items of the list at `items_at` in the request.
 
     With an idempotency key, a repeat of the same request returns what the first one
     wrote and writes nothing; the same key with a different request is a conflict.
@@ -71,7 +72,7 @@ async def publish(
     completes that task with the first version as its result, or claims that turn's role,
     publishes under the claim and closes the turn (see store.artifact_writes).
     """
-    where = [_where(i if batch else None) for i in range(len(drafts))]
+    where = [_where(i if batch else None, items_at) for i in range(len(drafts))]
     try:
         type_versions = await _validate(conn, drafts, schemas, where)
     except InvalidInput:
@@ -91,7 +92,7 @@ async def publish(
     await _check_parents(conn, board_id, drafts, where)
 
     async def write() -> tuple[list[Artifact], list[dict[str, Any]]]:
-        roles = await _fenced_roles(conn, board_id, author, drafts, where, held_claim)
+        roles = await _fenced_roles(conn, board_id, author, drafts, where)
         if isinstance(completing, TurnDone):  # every version is the turn's role's
             roles = [completing.role] * len(drafts)
         ids = [uuid4() for _ in drafts]
@@ -234,18 +235,13 @@ async def _fenced_roles(
     author: Agent,
     drafts: list[ArtifactDraft],
     where: list[str],
-    held: Claim | None,
 ) -> list[str | None]:
     """Check the drafts' claims (StaleClaim unless active and the author's) and return each
-    draft's role: the claim's role when it names a claim. `held` is a claim the caller
-    took in this same transaction (its row is locked already): no need to look again."""
+    draft's role: the claim's role when it names a claim."""
     claim_ids = [d.claim_id for d in drafts if d.claim_id is not None]
     if not claim_ids:
         return [d.role for d in drafts]
-    if held is not None and set(claim_ids) == {held.id}:
-        fenced = {held.id: held}
-    else:
-        fenced = await claims.fence(conn, board_id=board_id, agent=author, claim_ids=claim_ids)
+    fenced = await claims.fence(conn, board_id=board_id, agent=author, claim_ids=claim_ids)
     roles: list[str | None] = []
     for i, d in enumerate(drafts):
         if d.claim_id is None:

@@ -97,6 +97,7 @@ async def complete(
         idempotency_key=None,
         schemas=schemas,
         batch=True,
+        items_at="/artifacts",
         completing=done,
     )
     assert published.closed_turn is not None

@@ -158,7 +158,7 @@ WITH """
     RETURNING last_seq - %(n)s AS base
 ), items AS (
     -- One jsonb parameter for all drafts: far cheaper to send than a dozen arrays.
-    SELECT v.*, reserved.base + v.ord AS seq
+    SELECT v.*, reserved.base + %(before)s + v.ord AS seq
     FROM reserved,
          jsonb_to_recordset(%(items)s::jsonb)
              AS v(id uuid, author_id uuid, type text, type_version int, key text,
@@ -278,11 +278,11 @@ async def publish(
     the turn's role, writes the versions under that claim and closes the turn (LeaseLost
     once the turn closed, Forbidden if it is another agent's); each row then also carries
     the turn's `completed_at` and `role_flip`."""
-    first = 2 if isinstance(completing, TurnDone) else 1  # `role.claimed` goes first
     params: dict[str, Any] = {
         "board_id": board_id,
         "n": len(versions),
-        "items": Jsonb([{**vars(v), "ord": i} for i, v in enumerate(versions, first)]),
+        "items": Jsonb([{**vars(v), "ord": i} for i, v in enumerate(versions, 1)]),
+        "before": 1 if isinstance(completing, TurnDone) else 0,  # `role.claimed` goes first
     }
     if isinstance(completing, TaskDone):
         params.update(

@@ -320,3 +320,45 @@ async def test_a_turn_that_times_out_while_its_answer_waits_for_the_turn_writes_
         assert count_rows(db, table) == 0, table
     kinds = {k for (k,) in db.execute("SELECT kind FROM events").fetchall()}
     assert not kinds & {"role.claimed", "artifact.published", "turn.completed", "agent.abstained"}
+
+
+async def test_a_turn_answer_with_a_bad_artifact_points_at_it_and_writes_nothing(
+    client: httpx.AsyncClient, actors: Actors, db: psycopg.Connection[Any]
+) -> None:
+    board = await actors.board()
+    agent = await actors.agent()
+    taken = await client.post(
+        f"/v1/boards/{board['id']}/artifacts",
+        json={
+            "type": "plan",
+            "key": "the-plan",
+            "body": {"summary": "s", "steps": [{"description": "d"}]},
+        },
+        headers=agent["headers"],
+    )
+    assert taken.status_code == 201, taken.text
+    await start(client, board, protocol="solo", roster=[agent["id"]])
+    turn = await offered(client, agent)
+    before = count_rows(db, "events")
+    for artifacts, path in [
+        ([{"type": "finding", "body": {"confidence": 2}}], "/artifacts/0/body"),
+        (
+            [
+                {"type": "finding", "body": {"claim": "fine"}},
+                {"type": "finding", "key": "the-plan", "body": {"claim": "wrong key"}},
+            ],
+            "/artifacts/1/type",
+        ),
+    ]:
+        r = await client.post(
+            f"/v1/turns/{turn['id']}/complete",
+            json={"role": "researcher", "artifacts": artifacts},
+            headers=agent["headers"],
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["path"].startswith(path), r.json()
+    assert count_rows(db, "events") == before
+    assert count_rows(db, "claims") == 0
+    assert (await client.get(f"/v1/turns/{turn['id']}", headers=ADMIN)).json()[
+        "status"
+    ] == "offered"
