@@ -4,8 +4,6 @@ abstaining — the same path for external agents over REST and for model-backed 
 from typing import Any
 from uuid import UUID, uuid4
 
-from psycopg.pq import TransactionStatus
-
 from blackboard import telemetry
 from blackboard.drafts import ArtifactDraft
 from blackboard.errors import Forbidden, LeaseLost, NotFound
@@ -110,9 +108,7 @@ async def complete(
         claim_id=done.claim_id,
         call=done.call,
     )
-    telemetry.ROLE_CLAIMS.labels("claimed").inc()
-    if conn.info.transaction_status != TransactionStatus.IDLE:
-        telemetry.ARTIFACTS_PUBLISHED.inc(len(published.artifacts))  # publish leaves it to us
+    telemetry.ROLE_CLAIMS.labels("claimed").inc()  # the artifacts: publish counts them
     telemetry.CONTROLLER_TURNS.labels(closed.status).inc()
     return closed, published.artifacts
 

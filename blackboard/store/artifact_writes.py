@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -31,7 +30,7 @@ from blackboard.errors import (
 )
 from blackboard.records import Retraction
 from blackboard.store import runs
-from blackboard.store.constraints import translated
+from blackboard.store.constraints import failed_check, translated
 from blackboard.store.database import Conn
 from blackboard.store.events import CHANNEL
 from blackboard.store.tasks import TASK_COLUMNS
@@ -90,7 +89,7 @@ class TurnDone:
     @property
     def scope(self) -> str:
         """The claim's scope: this step of this run, which nobody else can hold."""
-        return f"run:{self.run_id}:step:{self.step}"
+        return runs.step_scope(self.run_id, self.step)
 
 
 @dataclass(frozen=True)
@@ -232,10 +231,10 @@ def _failed_checks(where: list[str]) -> Iterator[None]:
     try:
         yield
     except psycopg.Error as exc:
-        if exc.sqlstate != "BB001":
+        check = failed_check(exc)
+        if check is None:
             raise
-        code = exc.diag.message_primary or ""
-        detail: dict[str, Any] = orjson.loads(exc.diag.message_detail or "{}")
+        code, detail = check
         if code == "TypeChanged":
             raise TypeChanged("the type got a new schema version while publishing") from exc
         if code == "LeaseLost":

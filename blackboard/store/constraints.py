@@ -2,7 +2,9 @@
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import orjson
 import psycopg.errors
 
 from blackboard.errors import BlackboardError, Conflict, NameTaken, NotFound, Retry
@@ -33,3 +35,11 @@ def translated() -> Iterator[None]:
         if factory is None:
             raise
         raise factory() from exc
+
+
+def failed_check(exc: psycopg.Error) -> tuple[str, dict[str, Any]] | None:
+    """(code, detail) of a check a statement failed through `blackboard_fail` (SQLSTATE
+    BB001, see migration 0003); None for any other error."""
+    if exc.sqlstate != "BB001":
+        return None
+    return exc.diag.message_primary or "", orjson.loads(exc.diag.message_detail or "{}")

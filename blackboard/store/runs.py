@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
 from blackboard.errors import BlackboardError, Forbidden, LeaseLost
 from blackboard.records import Run, Turn
+from blackboard.store.constraints import failed_check
 from blackboard.store.database import Conn
 from blackboard.store.events import NOTIFIED, logged_from
 
@@ -222,7 +222,6 @@ async def get_turn(conn: Conn, *, turn_id: UUID) -> tuple[Turn, bool] | None:
 class TurnState:
     """Where a turn stands, without what it carries (its bundle, call and manifest)."""
 
-    agent_id: UUID
     status: str
     open: bool  # its deadline is still ahead
 
@@ -230,7 +229,7 @@ class TurnState:
 async def turn_state(conn: Conn, *, turn_id: UUID, lock: bool = False) -> TurnState | None:
     """Return where the turn stands (its row locked if asked), or None."""
     cur = await conn.execute(
-        f"""SELECT agent_id, status, deadline > now() AS open FROM turns WHERE id = %s
+        f"""SELECT status, deadline > now() AS open FROM turns WHERE id = %s
             {"FOR UPDATE" if lock else ""}""",
         (turn_id,),
     )
@@ -343,12 +342,16 @@ def _turn_checks() -> Iterator[None]:
     try:
         yield
     except psycopg.Error as exc:
-        failure = turn_failure(
-            exc.diag.message_primary or "", orjson.loads(exc.diag.message_detail or "{}")
-        )
-        if exc.sqlstate != "BB001" or failure is None:
+        check = failed_check(exc)
+        failure = turn_failure(*check) if check is not None else None
+        if failure is None:
             raise
         raise failure from exc
+
+
+def step_scope(run_id: UUID, step: int) -> str:
+    """The scope of what is claimed or declined for one step of a run: nobody else's."""
+    return f"run:{run_id}:step:{step}"
 
 
 TURN_DONE = """
@@ -483,7 +486,7 @@ async def abstain_turn(
                 "agent_id": agent_id,
                 "board_id": turn.board_id,
                 "abstention_id": abstention_id,
-                "scope": f"run:{turn.run_id}:step:{turn.step}",
+                "scope": step_scope(turn.run_id, turn.step),
                 "reason": reason,
                 "confidence": confidence,
                 "call": Jsonb(call or {}),
