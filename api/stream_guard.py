@@ -19,6 +19,50 @@ class _Stalled(Exception):
     pass
 
 
+class _Watchdog:
+    """One stream's guard: a timer per stream, re-armed once per `timeout_s`, rather than
+    a timeout per chunk (set and cancelled for every write of every subscriber, that was
+    a few per cent of a busy streaming process's CPU)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self.loop = asyncio.get_running_loop()
+        self.sending: tuple[asyncio.Task[object], float] | None = None
+        self.cancelling = 0  # the task's cancellation count when its send began
+        self.fired = False
+        self.timer = self.loop.call_later(timeout_s, self._check)
+
+    def _check(self) -> None:
+        if self.sending is None:
+            self.timer = self.loop.call_later(self.timeout_s, self._check)
+            return
+        task, since = self.sending
+        left = since + self.timeout_s - self.loop.time()
+        if left > 0:
+            self.timer = self.loop.call_later(left, self._check)
+            return
+        # what asyncio.timeout does: cancel the task, and tell that cancel from others
+        self.fired = True
+        task.cancel()
+
+    async def send(self, send: Send, message: Message) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.sending = (task, self.loop.time())
+        self.cancelling = task.cancelling()
+        try:
+            await send(message)
+        except asyncio.CancelledError:
+            if self.fired and task.uncancel() <= self.cancelling:
+                raise _Stalled from None
+            raise
+        finally:
+            self.sending = None
+
+    def stop(self) -> None:
+        self.timer.cancel()
+
+
 class StalledStreamGuard:
     """Pure ASGI middleware for paths ending in `/stream`."""
 
@@ -30,20 +74,18 @@ class StalledStreamGuard:
         if scope["type"] != "http" or not scope["path"].endswith("/stream"):
             await self.app(scope, receive, send)
             return
+        watchdog = _Watchdog(self.timeout_s)
 
         async def guarded_send(message: Message) -> None:
             if message["type"] != "http.response.body":
                 await send(message)
-                return
-            try:
-                # asyncio.timeout, not wait_for: no extra task per chunk
-                async with asyncio.timeout(self.timeout_s):
-                    await send(message)
-            except TimeoutError:
-                raise _Stalled from None
+            else:
+                await watchdog.send(send, message)
 
         try:
             await self.app(scope, receive, guarded_send)
         except* _Stalled:
             # Returning without finishing the response makes the server close the socket.
             log.info("dropped a stream subscriber that stopped reading: %s", scope["path"])
+        finally:
+            watchdog.stop()

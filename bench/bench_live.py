@@ -14,6 +14,9 @@ few keep-alive connections). The publisher stamps each request just before sendi
 and learns its seq from the 201 answer; each subscriber stamps each `id:` line when its
 bytes arrive. Both use CLOCK_MONOTONIC, which all processes of the machine share.
 
+First, as a baseline, the same publishes at the same rate on another board with nobody
+subscribed: how much of the end-to-end latency is the publish itself.
+
 Reported: p50/p99 of publish start -> receipt over every (subscriber, event) pair, the
 slowest subscriber per event, missed events (every subscriber must see every seq), the
 publish latency itself, the servers' and the client's CPU time. Then, with the service
@@ -79,10 +82,11 @@ class Plan:
     grace_s: float = 10.0  # after the last publish, for the last events to arrive
     notify_warmup: int = 50
     notify_s: float = 5.0
+    alone_s: float = 5.0  # publishing with nobody subscribed, before the streams open
 
     @classmethod
     def quick(cls) -> Plan:
-        return cls(warmup_s=0.5, duration_s=5.0, notify_s=2.0)
+        return cls(warmup_s=0.5, duration_s=5.0, notify_s=2.0, alone_s=2.0)
 
     @property
     def subscriber_processes(self) -> int:
@@ -446,6 +450,7 @@ class Figures:
     server_cpu_s: dict[str, float]  # over `delivery_s`
     subscriber_cpu_share: float
     notify: NotifyResult
+    alone: Publishing  # the same publishes at the same rate, with no subscriber
 
 
 def analyse(received: Sequence[Received], publishing: Publishing) -> Analysis:
@@ -487,6 +492,18 @@ async def setup(port: int, admin_token: str) -> tuple[str, str, int]:
 
 
 def measure(plan: Plan, bb: Running, session: Session) -> Figures:
+    say(
+        f"\n[0/2] baseline: publishing alone, {plan.rate:.0f}/s for {plan.alone_s:.0f} s "
+        "on another board, with no subscriber"
+    )
+    token, quiet_board, _ = uvloop.run(setup(bb.port, session.admin_token))
+    alone_plan = dataclasses.replace(plan, duration_s=plan.alone_s)
+    alone = uvloop.run(publish_steadily(alone_plan, bb.port, quiet_board, token))
+    alone_ms = sorted(alone.latencies_ms)
+    say(
+        f"    publish (201) p50 {percentile(alone_ms, 50):.1f} ms, "
+        f"p99 {percentile(alone_ms, 99):.1f} ms"
+    )
     token, board_id, first_seq = uvloop.run(setup(bb.port, session.admin_token))
     total = plan.warmup_publishes + plan.publishes
     last_seq = first_seq + total
@@ -546,6 +563,7 @@ def measure(plan: Plan, bb: Running, session: Session) -> Figures:
         server_cpu_s=server,
         subscriber_cpu_share=sub_share,
         notify=notify,
+        alone=alone,
     )
 
 
@@ -570,6 +588,9 @@ def report(f: Figures) -> None:
     pub = sorted(f.publishing.latencies_ms)
     row("publish (201) p50 ms", f"{percentile(pub, 50):.1f}")
     row("publish (201) p99 ms", f"{percentile(pub, 99):.1f}")
+    alone = sorted(f.alone.latencies_ms)
+    row("baseline: publish alone p50 ms", f"{percentile(alone, 50):.1f}")
+    row("baseline: publish alone p99 ms", f"{percentile(alone, 99):.1f}")
     rate = len(f.publishing.sent_at) / f.publishing.elapsed_s
     row("publishes/s held", f"{rate:,.0f}")
     nl = sorted(f.notify.latencies_ms)

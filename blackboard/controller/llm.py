@@ -17,6 +17,7 @@ from typing import Any, Literal, Self
 from urllib.parse import parse_qs
 from uuid import UUID
 
+import orjson
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel, Field, ValidationError, model_validator
@@ -246,7 +247,8 @@ async def decide(
     allowed = _type_names(bundle)
     messages: list[dict[str, str]] = [
         {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": json.dumps(bundle)},
+        # compact JSON (no spaces after separators): fewer tokens for the model to read
+        {"role": "user", "content": orjson.dumps(bundle).decode()},
     ]
     raw_outputs: list[str] = []
     errors: list[str] = []

@@ -17,7 +17,6 @@ from blackboard.errors import (
     IdempotencyKeyReused,
     InvalidInput,
     NotFound,
-    UnknownParent,
 )
 from blackboard.records import Agent, Artifact, Lineage, Retraction, Task
 from blackboard.services import boards, claims
@@ -89,7 +88,6 @@ async def publish(
         replay = await _replay(conn, board_id, author, [k for k in idem_keys if k], request_hashes)
         if replay is not None:
             return Published(replay, replayed=True)
-    await _check_parents(conn, board_id, drafts, where)
 
     async def write() -> tuple[list[Artifact], list[dict[str, Any]]]:
         roles = await _fenced_roles(conn, board_id, author, drafts, where)
@@ -206,27 +204,6 @@ async def _replay(
     ):
         raise IdempotencyKeyReused("this Idempotency-Key was already used for a different request")
     return [found[k].artifact for k in idem_keys]
-
-
-async def _check_parents(
-    conn: Conn, board_id: UUID, drafts: list[ArtifactDraft], where: list[str]
-) -> None:
-    wanted = list({p for d in drafts for p in d.parents})
-    if not wanted:
-        return
-    present = await artifact_store.existing_ids(conn, board_id=board_id, ids=wanted)
-    errors = [
-        (i, FieldError(f"{where[i]}/parents/{j}", "no artifact with this id on this board"))
-        for i, d in enumerate(drafts)
-        for j, p in enumerate(d.parents)
-        if p not in present
-    ]
-    if errors:
-        raise UnknownParent(
-            "a parent is not an artifact on this board",
-            errors=[e for _, e in errors],
-            index=errors[0][0],
-        )
 
 
 async def _fenced_roles(

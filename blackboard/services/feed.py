@@ -53,11 +53,21 @@ class BoardFeed:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     refreshed_at: float = 0.0
+    # the fallback poll of everyone waiting now: one timer per board, not one per waiter
+    fallback: asyncio.TimerHandle | None = None
 
     def wake(self) -> None:
         """Release everyone waiting on this board."""
+        if self.fallback is not None:
+            self.fallback.cancel()
+            self.fallback = None
         self.changed.set()
         self.changed = asyncio.Event()
+
+    def fall_back(self) -> None:
+        """Release everyone waiting, and make the next read look at the database."""
+        self.refreshed_at = 0.0
+        self.wake()
 
 
 class Feeds:
@@ -101,16 +111,25 @@ class Feeds:
     def on_reconnect(self) -> None:
         """The listener may have missed notifications: make every feed re-read."""
         for feed in self._boards.values():
-            feed.refreshed_at = 0.0
-            feed.wake()
+            feed.fall_back()
         self._wake_any()
 
     async def wait(self, board_id: UUID, after: int, timeout_s: float) -> None:
-        """Return when the board may have events newer than `after`, or after `timeout_s`."""
+        """Return when the board may have events newer than `after`, or after `timeout_s`
+        (at most the fallback interval: a wait for longer returns then too)."""
         feed = self.board(board_id)
         if feed.hint > after and (feed.head is None or feed.head > after):
             return
         changed = feed.changed
+        if timeout_s >= self.fallback_s:
+            # Every subscriber waits once per event on a busy board: they share one timer
+            # (a timer each, set and cancelled per event, was a few per cent of a streaming
+            # process's CPU). A waiter that joins late is woken early, and reads again.
+            if feed.fallback is None:
+                loop = asyncio.get_running_loop()
+                feed.fallback = loop.call_later(self.fallback_s, feed.fall_back)
+            await changed.wait()
+            return
         try:
             # asyncio.timeout, not wait_for: no extra task per wait (once per event per
             # subscriber on a busy board)

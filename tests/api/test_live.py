@@ -290,6 +290,24 @@ async def test_a_stalled_subscriber_is_dropped_and_does_not_hold_up_others(
         assert total < count * 300, "the stalled client was sent everything after all"
 
 
+async def test_a_reading_subscriber_on_a_quiet_board_is_not_dropped(settings: Settings) -> None:
+    # Quiet for several stall timeouts, with no keep-alive due: nothing is being sent, so
+    # nothing is stalled, and the next event still arrives on the same stream.
+    stall_timeout = 0.3
+    settings = settings.model_copy(update={"stream_stall_timeout_s": stall_timeout})
+    async with serve_app(settings) as server, httpx.AsyncClient(base_url=server.url) as c:
+        agent, board = await setup_board(c)
+        path = f"/v1/boards/{board['id']}/events/stream"
+        only = {"kind": "artifact.published"}
+        async with c.stream("GET", path, params=only, headers=ADMIN, timeout=30) as r:
+            sse = SSE(r)
+            [first] = await publish(c, board, agent, 1, "before the quiet")
+            assert [int(e["id"]) for e in await asyncio.wait_for(sse.read(1), 10)] == [first]
+            await asyncio.sleep(stall_timeout * 4)
+            [later] = await publish(c, board, agent, 1, "after the quiet")
+            assert [int(e["id"]) for e in await asyncio.wait_for(sse.read(1), 10)] == [later]
+
+
 async def test_a_quiet_stream_gets_keep_alive_comments_and_still_delivers(
     settings: Settings,
 ) -> None:
