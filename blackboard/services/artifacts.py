@@ -255,8 +255,7 @@ async def list_artifacts(
     limit: int,
 ) -> list[Artifact]:
     """Return a page of artifacts in seq order (see store.artifacts.list_versions)."""
-    await boards.require(conn, board_id=board_id)
-    return await artifact_store.list_versions(
+    page = await artifact_store.list_versions(
         conn,
         board_id=board_id,
         filters=filters,
@@ -265,6 +264,9 @@ async def list_artifacts(
         after=after,
         limit=limit,
     )
+    if not page:  # boards are never deleted: a page with items is of a board that exists
+        await boards.require(conn, board_id=board_id)
+    return page
 
 
 async def history(conn: Conn, *, board_id: UUID, key: str) -> list[Artifact]:

@@ -1,11 +1,10 @@
 """Reading artifact versions: by id, listings as the board stands or stood, history,
 lineage. (Writing is in store/artifact_writes.py.)"""
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
-
-from psycopg import sql
 
 from blackboard.records import Artifact, LineageEdge, Retraction
 from blackboard.store.database import Conn
@@ -93,25 +92,69 @@ class ArtifactFilter:
     tag: str | None = None
 
 
-def _conditions(f: ArtifactFilter, alias: str, *, skip_key_level: bool) -> list[sql.Composable]:
-    conds: list[sql.Composable] = []
-    a = sql.Identifier(alias)
-    if f.type is not None and not skip_key_level:
-        conds.append(sql.SQL("{}.type = %(type)s").format(a))
-    if f.key is not None and not skip_key_level:
-        conds.append(sql.SQL("{}.key = %(key)s").format(a))
-    if f.author_id is not None:
-        conds.append(sql.SQL("{}.author_id = %(author_id)s").format(a))
-    if f.role is not None:
-        conds.append(sql.SQL("{}.role = %(role)s").format(a))
-    if f.tag is not None:
+_FILTERS = ("type", "key", "author_id", "role", "tag")
+
+
+def _key_filters(present: frozenset[str], alias: str) -> str:
+    """SQL: ` AND …` for the key-level filters (type, key) that are set."""
+    conds = [f"{alias}.{name} = %({name})s" for name in ("type", "key") if name in present]
+    return "".join(" AND " + c for c in conds)
+
+
+def _version_filters(present: frozenset[str]) -> str:
+    """SQL: ` AND …` on versions `a` for the other filters that are set."""
+    conds = [f"a.{name} = %({name})s" for name in ("author_id", "role") if name in present]
+    if "tag" in present:
         # `<> '{}'` lets the planner use the partial GIN index
-        conds.append(sql.SQL("{0}.tags @> ARRAY[%(tag)s]::text[] AND {0}.tags <> '{{}}'").format(a))
-    return conds
+        conds.append("a.tags @> ARRAY[%(tag)s]::text[] AND a.tags <> '{}'")
+    return "".join(" AND " + c for c in conds)
 
 
-def _and(conds: list[sql.Composable]) -> sql.Composable:
-    return sql.SQL("").join(sql.SQL(" AND ") + c for c in conds)
+@functools.cache
+def _listing_sql(latest: bool, past: bool, present: frozenset[str]) -> str:
+    """The listing query for one combination of options (built once: composing it anew
+    cost 0.4 ms of a ~4 ms list request)."""
+    if latest and not past:
+        # The board as it stands: one index range scan over key pointers.
+        return (
+            _SELECT
+            + """FROM artifact_keys k JOIN artifacts a ON a.id = k.latest_id
+            LEFT JOIN artifact_retractions r ON r.artifact_id = a.id
+            WHERE k.board_id = %(board_id)s AND k.latest_seq > %(after)s"""
+            + _key_filters(present, "k")
+            + _version_filters(present)
+            + " ORDER BY k.latest_seq LIMIT %(limit)s"
+        )
+    if latest:
+        # The board at a past seq: newest version per key among those published by then
+        # and not retracted by then.
+        return (
+            "SELECT * FROM ("
+            + _SELECT
+            + """FROM (SELECT DISTINCT ON (a.key) a.* FROM artifacts a
+                  WHERE a.board_id = %(board_id)s AND a.seq <= %(as_of)s"""
+            + _key_filters(present, "a")
+            + """
+                    AND NOT EXISTS (SELECT 1 FROM artifact_retractions x
+                                    WHERE x.artifact_id = a.id AND x.seq <= %(as_of)s)
+                  ORDER BY a.key, a.version DESC) a
+            LEFT JOIN artifact_retractions r ON false
+            ) a WHERE a.seq > %(after)s"""
+            + _version_filters(present)
+            + " ORDER BY a.seq LIMIT %(limit)s"
+        )
+    upto = " AND a.seq <= %(as_of)s" if past else ""
+    return (
+        _SELECT
+        + """FROM artifacts a
+            LEFT JOIN artifact_retractions r ON r.artifact_id = a.id"""
+        + (" AND r.seq <= %(as_of)s" if past else "")
+        + " WHERE a.board_id = %(board_id)s AND a.seq > %(after)s"
+        + upto
+        + _key_filters(present, "a")
+        + _version_filters(present)
+        + " ORDER BY a.seq LIMIT %(limit)s"
+    )
 
 
 async def list_versions(
@@ -128,77 +171,10 @@ async def list_versions(
 
     latest=True: only each key's current (newest, not retracted) version.
     """
-    params: dict[str, Any] = {
-        "board_id": board_id,
-        "after": after,
-        "limit": limit,
-        "as_of": as_of,
-        "type": filters.type,
-        "key": filters.key,
-        "author_id": filters.author_id,
-        "role": filters.role,
-        "tag": filters.tag,
-    }
-    if latest and as_of is None:
-        # The board as it stands: one index range scan over key pointers.
-        key_conds: list[sql.Composable] = []
-        if filters.type is not None:
-            key_conds.append(sql.SQL("k.type = %(type)s"))
-        if filters.key is not None:
-            key_conds.append(sql.SQL("k.key = %(key)s"))
-        query = sql.SQL(
-            _SELECT
-            + """FROM artifact_keys k JOIN artifacts a ON a.id = k.latest_id
-            LEFT JOIN artifact_retractions r ON r.artifact_id = a.id
-            WHERE k.board_id = %(board_id)s AND k.latest_seq > %(after)s {key_conds} {conds}
-            ORDER BY k.latest_seq LIMIT %(limit)s"""
-        ).format(
-            key_conds=_and(key_conds),
-            conds=_and(_conditions(filters, "a", skip_key_level=True)),
-        )
-    elif latest:
-        # The board at a past seq: newest version per key among those published by then
-        # and not retracted by then.
-        query = sql.SQL(
-            """SELECT * FROM ("""
-            + _SELECT
-            + """FROM (SELECT DISTINCT ON (a.key) a.* FROM artifacts a
-                  WHERE a.board_id = %(board_id)s AND a.seq <= %(as_of)s {key_conds}
-                    AND NOT EXISTS (SELECT 1 FROM artifact_retractions x
-                                    WHERE x.artifact_id = a.id AND x.seq <= %(as_of)s)
-                  ORDER BY a.key, a.version DESC) a
-            LEFT JOIN artifact_retractions r ON false
-            ) a WHERE a.seq > %(after)s {conds} ORDER BY a.seq LIMIT %(limit)s"""
-        ).format(
-            key_conds=_and(
-                [
-                    c
-                    for c in _conditions(
-                        ArtifactFilter(type=filters.type, key=filters.key),
-                        "a",
-                        skip_key_level=False,
-                    )
-                ]
-            ),
-            conds=_and(_conditions(filters, "a", skip_key_level=True)),
-        )
-    else:
-        retraction_visible = (
-            sql.SQL(" AND r.seq <= %(as_of)s") if as_of is not None else sql.SQL("")
-        )
-        upper = sql.SQL(" AND a.seq <= %(as_of)s") if as_of is not None else sql.SQL("")
-        query = sql.SQL(
-            _SELECT
-            + """FROM artifacts a
-            LEFT JOIN artifact_retractions r ON r.artifact_id = a.id {retraction_visible}
-            WHERE a.board_id = %(board_id)s AND a.seq > %(after)s {upper} {conds}
-            ORDER BY a.seq LIMIT %(limit)s"""
-        ).format(
-            retraction_visible=retraction_visible,
-            upper=upper,
-            conds=_and(_conditions(filters, "a", skip_key_level=False)),
-        )
-    cur = await conn.execute(query, params)
+    params: dict[str, Any] = {"board_id": board_id, "after": after, "limit": limit, "as_of": as_of}
+    params.update((name, getattr(filters, name)) for name in _FILTERS)
+    present = frozenset(name for name in _FILTERS if params[name] is not None)
+    cur = await conn.execute(_listing_sql(latest, as_of is not None, present), params)
     return [_artifact(row) for row in await cur.fetchall()]
 
 

@@ -12,11 +12,11 @@ plus the commit — well under a millisecond — and every transaction takes the
 lock after any other row lock, which rules out deadlocks between writers.
 """
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from blackboard.records import Event
@@ -73,6 +73,19 @@ async def append(conn: Conn, *, board_id: UUID, events: list[EventDraft]) -> lis
     return sorted(row["seq"] for row in await cur.fetchall())
 
 
+@functools.cache
+def _read_sql(bounded: bool, by_kind: bool, by_type: bool) -> str:
+    """The read query for one combination of filters (built once: every live board's feed
+    reads once per burst in every process)."""
+    return (
+        f"SELECT {_COLUMNS} FROM events WHERE board_id = %(board_id)s AND seq > %(after)s"
+        + (" AND seq <= %(upto)s" if bounded else "")
+        + (" AND kind = ANY(%(kinds)s)" if by_kind else "")
+        + (" AND data->>'type' = ANY(%(types)s)" if by_type else "")
+        + " ORDER BY seq LIMIT %(limit)s"
+    )
+
+
 async def read(
     conn: Conn,
     *,
@@ -85,17 +98,8 @@ async def read(
 ) -> list[Event]:
     """Return up to `limit` events with `after` < seq (<= `upto`), oldest first, filtered by
     kind and by the artifact type their data names."""
-    query = sql.SQL(
-        "SELECT {columns} FROM events WHERE board_id = %(board_id)s AND seq > %(after)s"
-        " {upto} {kinds} {types} ORDER BY seq LIMIT %(limit)s"
-    ).format(
-        columns=sql.SQL(_COLUMNS),
-        upto=sql.SQL("AND seq <= %(upto)s") if upto is not None else sql.SQL(""),
-        kinds=sql.SQL("AND kind = ANY(%(kinds)s)") if kinds else sql.SQL(""),
-        types=sql.SQL("AND data->>'type' = ANY(%(types)s)") if types else sql.SQL(""),
-    )
     cur = await conn.execute(
-        query,
+        _read_sql(upto is not None, bool(kinds), bool(types)),
         {
             "board_id": board_id,
             "after": after,

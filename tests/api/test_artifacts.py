@@ -4,6 +4,7 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
 from tests.conftest import ADMIN, Actors, count_rows
 
@@ -175,6 +176,46 @@ async def test_list_filters_and_pages_with_next_after(
         seen += [a["seq"] for a in page["items"]]
         after = page["next_after"]
     assert len(seen) == 6 and seen == sorted(seen)
+
+
+@pytest.mark.parametrize("mode", ["latest", "every version", "as of"])
+async def test_filters_apply_in_every_listing_mode(
+    client: httpx.AsyncClient, actors: Actors, mode: str
+) -> None:
+    board, a1, a2 = await actors.board(), await actors.agent(), await actors.agent()
+    written = [
+        (await publish(client, board, a1, key="k", tags=["x"], role="r1")).json(),
+        (await publish(client, board, a2, key="k", tags=["y"], role="r2")).json(),
+        (await publish(client, board, a1, key="j", tags=["x"], role="r1")).json(),
+        (
+            await client.post(
+                f"/v1/boards/{board['id']}/artifacts",
+                json={"type": "result", "body": {"summary": "s"}, "key": "r", "tags": ["x"]},
+                headers=a1["headers"],
+            )
+        ).json(),
+    ]
+    k1, k2, j1, r1 = (w["id"] for w in written)
+    # after the last of them, so that "as of" sees what "latest" sees
+    await publish(client, board, a2, key="later")
+    options = {
+        "latest": {},
+        "every version": {"latest": "false"},
+        "as of": {"as_of": written[-1]["seq"]},
+    }[mode]
+    url = f"/v1/boards/{board['id']}/artifacts"
+
+    async def ids(**params: Any) -> list[str]:
+        r = await client.get(url, params={**options, **params}, headers=ADMIN)
+        assert r.status_code == 200, r.text
+        return [a["id"] for a in r.json()["items"]]
+
+    every = mode == "every version"
+    assert await ids(type="result") == [r1]
+    assert await ids(type="finding", key="k") == ([k1, k2] if every else [k2])
+    assert await ids(author=a1["id"], tag="x") == ([k1, j1, r1] if every else [j1, r1])
+    assert await ids(role="r2") == [k2]
+    assert await ids(type="finding", tag="y", author=a2["id"], role="r2") == [k2]
 
 
 async def test_as_of_answers_as_the_board_stood(client: httpx.AsyncClient, actors: Actors) -> None:
