@@ -12,7 +12,7 @@ from blackboard.drafts import ArtifactBatch, ArtifactDraft, RetractionDraft
 from blackboard.records import Artifact, Lineage
 from blackboard.services import artifacts
 from blackboard.services.artifacts import Published
-from blackboard.store.artifacts import ArtifactFilter
+from blackboard.store.artifacts import ArtifactFilter, Listing
 from blackboard.store.database import Database
 
 router = APIRouter(prefix="/v1/boards/{board_id}", tags=["artifacts"], responses=ERROR_RESPONSES)
@@ -112,11 +112,13 @@ async def list_artifacts(
         items = await artifacts.list_artifacts(
             conn,
             board_id=board_id,
-            filters=ArtifactFilter(type=type, key=key, author_id=author, role=role, tag=tag),
-            latest=latest,
-            as_of=as_of,
-            after=after,
-            limit=limit,
+            listing=Listing(
+                ArtifactFilter(type=type, key=key, author_id=author, role=role, tag=tag),
+                latest=latest,
+                as_of=as_of,
+                after=after,
+                limit=limit,
+            ),
         )
     return ArtifactPage(items=items, next_after=items[-1].seq if items else after)
 

@@ -25,7 +25,7 @@ from blackboard.services.schemas import SchemaCache, validate_body
 from blackboard.store import artifact_writes as writes
 from blackboard.store import artifacts as artifact_store
 from blackboard.store.artifact_writes import NewVersion, TaskDone, TurnDone, TypeChanged
-from blackboard.store.artifacts import ArtifactFilter
+from blackboard.store.artifacts import Listing
 from blackboard.store.database import Conn
 
 MAX_LINEAGE_DEPTH = 100
@@ -244,26 +244,9 @@ async def get(conn: Conn, *, board_id: UUID, artifact_id: UUID) -> Artifact:
     return artifact
 
 
-async def list_artifacts(
-    conn: Conn,
-    *,
-    board_id: UUID,
-    filters: ArtifactFilter,
-    latest: bool,
-    as_of: int | None,
-    after: int,
-    limit: int,
-) -> list[Artifact]:
+async def list_artifacts(conn: Conn, *, board_id: UUID, listing: Listing) -> list[Artifact]:
     """Return a page of artifacts in seq order (see store.artifacts.list_versions)."""
-    page = await artifact_store.list_versions(
-        conn,
-        board_id=board_id,
-        filters=filters,
-        latest=latest,
-        as_of=as_of,
-        after=after,
-        limit=limit,
-    )
+    page = await artifact_store.list_versions(conn, board_id=board_id, listing=listing)
     if not page:  # boards are never deleted: a page with items is of a board that exists
         await boards.require(conn, board_id=board_id)
     return page

@@ -92,6 +92,18 @@ class ArtifactFilter:
     tag: str | None = None
 
 
+@dataclass(frozen=True)
+class Listing:
+    """One page of a listing: which artifacts, as the board stands or stood at `as_of`,
+    after which seq, how many."""
+
+    filters: ArtifactFilter = ArtifactFilter()
+    latest: bool = True  # only each key's current (newest, not retracted) version
+    as_of: int | None = None
+    after: int = 0
+    limit: int = 50
+
+
 _FILTERS = ("type", "key", "author_id", "role", "tag")
 
 
@@ -157,24 +169,18 @@ def _listing_sql(latest: bool, past: bool, present: frozenset[str]) -> str:
     )
 
 
-async def list_versions(
-    conn: Conn,
-    *,
-    board_id: UUID,
-    filters: ArtifactFilter,
-    latest: bool,
-    as_of: int | None,
-    after: int,
-    limit: int,
-) -> list[Artifact]:
-    """Return artifacts with seq > `after` in seq order, as the board stood at `as_of`.
-
-    latest=True: only each key's current (newest, not retracted) version.
-    """
-    params: dict[str, Any] = {"board_id": board_id, "after": after, "limit": limit, "as_of": as_of}
-    params.update((name, getattr(filters, name)) for name in _FILTERS)
+async def list_versions(conn: Conn, *, board_id: UUID, listing: Listing) -> list[Artifact]:
+    """Return the listing's artifacts with seq > `after`, in seq order."""
+    params: dict[str, Any] = {
+        "board_id": board_id,
+        "after": listing.after,
+        "limit": listing.limit,
+        "as_of": listing.as_of,
+    }
+    params.update((name, getattr(listing.filters, name)) for name in _FILTERS)
     present = frozenset(name for name in _FILTERS if params[name] is not None)
-    cur = await conn.execute(_listing_sql(latest, as_of is not None, present), params)
+    query = _listing_sql(listing.latest, listing.as_of is not None, present)
+    cur = await conn.execute(query, params)
     return [_artifact(row) for row in await cur.fetchall()]
 
 
