@@ -7,7 +7,8 @@ commit — never across a round trip to a busy API process. So the statement doe
 in a fixed order: take the board's seqs first (the lock), then the key rows (version
 counters: only ever locked by holders of the board lock, hence no deadlocks), check
 what can only be checked there (the key's type, `expected_version`, that the type's
-schema version is still the newest), and write versions, events and the NOTIFY.
+schema version is still the newest) and that every parent exists, and write versions,
+events and the NOTIFY.
 A failed check aborts the statement through `blackboard_fail` (SQLSTATE BB001).
 """
 
