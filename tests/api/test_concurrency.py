@@ -2,11 +2,32 @@
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
+from uuid import uuid4
 
 import httpx
+from fastapi import FastAPI
 
+from api import create_app
 from tests.conftest import ADMIN, Actors
+
+
+@asynccontextmanager
+async def small_pool(
+    settings: Any,
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient, str, dict[str, str]]]:
+    """The app with a pool of 4, fewer than the requests sent at once; an agent's headers
+    and the artifacts URL of a fresh board."""
+    app = create_app(settings.model_copy(update={"pool_size": 4}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bb.test") as c:
+            agent = (await c.post("/v1/agents", json={"name": "crowd"}, headers=ADMIN)).json()
+            board = (await c.post("/v1/boards", json={"name": "crowd"}, headers=ADMIN)).json()
+            headers = {"Authorization": f"Bearer {agent['token']}"}
+            yield app, c, f"/v1/boards/{board['id']}/artifacts", headers
 
 
 async def test_16_publishers_to_one_key_win_each_version_exactly_once(
@@ -128,26 +149,45 @@ async def test_many_more_concurrent_publishers_than_pool_connections_all_succeed
 ) -> None:
     # Publishes to one board are group-committed; a group is written on the connection of
     # one of the waiting requests, so a pool smaller than the crowd cannot stall them.
-    from api import create_app
+    async with small_pool(settings) as (app, c, url, headers):
 
-    small = settings.model_copy(update={"pool_size": 4})
-    app = create_app(small)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bb.test") as c:
-            agent = (await c.post("/v1/agents", json={"name": "crowd"}, headers=ADMIN)).json()
-            board = (await c.post("/v1/boards", json={"name": "crowd"}, headers=ADMIN)).json()
-            headers = {"Authorization": f"Bearer {agent['token']}"}
+        async def one(i: int) -> int:
+            r = await c.post(
+                url, json={"type": "finding", "body": {"claim": f"crowd {i}"}}, headers=headers
+            )
+            assert r.status_code == 201, r.text
+            return int(r.json()["seq"])
 
-            async def one(i: int) -> int:
-                r = await c.post(
-                    f"/v1/boards/{board['id']}/artifacts",
-                    json={"type": "finding", "body": {"claim": f"crowd {i}"}},
-                    headers=headers,
-                )
-                assert r.status_code == 201, r.text
-                return int(r.json()["seq"])
+        seqs = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(48))), 60)
+    assert sorted(seqs) == list(range(2, 50))
+    assert app.state.coalescer.groups > 0, "the publishes never shared a statement"
 
-            seqs = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(48))), 60)
-        assert sorted(seqs) == list(range(2, 50))
-        assert app.state.coalescer.groups > 0, "the publishes never shared a statement"
+
+async def test_a_bad_parent_in_a_group_commit_fails_only_its_own_publish(
+    settings: Any, actors: Actors
+) -> None:
+    # Parents are checked inside the (possibly shared) publish statement: a group with one
+    # unknown parent must fall back so that only that request fails.
+    async with small_pool(settings) as (app, c, url, headers):
+        root = await c.post(
+            url, json={"type": "finding", "body": {"claim": "root"}}, headers=headers
+        )
+        parent = root.json()["id"]
+
+        async def one(i: int) -> httpx.Response:
+            named = str(uuid4()) if i % 6 == 0 else parent
+            body = {"type": "finding", "body": {"claim": f"child {i}"}, "parents": [named]}
+            return await c.post(url, json=body, headers=headers)
+
+        answers = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(24))), 60)
+        listed = await c.get(url, params={"latest": "false", "limit": 100}, headers=ADMIN)
+    for i, r in enumerate(answers):
+        if i % 6 == 0:
+            assert r.status_code == 422 and r.json()["error"] == "UnknownParent", r.text
+            assert [e["path"] for e in r.json()["errors"]] == ["/parents/0"]
+        else:
+            assert r.status_code == 201, r.text
+    good = sorted(int(r.json()["seq"]) for r in answers if r.status_code == 201)
+    assert good == list(range(good[0], good[0] + 20))
+    assert len(listed.json()["items"]) == 21  # the root and the 20 children, no more
+    assert app.state.coalescer.groups > 0, "the publishes never shared a statement"
