@@ -87,7 +87,8 @@ class Plan:
 # --------------------------------------------------------------------------- SQL
 
 # The claim statement of blackboard/store/tasks.py (_CLAIM), copied: the same CTE, the same
-# predicates and the same attempt row; it returns the id only.
+# predicates and the same attempt row, without the events and the look for lapsed leases;
+# it returns the id only.
 RAW_CLAIM = """
 WITH next AS (
     SELECT t.id FROM tasks t

@@ -65,7 +65,7 @@ async def claim_task(
     lease_s = (draft or TaskClaimDraft()).lease_s
     task = await db.run(
         lambda conn: tasks.claim_next(conn, board_id=board_id, agent=agent, lease_s=lease_s),
-        atomic=False,  # two statements, each atomic with its events
+        atomic=False,  # one statement (three once a lease lapsed), each atomic with its events
     )
     return task if task is not None else Response(status_code=204)
 

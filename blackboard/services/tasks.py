@@ -101,17 +101,27 @@ async def claim_next(conn: Conn, *, board_id: UUID, agent: Agent, lease_s: float
     """Lease the oldest task the agent can do (by capabilities, not declined); None if none.
 
     Leases on this board that ran out are taken back first, so a crashed holder's task is
-    offered again without waiting for the reaper. Two statements, each with its events:
-    neither holds the board's seq lock beyond its own execution.
+    offered again without waiting for the reaper. Usually one statement: the claim finds
+    no lapsed lease and claims. If it finds one, it claims nothing; the lapsed leases are
+    taken back and the claim runs again. Each statement logs its own events and holds the
+    board's seq lock only while it runs.
     """
-    expired = await task_store.expire_on_board(conn, board_id=board_id, limit=EXPIRE_BATCH)
-    task = await task_store.claim_next(
-        conn,
-        board_id=board_id,
-        agent_id=agent.id,
-        capabilities=agent.capabilities,
-        lease_s=lease_s,
-    )
+
+    async def claim(defer: bool) -> tuple[Task | None, bool]:
+        return await task_store.claim_next(
+            conn,
+            board_id=board_id,
+            agent_id=agent.id,
+            capabilities=agent.capabilities,
+            lease_s=lease_s,
+            defer_to_lapsed=defer,
+        )
+
+    task, lapsed = await claim(defer=True)
+    expired = 0
+    if lapsed:
+        expired = await task_store.expire_on_board(conn, board_id=board_id, limit=EXPIRE_BATCH)
+        task, _ = await claim(defer=False)
     if task is None:
         await boards.require(conn, board_id=board_id)  # 404 rather than "nothing to do"
     else:

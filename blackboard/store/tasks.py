@@ -93,9 +93,16 @@ async def attempts(conn: Conn, *, task_id: UUID) -> list[TaskAttempt]:
 
 
 _CLAIM = f"""
-WITH next AS (
+WITH lapsed AS (
+    -- a lease on this board that ran out: its task is older than any open one, and must
+    -- be taken back (with its events) before anything is claimed
+    SELECT EXISTS (SELECT 1 FROM tasks
+                   WHERE board_id = %(board_id)s AND status = 'leased'
+                     AND lease_expires_at <= now()) AS found
+), next AS (
     SELECT t.id FROM tasks t
     WHERE t.board_id = %(board_id)s AND t.status = 'open' AND t.available_at <= now()
+      AND NOT (%(defer)s AND (SELECT found FROM lapsed))
       AND t.required_capabilities <@ %(capabilities)s::text[]
       AND NOT EXISTS (SELECT 1 FROM abstentions a
                       WHERE a.task_id = t.id AND a.agent_id = %(agent_id)s)
@@ -120,15 +127,22 @@ WITH next AS (
            1 AS ord
     FROM leased l
 ){logged_from("evs")}
-SELECT leased.*, {NOTIFIED} FROM leased
+SELECT l.*, lapsed.found AS lapsed, {NOTIFIED} FROM lapsed LEFT JOIN leased l ON true
 """
 
 
 async def claim_next(
-    conn: Conn, *, board_id: UUID, agent_id: UUID, capabilities: list[str], lease_s: float
-) -> Task | None:
+    conn: Conn,
+    *,
+    board_id: UUID,
+    agent_id: UUID,
+    capabilities: list[str],
+    lease_s: float,
+    defer_to_lapsed: bool = True,
+) -> tuple[Task | None, bool]:
     """Lease the oldest open task this agent can do and has not declined, and log
-    `task.claimed` — one statement; None if there is none."""
+    `task.claimed` — one statement. Return the task (None if there is none) and whether
+    a lease on the board has run out; with `defer_to_lapsed`, nothing is claimed then."""
     cur = await conn.execute(
         _CLAIM,
         {
@@ -136,9 +150,13 @@ async def claim_next(
             "agent_id": agent_id,
             "capabilities": capabilities,
             "lease_s": lease_s,
+            "defer": defer_to_lapsed,
         },
     )
-    return _task(await cur.fetchone())
+    row = await cur.fetchone()
+    assert row is not None  # one row, with or without a task
+    lapsed = bool(row.pop("lapsed"))
+    return (_task(row) if row["id"] is not None else None), lapsed
 
 
 async def extend_lease(conn: Conn, *, task_id: UUID, lease_s: float) -> Task:

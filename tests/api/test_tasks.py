@@ -81,6 +81,41 @@ async def test_32_agents_drain_1000_tasks_each_done_exactly_once(
     assert mismatched == (0,)
 
 
+async def test_a_lapsed_lease_is_taken_back_before_newer_tasks_are_claimed(
+    settings: Any,
+) -> None:
+    # No reaper in the window (it would take the lease back on its own): the claim must.
+    from api import create_app
+
+    app = create_app(settings.model_copy(update={"reaper_interval_s": 3600.0}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bb.test") as c:
+            actors = Actors(c)
+            board, silent, live = await actors.board(), await actors.agent(), await actors.agent()
+            older = await post_task(c, board, title="older")
+            assert (await claim(c, board, silent, lease_s=0.2)).json()["id"] == older["id"]
+            newer = await post_task(c, board, title="newer")
+            await asyncio.sleep(0.3)
+            taken = await claim(c, board, live)
+            assert taken.status_code == 200
+            assert (taken.json()["id"], taken.json()["attempt"]) == (older["id"], 2)
+            again = await claim(c, board, live)
+            assert again.json()["id"] == newer["id"]
+            events = (await c.get(f"/v1/boards/{board['id']}/events", headers=ADMIN)).json()
+        kinds = [
+            (e["kind"], e["subject_id"])
+            for e in events["items"]
+            if e["kind"].startswith("task.") and e["kind"] != "task.posted"
+        ]
+        assert kinds == [
+            ("task.claimed", older["id"]),
+            ("task.lease_expired", older["id"]),
+            ("task.claimed", older["id"]),
+            ("task.claimed", newer["id"]),
+        ]
+
+
 async def test_a_silent_holder_loses_the_task_and_its_late_complete_is_refused(
     client: httpx.AsyncClient, actors: Actors, db: psycopg.Connection[Any]
 ) -> None:
