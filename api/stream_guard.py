@@ -28,7 +28,6 @@ class _Watchdog:
         self.timeout_s = timeout_s
         self.loop = asyncio.get_running_loop()
         self.sending: tuple[asyncio.Task[object], float] | None = None
-        self.cancelling = 0  # the task's cancellation count when its send began
         self.fired = False
         self.timer = self.loop.call_later(timeout_s, self._check)
 
@@ -49,11 +48,11 @@ class _Watchdog:
         task = asyncio.current_task()
         assert task is not None
         self.sending = (task, self.loop.time())
-        self.cancelling = task.cancelling()
+        cancelling = task.cancelling()  # cancels already asked for are not ours
         try:
             await send(message)
         except asyncio.CancelledError:
-            if self.fired and task.uncancel() <= self.cancelling:
+            if self.fired and task.uncancel() <= cancelling:
                 raise _Stalled from None
             raise
         finally:
