@@ -21,7 +21,7 @@ from langchain_core.language_models import BaseChatModel
 
 from blackboard.background import cancel_and_wait
 from blackboard.controller.llm import TurnDecision, decide, model_from_spec
-from blackboard.controller.program import Outcome, Program, Stop
+from blackboard.controller.program import Offered, Outcome, Program, Stop
 from blackboard.controller.protocols import PROTOCOLS
 from blackboard.drafts import ArtifactDraft
 from blackboard.errors import BlackboardError
@@ -173,10 +173,10 @@ class Controller:
                 conn, board_id=run.board_id, events=[EventDraft(kind, subject_id=run.id, data=data)]
             )
 
-    async def _run_turn(self, p: Program, turn: Turn, agent: Agent) -> Outcome | None:
+    async def _run_turn(self, p: Program, offered: Offered, agent: Agent) -> Outcome | None:
         if agent.model:
-            return await self._model_turn(turn, agent)
-        await self._external_turn(turn)
+            return await self._model_turn(offered, agent)
+        await self._external_turn(await offered.stored())
         return None
 
     async def _external_turn(self, turn: Turn) -> None:
@@ -201,8 +201,9 @@ class Controller:
             self.models[spec] = model_from_spec(spec)
         return self.models[spec]
 
-    async def _model_turn(self, turn: Turn, agent: Agent) -> Outcome | None:
-        """Call the agent's model with the bundle alone, and record what it did."""
+    async def _model_turn(self, offered: Offered, agent: Agent) -> Outcome | None:
+        """Call the agent's model with the bundle alone (while the offer is being written),
+        and record what it did."""
         assert agent.model is not None
         validators: dict[str, Draft202012Validator] = {}
 
@@ -220,18 +221,19 @@ class Controller:
             return problems
 
         async with self.db.connection() as conn:
-            for name in turn.bundle.get("artifact_types", []):
+            for name in offered.bundle.get("artifact_types", []):
                 with contextlib.suppress(BlackboardError):  # unknown types stay unvalidated
                     validators[name] = (await self.schemas.validator(conn, name=name))[1]
         started = time.perf_counter()
         try:
             call = await decide(
                 self.model_for(agent.model),
-                bundle=turn.bundle,
+                bundle=offered.bundle,
                 validate=validate,
                 model_name=agent.model,
             )
         except Exception as exc:  # the model endpoint failed: the turn is invalid, the run goes on
+            turn = await offered.stored()
             async with self.db.transaction() as conn:
                 await turns.close_unanswered(
                     conn,
@@ -246,6 +248,7 @@ class Controller:
             return None
         record = call.to_dict()
         tokens = (call.tokens_in or 0) + (call.tokens_out or 0)
+        turn = await offered.stored()
         try:
             if call.outcome == "acted" and call.decision is not None:
                 d = call.decision

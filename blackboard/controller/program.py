@@ -22,9 +22,34 @@ from blackboard.store import artifacts as artifact_store
 from blackboard.store import runs as run_store
 from blackboard.store.database import Database
 
-TurnRunner = Callable[["Program", Turn, Agent], Awaitable["Outcome | None"]]
+TurnRunner = Callable[["Program", "Offered", Agent], Awaitable["Outcome | None"]]
 """Carries out one offered turn (calls a model, or waits for an external agent); returns
 its outcome when it has it at hand (None: the program reads it back)."""
+
+
+class Offered:
+    """A turn as offered to its agent: its bundle at once, its stored record when written.
+
+    An offer is a durable write of its own. Nothing the agent does needs to wait for it
+    except its answer, so a model is called while its turn's offer commits, and the time
+    of one commit comes off every model turn. An external agent can see a turn only once
+    it is stored, so its wait starts after that (see driver.py).
+    """
+
+    def __init__(self, bundle: dict[str, Any], stored: "asyncio.Future[Turn]") -> None:
+        self.bundle = bundle
+        self._stored = stored
+
+    @classmethod
+    def of(cls, turn: Turn) -> "Offered":
+        """A turn offered before (by a controller that resumed the run, say)."""
+        stored: asyncio.Future[Turn] = asyncio.get_running_loop().create_future()
+        stored.set_result(turn)
+        return cls(turn.bundle, stored)
+
+    async def stored(self) -> Turn:
+        """The turn as written; LostRun if the run was taken over before it was."""
+        return await self._stored
 
 
 class Stop(Exception):
@@ -144,23 +169,20 @@ class Program:
         self._step += 1
         step = self._step
         turn = self.existing.get(step)
-        if turn is None:
-            self._guard()
-            # counted when offered, so that turns offered at once cannot overrun the budget
-            self.usage.turns += 1
-            turn = await self._offer(
-                agent, step, phase, round, view or self.view(), inputs, only_ids, extra
-            )
         known: Outcome | None = None
-        if turn.status == "offered":
-            known = await self.run_turn(self, turn, agent)
-            if known is None:
-                async with self.db.connection() as conn:
-                    found = await run_store.turn_at(conn, run_id=self.run.id, step=step)
-                assert found is not None
-                turn = found
+        if turn is None or turn.status == "offered":
+            if turn is None:
+                self._guard()
+                # counted when offered, so that turns offered at once cannot overrun the budget
+                self.usage.turns += 1
+                offered = await self._offer(
+                    agent, step, phase, round, view or self.view(), inputs, only_ids, extra
+                )
             else:
-                turn = known.turn
+                offered = Offered.of(turn)
+            known = await self.run_turn(self, offered, agent)
+            await offered.stored()  # an outcome counts only for an offer that was stored
+            turn = known.turn if known is not None else await self._read_back(step)
             self.usage.tokens += int(turn.call.get("tokens_in") or 0) + int(
                 turn.call.get("tokens_out") or 0
             )
@@ -170,6 +192,12 @@ class Program:
                 published = await artifact_store.get_many(conn, ids=turn.artifact_ids)
         self._check_repeats(published)
         return Outcome(turn, published)
+
+    async def _read_back(self, step: int) -> Turn:
+        async with self.db.connection() as conn:
+            found = await run_store.turn_at(conn, run_id=self.run.id, step=step)
+        assert found is not None
+        return found
 
     async def turns(self, offers: list[tuple[Agent, dict[str, Any]]]) -> list[Outcome]:
         """Offer several turns at once (steps numbered in list order) and await them all.
@@ -215,7 +243,7 @@ class Program:
         inputs: list[UUID] | None,
         only_ids: list[UUID] | None,
         extra: dict[str, Any],
-    ) -> Turn:
+    ) -> Offered:
         async with self.db.connection() as conn:
             bundle, manifest = await build_bundle(
                 conn,
@@ -225,7 +253,24 @@ class Program:
                 inputs=inputs,
                 only_ids=only_ids,
             )
-            turn = await run_store.offer_turn(
+        written = asyncio.create_task(
+            self._store_offer(agent, step, phase, round_, bundle, manifest)
+        )
+        # should the agent's side fail first, the write's own failure is not left unread
+        written.add_done_callback(lambda t: t.cancelled() or t.exception())
+        return Offered(bundle, written)
+
+    async def _store_offer(
+        self,
+        agent: Agent,
+        step: int,
+        phase: str,
+        round_: int,
+        bundle: dict[str, Any],
+        manifest: dict[str, Any],
+    ) -> Turn:
+        async with self.db.connection() as conn:
+            return await run_store.offer_turn(
                 conn,
                 turn_id=uuid4(),
                 run_id=self.run.id,
@@ -240,7 +285,6 @@ class Program:
                 bundle=bundle,
                 manifest=manifest,
             )
-        return turn
 
     def _check_repeats(self, published: list[Artifact]) -> None:
         """Loop guard: the same content published again in this run stops it."""

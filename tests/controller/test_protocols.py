@@ -17,6 +17,7 @@ from api import create_app
 from blackboard.config import Settings
 from blackboard.controller.driver import Controller
 from blackboard.controller.views import estimate_tokens
+from blackboard.store import runs as run_store
 from tests.conftest import ADMIN, Actors
 from tests.controller.test_runs import finished, offered, population, scripted, start
 
@@ -660,6 +661,35 @@ async def bare_app(settings: Settings) -> AsyncIterator[Any]:
     app = create_app(settings.model_copy(update={"controller_in_process": False}))
     async with app.router.lifespan_context(app):
         yield app
+
+
+async def test_a_controller_whose_run_was_taken_over_writes_no_turn_and_no_artifact(
+    bare_app: Any,
+) -> None:
+    """A model is called while its turn's offer is written; if the run was taken over in
+    the meantime, the offer is refused and the model's answer is thrown away."""
+    transport = httpx.ASGITransport(app=bare_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bb.test") as client:
+        actors = Actors(client)
+        board = await actors.board()
+        planner = await scripted(actors, "t-planner", ["planner"])
+        run = await start(client, board, protocol="solo", roster=[planner["id"]])
+        db = bare_app.state.database
+        stale = Controller(db, bare_app.state.schemas)
+        async with db.connection() as conn:
+            taken = await run_store.take_drivable(conn, controller=stale.name, lease_s=0.05)
+            assert taken is not None and str(taken.id) == run["id"]
+            await asyncio.sleep(0.1)  # its lease runs out before it starts driving
+            newer = await run_store.take_drivable(conn, controller="newer", lease_s=60)
+            assert newer is not None and newer.lease_token > taken.lease_token
+
+        await stale.drive(taken)
+
+        detail = (await client.get(f"/v1/runs/{run['id']}", headers=ADMIN)).json()
+        assert detail["turns"] == []
+        assert detail["run"]["controller"] == "newer" and detail["run"]["status"] == "running"
+        r = await client.get(f"/v1/boards/{board['id']}/artifacts", headers=ADMIN)
+        assert r.json()["items"] == []
 
 
 async def test_a_run_resumed_after_its_controller_died_does_not_redo_parallel_turns(
