@@ -7,7 +7,6 @@ replaying its finished turns (see program.py) and carrying on from the first ope
 """
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -16,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from jsonschema import Draft202012Validator
 from langchain_core.language_models import BaseChatModel
 
 from blackboard.background import cancel_and_wait
@@ -205,7 +203,11 @@ class Controller:
         """Call the agent's model with the bundle alone (while the offer is being written),
         and record what it did."""
         assert agent.model is not None
-        validators: dict[str, Draft202012Validator] = {}
+        async with self.db.connection() as conn:  # a type that is not registered is absent
+            found = await self.schemas.validators(
+                conn, names=list(offered.bundle.get("artifact_types", []))
+            )
+        validators = {name: compiled for name, (_, compiled) in found.items()}
 
         def validate(decision: TurnDecision) -> list[str]:
             problems = []
@@ -220,10 +222,6 @@ class Controller:
                     problems += [f"{e.path}: {e.message}" for e in getattr(exc, "errors", [])]
             return problems
 
-        async with self.db.connection() as conn:
-            for name in offered.bundle.get("artifact_types", []):
-                with contextlib.suppress(BlackboardError):  # unknown types stay unvalidated
-                    validators[name] = (await self.schemas.validator(conn, name=name))[1]
         started = time.perf_counter()
         try:
             call = await decide(

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
-from jsonschema import Draft202012Validator
 from psycopg.pq import TransactionStatus
 
 from blackboard import telemetry
@@ -17,6 +16,7 @@ from blackboard.errors import (
     IdempotencyKeyReused,
     InvalidInput,
     NotFound,
+    UnknownType,
 )
 from blackboard.records import Agent, Artifact, Lineage, Retraction, Task
 from blackboard.services import boards, claims
@@ -169,21 +169,20 @@ async def _validate(
     conn: Conn, drafts: list[ArtifactDraft], schemas: SchemaCache, where: list[str]
 ) -> dict[str, int]:
     """Check each body against its type's newest schema; return type → version used."""
-    validators: dict[str, tuple[int, Draft202012Validator]] = {}
+    validators = await schemas.validators(conn, names=[d.type for d in drafts])
     for i, draft in enumerate(drafts):
         if draft.type not in validators:
-            try:
-                validators[draft.type] = await schemas.validator(conn, name=draft.type)
-            except InvalidInput as exc:
-                exc.errors = [FieldError(where[i] + e.path, e.message) for e in exc.errors]
-                exc.extra["index"] = i
-                raise
+            raise UnknownType(
+                f"artifact type {draft.type!r} is not registered",
+                errors=[FieldError(where[i] + "/type", "unknown artifact type")],
+                index=i,
+            )
         try:
             validate_body(validators[draft.type][1], draft.body, where[i] + "/body")
         except InvalidInput as exc:
             exc.extra["index"] = i
             raise
-    return {name: version for name, (version, _) in validators.items()}
+    return {d.type: validators[d.type][0] for d in drafts}
 
 
 async def _replay(

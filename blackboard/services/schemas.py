@@ -9,7 +9,7 @@ from referencing.exceptions import Unresolvable
 
 import artifacts
 from blackboard.content import content_hash
-from blackboard.errors import FieldError, InvalidSchema, NotFound, SchemaViolation, UnknownType
+from blackboard.errors import FieldError, InvalidSchema, NotFound, SchemaViolation
 from blackboard.records import TypeVersion
 from blackboard.store import types as type_store
 from blackboard.store.database import Conn
@@ -70,27 +70,37 @@ class SchemaCache:
         for name in names:
             self._newest.pop(name, None)
 
-    async def validator(self, conn: Conn, *, name: str) -> tuple[int, Draft202012Validator]:
-        """Return the newest version of type `name` and its validator; UnknownType if none."""
-        remembered = self._newest.get(name)
-        if remembered is not None and remembered[0] > time.monotonic():
-            version = remembered[1]
-        else:
-            latest = await type_store.latest_version_number(conn, name=name)
-            if latest is None:
-                raise UnknownType(
-                    f"artifact type {name!r} is not registered",
-                    errors=[FieldError("/type", "unknown artifact type")],
-                )
-            version = latest[0]
-            self._newest[name] = (time.monotonic() + self.ttl_s, version)
-        compiled = self._validators.get((name, version))
-        if compiled is None:
-            stored = await type_store.get(conn, name=name, version=version)
-            assert stored is not None
-            compiled = Draft202012Validator(stored.schema_)
-            self._validators[(name, version)] = compiled
-        return version, compiled
+    async def validators(
+        self, conn: Conn, *, names: list[str]
+    ) -> dict[str, tuple[int, Draft202012Validator]]:
+        """Return the newest version and validator of each of `names` that is registered.
+
+        The names whose remembered version is out of date are looked up in one query: a
+        turn's bundle offers every standard type, and all of them go stale at once."""
+        now = time.monotonic()
+        versions: dict[str, int] = {}
+        stale: list[str] = []
+        for name in dict.fromkeys(names):
+            remembered = self._newest.get(name)
+            if remembered is not None and remembered[0] > now:
+                versions[name] = remembered[1]
+            else:
+                stale.append(name)
+        if stale:
+            latest = await type_store.latest_versions(conn, names=stale)
+            for name, version in latest.items():
+                self._newest[name] = (now + self.ttl_s, version)
+            versions.update(latest)
+        found: dict[str, tuple[int, Draft202012Validator]] = {}
+        for name, version in versions.items():
+            compiled = self._validators.get((name, version))
+            if compiled is None:
+                stored = await type_store.get(conn, name=name, version=version)
+                assert stored is not None
+                compiled = Draft202012Validator(stored.schema_)
+                self._validators[(name, version)] = compiled
+            found[name] = (version, compiled)
+        return found
 
 
 def validate_body(validator: Draft202012Validator, body: dict[str, Any], at: str) -> None:

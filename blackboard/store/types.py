@@ -20,15 +20,14 @@ async def latest(conn: Conn, *, name: str) -> TypeVersion | None:
     return TypeVersion.model_validate(row) if row else None
 
 
-async def latest_version_number(conn: Conn, *, name: str) -> tuple[int, str] | None:
-    """Return (version, schema_hash) of the newest version of `name`, without the schema."""
+async def latest_versions(conn: Conn, *, names: list[str]) -> dict[str, int]:
+    """Return the newest version number of each of `names` that is registered."""
     cur = await conn.execute(
-        """SELECT version, schema_hash FROM artifact_types WHERE name = %s
-           ORDER BY version DESC LIMIT 1""",
-        (name,),
+        """SELECT name, max(version) AS version FROM artifact_types WHERE name = ANY(%s)
+           GROUP BY name""",
+        (names,),
     )
-    row = await cur.fetchone()
-    return (row["version"], row["schema_hash"]) if row else None
+    return {row["name"]: row["version"] for row in await cur.fetchall()}
 
 
 async def get(conn: Conn, *, name: str, version: int) -> TypeVersion | None:
