@@ -13,8 +13,10 @@ from uuid import UUID
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from blackboard.records import Artifact, Run
+from blackboard.records import Run
 from blackboard.store import artifacts as artifact_store
+from blackboard.store import bundles as bundle_store
+from blackboard.store.bundles import Candidate
 from blackboard.store.database import Conn
 
 CANDIDATES = 200  # artifacts considered per bundle, newest first (hidden counts are of these)
@@ -48,30 +50,25 @@ def estimate_tokens(value: Any) -> int:
     return len(orjson.dumps(value)) // 4 + 1
 
 
-def _shown(a: Artifact, fields: dict[str, list[str]] | None) -> dict[str, Any]:
-    body = a.body
-    if fields is not None and a.type in fields:
-        body = {k: v for k, v in body.items() if k in fields[a.type]}
-    return {
-        "id": str(a.id),
-        "type": a.type,
-        "key": a.key,
-        "version": a.version,
-        "author_id": str(a.author_id),
-        "role": a.role,
-        "body": body,
-    }
+def _shown(c: Candidate, fields: dict[str, list[str]] | None) -> dict[str, Any]:
+    if fields is None or c.type not in fields:
+        return c.entry
+    body = {k: v for k, v in c.entry["body"].items() if k in fields[c.type]}
+    return {**c.entry, "body": body}
 
 
-def _selected(a: Artifact, view: View, allowed_ids: set[UUID] | None) -> bool:
+def _selected(
+    c: Candidate, view: View, allowed_ids: set[str] | None, authors: set[str] | None
+) -> bool:
+    entry = c.entry
     return (
-        a.retracted is None
-        and (allowed_ids is None or a.id in allowed_ids)
-        and (view.types is None or a.type in view.types)
-        and (view.keys is None or a.key in view.keys)
-        and (view.authors is None or a.author_id in view.authors)
-        and (view.roles is None or a.role in view.roles)
-        and (view.tags is None or set(view.tags) <= set(a.tags))
+        not c.retracted
+        and (allowed_ids is None or entry["id"] in allowed_ids)
+        and (view.types is None or c.type in view.types)
+        and (view.keys is None or c.key in view.keys)
+        and (authors is None or entry["author_id"] in authors)
+        and (view.roles is None or entry["role"] in view.roles)
+        and (view.tags is None or set(view.tags) <= set(c.tags))
     )
 
 
@@ -101,36 +98,34 @@ async def build_bundle(
     view says (e.g. an agent that may see only its own assignment).
     """
     if view.scope == "run":
-        candidates = await artifact_store.tagged(
+        candidates = await bundle_store.tagged(
             conn, board_id=run.board_id, tag=f"run:{run.id}", limit=CANDIDATES
         )
-        if view.latest_only:
-            newest: dict[str, Artifact] = {}
-            for a in candidates:
-                if a.retracted is None and (
-                    a.key not in newest or a.version > newest[a.key].version
-                ):
-                    newest[a.key] = a
-            candidates = sorted(newest.values(), key=lambda a: a.seq, reverse=True)
+        if view.latest_only:  # newest first: a key's first version left is its newest
+            newest: dict[str, Candidate] = {}
+            for c in candidates:
+                if not c.retracted:
+                    newest.setdefault(c.key, c)
+            candidates = list(newest.values())
     else:
-        candidates = await artifact_store.newest_current(
-            conn, board_id=run.board_id, limit=CANDIDATES
-        )
-    allowed: set[UUID] | None = set(only_ids) if only_ids is not None else None
+        candidates = await bundle_store.current(conn, board_id=run.board_id, limit=CANDIDATES)
+    allowed: set[str] | None = {str(i) for i in only_ids} if only_ids is not None else None
     if view.lineage_of_inputs and inputs:
-        lineage = await _lineage_ids(conn, run, inputs)
+        lineage = {str(i) for i in await _lineage_ids(conn, run, inputs)}
         allowed = lineage if allowed is None else allowed & lineage
+    # the entries carry ids as JSON strings
+    authors = {str(a) for a in view.authors} if view.authors is not None else None
     budget = view.token_budget - estimate_tokens(header)
     shown: list[dict[str, Any]] = []
     hidden: dict[str, int] = {}
-    for a in candidates:  # newest first: when the budget runs out, the oldest are cut
-        entry = _shown(a, view.fields)
+    for c in candidates:  # newest first: when the budget runs out, the oldest are cut
+        entry = _shown(c, view.fields)
         cost = estimate_tokens(entry)
-        if _selected(a, view, allowed) and cost <= budget:
+        if _selected(c, view, allowed, authors) and cost <= budget:
             shown.append(entry)
             budget -= cost
         else:
-            hidden[a.type] = hidden.get(a.type, 0) + 1
+            hidden[c.type] = hidden.get(c.type, 0) + 1
     shown.reverse()  # oldest first reads like a story
     bundle = {**header, "artifacts": shown}
     manifest = {

@@ -238,26 +238,14 @@ async def lineage(
     return nodes, edges
 
 
-async def tagged(conn: Conn, *, board_id: UUID, tag: str, limit: int) -> list[Artifact]:
-    """Return the versions on the board carrying `tag`, newest first (GIN index)."""
-    cur = await conn.execute(
-        _SELECT
-        + """FROM artifacts a LEFT JOIN artifact_retractions r ON r.artifact_id = a.id
-        WHERE a.board_id = %s AND a.tags @> ARRAY[%s]::text[] AND a.tags <> '{}'
-        ORDER BY a.seq DESC LIMIT %s""",
-        (board_id, tag, limit),
-    )
-    return [_artifact(row) for row in await cur.fetchall()]
+CURRENT_VERSIONS = """FROM artifact_keys k JOIN artifacts a ON a.id = k.latest_id
+    LEFT JOIN artifact_retractions r ON r.artifact_id = a.id
+    WHERE k.board_id = %s AND k.latest_seq IS NOT NULL
+    ORDER BY k.latest_seq DESC LIMIT %s"""
+"""A board's current versions (one per key), most recently changed first: `a` and `r`."""
 
 
 async def newest_current(conn: Conn, *, board_id: UUID, limit: int) -> list[Artifact]:
     """Return the board's current versions (one per key), most recently changed first."""
-    cur = await conn.execute(
-        _SELECT
-        + """FROM artifact_keys k JOIN artifacts a ON a.id = k.latest_id
-        LEFT JOIN artifact_retractions r ON r.artifact_id = a.id
-        WHERE k.board_id = %s AND k.latest_seq IS NOT NULL
-        ORDER BY k.latest_seq DESC LIMIT %s""",
-        (board_id, limit),
-    )
+    cur = await conn.execute(_SELECT + CURRENT_VERSIONS, (board_id, limit))
     return [_artifact(row) for row in await cur.fetchall()]
