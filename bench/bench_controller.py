@@ -210,9 +210,10 @@ async def main(quick: bool) -> int:
             settle()
             floor = await durable_writes(db, 100 if quick else 500)
             # Untimed first, as the other benchmarks warm up: the pool's connections are
-            # new, and each prepares every statement on its first use (planning the big
-            # ones takes milliseconds). A controller that has been running for a minute
-            # has that behind it. The warm-up's figures are printed, apart.
+            # new, and PostgreSQL plans each big statement anew on its first five
+            # executions on each of them (milliseconds each) before it keeps a generic
+            # plan. A controller that has run for a minute has that behind it. The
+            # warm-up's figures are printed, apart.
             _, cold = await sequential_runs(db, 2 if quick else 5)
             run_times, overheads = await sequential_runs(db, 3 if quick else 10)
             versions = 20_000 if quick else 100_000
