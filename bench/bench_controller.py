@@ -24,6 +24,7 @@ from uuid import uuid4
 from blackboard.controller.driver import Controller
 from blackboard.controller.views import View, build_bundle
 from blackboard.drafts import AgentDraft, BoardDraft, RunDraft
+from blackboard.records import Agent
 from blackboard.services import agents, boards, runs
 from blackboard.services.schemas import SchemaCache, register_standard_types
 from blackboard.store import migrate
@@ -40,14 +41,10 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def sequential_runs(db: Database, count: int) -> tuple[list[float], list[float]]:
-    """Drive `count` runs of 8 scripted agents x 3 rounds; return run times, per-turn overheads."""
-    schemas = SchemaCache()
-    controller = Controller(db, schemas)
-    run_times: list[float] = []
-    overheads: list[float] = []
+async def scripted_roster(db: Database) -> list[Agent]:
+    """Register 8 scripted model-backed agents, two of each capability."""
     async with db.transaction() as conn:
-        roster = [
+        return [
             (
                 await agents.register(
                     conn,
@@ -60,6 +57,15 @@ async def sequential_runs(db: Database, count: int) -> tuple[list[float], list[f
             )[0]
             for i in range(8)
         ]
+
+
+async def sequential_runs(
+    controller: Controller, roster: list[Agent], count: int
+) -> tuple[list[float], list[float]]:
+    """Drive `count` runs of the roster x 3 rounds; return run times, per-turn overheads."""
+    db = controller.db
+    run_times: list[float] = []
+    overheads: list[float] = []
     for n in range(count):
         async with db.transaction() as conn:
             board = await boards.create(conn, draft=BoardDraft(name=f"seq-{n}-{uuid4().hex[:6]}"))
@@ -214,8 +220,11 @@ async def main(quick: bool) -> int:
             # executions on each of them (milliseconds each) before it keeps a generic
             # plan. A controller that has run for a minute has that behind it. The
             # warm-up's figures are printed, apart.
-            _, cold = await sequential_runs(db, 2 if quick else 5)
-            run_times, overheads = await sequential_runs(db, 3 if quick else 10)
+            # one controller and one roster throughout, as in a service that has been up
+            # a while (its schema cache and its agents' models are built once)
+            controller, roster = Controller(db, SchemaCache()), await scripted_roster(db)
+            _, cold = await sequential_runs(controller, roster, 2 if quick else 5)
+            run_times, overheads = await sequential_runs(controller, roster, 3 if quick else 10)
             versions = 20_000 if quick else 100_000
             started = time.perf_counter()
             board_id, run_tag = await fill(db, versions)
