@@ -203,10 +203,11 @@ class Controller:
         """Call the agent's model with the bundle alone (while the offer is being written),
         and record what it did."""
         assert agent.model is not None
-        async with self.db.connection() as conn:  # a type that is not registered is absent
-            found = await self.schemas.validators(
-                conn, names=list(offered.bundle.get("artifact_types", []))
-            )
+        names = list(offered.bundle.get("artifact_types", []))
+        found = self.schemas.remembered(names)
+        if found is None:
+            async with self.db.connection() as conn:  # a type not registered is absent
+                found = await self.schemas.validators(conn, names=names)
         validators = {name: compiled for name, (_, compiled) in found.items()}
 
         def validate(decision: TurnDecision) -> list[str]:

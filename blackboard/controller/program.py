@@ -10,6 +10,7 @@ agent again for a finished turn.
 """
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -106,11 +107,14 @@ class Program:
         """How many rounds the run asks for."""
         return int(self.run.params.get("rounds", 1))
 
+    @functools.cached_property
+    def _base_view(self) -> View:
+        override = self.run.params.get("view")
+        return View.model_validate({**self.default_view.model_dump(), **(override or {})})
+
     def view(self, **overrides: Any) -> View:
         """The run's view (the protocol's default, or the run's override) with changes."""
-        override = self.run.params.get("view")
-        base = View.model_validate({**self.default_view.model_dump(), **(override or {})})
-        return base.model_copy(update=overrides)
+        return self._base_view.model_copy(update=overrides)
 
     def header(self, agent: Agent, phase: str, round_: int, **extra: Any) -> dict[str, Any]:
         """What every step sees besides artifacts: the goal, who it is, what to do."""

@@ -70,6 +70,19 @@ class SchemaCache:
         for name in names:
             self._newest.pop(name, None)
 
+    def remembered(self, names: list[str]) -> dict[str, tuple[int, Draft202012Validator]] | None:
+        """What `validators` would return, from memory alone; None if a name needs a query
+        (so that a caller need not take a connection from the pool for nothing)."""
+        now = time.monotonic()
+        found: dict[str, tuple[int, Draft202012Validator]] = {}
+        for name in names:
+            newest = self._newest.get(name)
+            compiled = self._validators.get((name, newest[1])) if newest is not None else None
+            if newest is None or newest[0] <= now or compiled is None:
+                return None
+            found[name] = (newest[1], compiled)
+        return found
+
     async def validators(
         self, conn: Conn, *, names: list[str]
     ) -> dict[str, tuple[int, Draft202012Validator]]:
