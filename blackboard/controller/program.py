@@ -257,38 +257,25 @@ class Program:
                 inputs=inputs,
                 only_ids=only_ids,
             )
-        written = asyncio.create_task(
-            self._store_offer(agent, step, phase, round_, bundle, manifest)
+        store = functools.partial(
+            run_store.offer_turn,
+            turn_id=uuid4(),
+            run_id=self.run.id,
+            lease_token=self.run.lease_token,
+            board_id=self.run.board_id,
+            agent_id=agent.id,
+            model=agent.model,
+            step=step,
+            round=round_,
+            phase=phase,
+            timeout_s=float(self.run.params.get("turn_timeout_s", 60.0)),
+            bundle=bundle,
+            manifest=manifest,
         )
+        written = asyncio.create_task(self.db.run(store, atomic=False))  # one statement
         # should the agent's side fail first, the write's own failure is not left unread
         written.add_done_callback(lambda t: t.cancelled() or t.exception())
         return Offered(bundle, written)
-
-    async def _store_offer(
-        self,
-        agent: Agent,
-        step: int,
-        phase: str,
-        round_: int,
-        bundle: dict[str, Any],
-        manifest: dict[str, Any],
-    ) -> Turn:
-        async with self.db.connection() as conn:
-            return await run_store.offer_turn(
-                conn,
-                turn_id=uuid4(),
-                run_id=self.run.id,
-                lease_token=self.run.lease_token,
-                board_id=self.run.board_id,
-                agent_id=agent.id,
-                model=agent.model,
-                step=step,
-                round=round_,
-                phase=phase,
-                timeout_s=float(self.run.params.get("turn_timeout_s", 60.0)),
-                bundle=bundle,
-                manifest=manifest,
-            )
 
     def _check_repeats(self, published: list[Artifact]) -> None:
         """Loop guard: the same content published again in this run stops it."""

@@ -76,12 +76,17 @@ class SchemaCache:
         now = time.monotonic()
         found: dict[str, tuple[int, Draft202012Validator]] = {}
         for name in names:
-            newest = self._newest.get(name)
-            compiled = self._validators.get((name, newest[1])) if newest is not None else None
-            if newest is None or newest[0] <= now or compiled is None:
+            version = self._fresh_version(name, now)
+            compiled = self._validators.get((name, version)) if version is not None else None
+            if version is None or compiled is None:
                 return None
-            found[name] = (newest[1], compiled)
+            found[name] = (version, compiled)
         return found
+
+    def _fresh_version(self, name: str, now: float) -> int | None:
+        """The newest version of `name` as remembered, unless that memory is out of date."""
+        newest = self._newest.get(name)
+        return newest[1] if newest is not None and newest[0] > now else None
 
     async def validators(
         self, conn: Conn, *, names: list[str]
@@ -94,11 +99,11 @@ class SchemaCache:
         versions: dict[str, int] = {}
         stale: list[str] = []
         for name in dict.fromkeys(names):
-            remembered = self._newest.get(name)
-            if remembered is not None and remembered[0] > now:
-                versions[name] = remembered[1]
-            else:
+            version = self._fresh_version(name, now)
+            if version is None:
                 stale.append(name)
+            else:
+                versions[name] = version
         if stale:
             latest = await type_store.latest_versions(conn, names=stale)
             for name, version in latest.items():

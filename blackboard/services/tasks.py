@@ -51,13 +51,13 @@ def expired_events(expired: list[tuple[Task, UUID]]) -> list[EventDraft]:
 async def post(conn: Conn, *, board_id: UUID, poster: Agent | None, draft: TaskDraft) -> Task:
     """Post an open task on the board; return it."""
     await boards.require(conn, board_id=board_id)
-    if draft.wants_type is not None and draft.wants_type not in await type_store.latest_versions(
-        conn, names=[draft.wants_type]
-    ):
-        raise InvalidInput(
-            f"artifact type {draft.wants_type!r} is not registered",
-            errors=[FieldError("/wants_type", "unknown artifact type")],
-        )
+    if draft.wants_type is not None:
+        registered = await type_store.latest_versions(conn, names=[draft.wants_type])
+        if draft.wants_type not in registered:
+            raise InvalidInput(
+                f"artifact type {draft.wants_type!r} is not registered",
+                errors=[FieldError("/wants_type", "unknown artifact type")],
+            )
     if draft.inputs:
         present = await artifact_store.existing_ids(conn, board_id=board_id, ids=draft.inputs)
         missing = [
