@@ -1,16 +1,28 @@
-"""The baseline for bench_core: the least a FastAPI + psycopg service can do per publish.
+"""The bare baseline: the least a FastAPI + psycopg service can do per request.
 
-One endpoint, POST /insert: parse a JSON body with pydantic, do one INSERT of a row like
-an artifact version (uuid, a few text/int columns and a ~1 KB jsonb body) through an
-async connection pool, and answer 201 with the row. Same stack and settings as the
-service (uvicorn, uvloop, httptools, orjson for jsonb, a pool of 10 per worker), so the
-ratio publish/baseline measures what the service adds on top.
+- POST /insert (bench_core): parse a JSON body with pydantic, do one INSERT of a row like
+  an artifact version (uuid, a few text/int columns and a ~1 KB jsonb body), and answer
+  201 with the row.
+- POST /publish and GET /stream (bench_live): the same INSERT with a NOTIFY carrying the
+  new row's seq in the same statement, and Server-Sent Events fed by one LISTEN
+  connection per process that writes each notification to every open stream (no re-read
+  of a log, no filters, no auth).
+- POST /claim and POST /tasks/{id}/complete (bench_tasks): the service's claim statement
+  alone (CLAIM: SKIP LOCKED, lease, attempt row; no events, no auth), and one statement
+  that completes the task and its attempt (no result artifact, no events).
 
-Run by bench_core.py as
+Same stack and settings as the service (uvicorn, uvloop, httptools, orjson for jsonb, a
+pool of 10 per worker), so the ratio service/baseline measures what the service adds on
+top, and the baseline's own rate is a ceiling for any service on this stack and machine.
+
+Run by harness.baseline_server as
     uvicorn baseline_app:app --app-dir bench --workers 2 --loop uvloop --http httptools
-with BENCH_BASELINE_DATABASE_URL set; the table (TABLE_DDL) must already exist.
+with BENCH_BASELINE_DATABASE_URL set; the table (TABLE_DDL) must already exist, and the
+task endpoints use the service's own `tasks` and `task_attempts` tables.
 """
 
+import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +31,9 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import orjson
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException, Response
+from fastapi.responses import StreamingResponse
+from fastapi.sse import format_sse_event
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool
@@ -42,6 +56,54 @@ _INSERT = f"""
 INSERT INTO {TABLE} (id, board_id, type, key, version, body)
 VALUES (%s, %s, %s, %s, 1, %s)
 RETURNING seq, created_at
+"""
+CHANNEL = "bench_baseline"
+_PUBLISH = f"""
+WITH written AS (
+    INSERT INTO {TABLE} (id, board_id, type, key, version, body)
+    VALUES (%s, %s, %s, %s, 1, %s)
+    RETURNING seq
+)
+SELECT seq, pg_notify('{CHANNEL}', seq::text) FROM written
+"""
+_LAST_SEQ = f"SELECT coalesce(max(seq), 0) FROM {TABLE}"
+
+# The claim statement of blackboard/store/tasks.py (_CLAIM), copied: the same CTE, the same
+# predicates and the same attempt row, without the events and the look for lapsed leases;
+# it returns the id only. bench_tasks also runs it bare, over psycopg.
+CLAIM = """
+WITH next AS (
+    SELECT t.id FROM tasks t
+    WHERE t.board_id = %(board_id)s AND t.status = 'open' AND t.available_at <= now()
+      AND t.required_capabilities <@ %(capabilities)s::text[]
+      AND NOT EXISTS (SELECT 1 FROM abstentions a
+                      WHERE a.task_id = t.id AND a.agent_id = %(agent_id)s)
+    ORDER BY t.created_at
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+), leased AS (
+    UPDATE tasks t
+    SET status = 'leased', holder_id = %(agent_id)s, attempt = t.attempt + 1,
+        lease_token = t.lease_token + 1,
+        lease_expires_at = now() + make_interval(secs => %(lease_s)s), updated_at = now()
+    FROM next WHERE t.id = next.id
+    RETURNING t.id, t.attempt, t.holder_id, t.lease_token
+), opened AS (
+    INSERT INTO task_attempts (task_id, attempt, agent_id, lease_token)
+    SELECT id, attempt, holder_id, lease_token FROM leased
+)
+SELECT id FROM leased
+"""
+_COMPLETE = """
+WITH done AS (
+    UPDATE tasks SET status = 'completed', lease_expires_at = NULL, updated_at = now()
+    WHERE id = %(task_id)s AND holder_id = %(agent_id)s AND status = 'leased'
+    RETURNING id, attempt
+), closed AS (
+    UPDATE task_attempts a SET outcome = 'completed', ended_at = now()
+    FROM done WHERE a.task_id = done.id AND a.attempt = done.attempt
+)
+SELECT id FROM done
 """
 POOL_SIZE = 10  # the service's default pool_size per API process
 
@@ -74,10 +136,21 @@ class Inserted(Row):
 
 async def _configure(conn: AsyncConnection[Any]) -> None:
     await conn.execute("SET TIME ZONE 'UTC'")
-    await conn.commit()
 
 
 _pools: list[AsyncConnectionPool[AsyncConnection[Any]]] = []  # this process's one pool
+_streams: set[asyncio.Queue[bytes]] = set()  # this process's open SSE streams
+
+
+async def _listen(url: str) -> None:
+    """This process's one LISTEN connection: each notification, as an SSE frame, to every
+    open stream."""
+    async with await AsyncConnection.connect(url, autocommit=True) as conn:
+        await conn.execute(f"LISTEN {CHANNEL}")
+        async for note in conn.notifies():
+            frame = format_sse_event(id=note.payload, data_str=note.payload)
+            for queue in _streams:
+                queue.put_nowait(frame)
 
 
 @asynccontextmanager
@@ -86,15 +159,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         os.environ["BENCH_BASELINE_DATABASE_URL"],
         min_size=2,
         max_size=POOL_SIZE,
+        # as the service's pool (store/database.py): each statement commits by itself, no
+        # BEGIN/COMMIT round trips, and statements are prepared at once
+        kwargs={"autocommit": True, "prepare_threshold": 0},
         configure=_configure,
         open=False,
         name="baseline",
     )
     await pool.open(wait=True, timeout=30)
     _pools.append(pool)
+    listening = asyncio.create_task(_listen(os.environ["BENCH_BASELINE_DATABASE_URL"]))
     try:
         yield
     finally:
+        listening.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listening
         _pools.remove(pool)
         await pool.close()
 
@@ -121,3 +201,94 @@ async def insert(row: Row) -> Inserted:
         seq=seq,
         created_at=created_at,
     )
+
+
+class ClaimRequest(BaseModel):
+    """Who claims the next task of which board, for how long."""
+
+    board_id: UUID
+    agent_id: UUID
+    lease_s: float = Field(gt=0, le=3600)
+
+
+class CompleteRequest(BaseModel):
+    """Who completes the task."""
+
+    agent_id: UUID
+
+
+class TaskRef(BaseModel):
+    """The task claimed or completed."""
+
+    id: UUID
+
+
+@app.post("/claim", response_model=None)
+async def claim(request: ClaimRequest) -> TaskRef | Response:
+    """Lease the board's oldest open task to the agent; 204 if there is none."""
+    params = {**request.model_dump(), "capabilities": []}
+    async with _pools[0].connection() as conn:
+        cur = await conn.execute(CLAIM, params)
+        row = await cur.fetchone()
+    return Response(status_code=204) if row is None else TaskRef(id=row[0])
+
+
+@app.post("/tasks/{task_id}/complete")
+async def complete(task_id: UUID, request: CompleteRequest) -> TaskRef:
+    """Complete a task the agent holds; 409 if it does not hold it."""
+    async with _pools[0].connection() as conn:
+        cur = await conn.execute(_COMPLETE, {"task_id": task_id, "agent_id": request.agent_id})
+        row = await cur.fetchone()
+    if row is None:
+        raise HTTPException(409, "not leased to this agent")
+    return TaskRef(id=row[0])
+
+
+class Published(BaseModel):
+    """Where the published row went."""
+
+    id: UUID
+    seq: int
+
+
+@app.post("/publish", status_code=201)
+async def publish(row: Row) -> Published:
+    """Insert one row and NOTIFY its seq, in one statement."""
+    row_id = uuid4()
+    async with _pools[0].connection() as conn:
+        cur = await conn.execute(
+            _PUBLISH, (row_id, row.board_id, row.type, str(row_id), Jsonb(row.body))
+        )
+        written = await cur.fetchone()
+    assert written is not None
+    return Published(id=row_id, seq=written[0])
+
+
+@app.get("/last_seq")
+async def last_seq() -> int:
+    """The newest seq so far (where a stream that wants every new row starts)."""
+    async with _pools[0].connection() as conn:
+        cur = await conn.execute(_LAST_SEQ)
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@app.get("/stream")
+async def stream() -> StreamingResponse:
+    """Server-Sent Events: every row published from now on, `id` = its seq; what is queued
+    goes out as one write, as the service's streams do."""
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    _streams.add(queue)
+
+    async def frames() -> AsyncIterator[bytes]:
+        try:
+            while True:
+                chunk = [await queue.get()]
+                while not queue.empty():
+                    chunk.append(queue.get_nowait())
+                yield b"".join(chunk)
+        finally:
+            _streams.discard(queue)
+
+    return StreamingResponse(frames(), media_type="text/event-stream")

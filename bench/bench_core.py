@@ -20,43 +20,30 @@ noisy, and it shows where the time goes.
 
 from __future__ import annotations
 
-import contextlib
 import random
 import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
-import psycopg
 import uvloop
 
 # bench/ is on sys.path: these files are run as scripts
-from baseline_app import TABLE_DDL
 from harness import (
-    BENCH_DIR,
     HOST,
     Admin,
     BenchError,
-    CpuMeter,
     LoadResult,
     Running,
-    ServerProcess,
     Session,
     Table,
     bench_main,
-    blackboard_server,
-    clean_env,
-    database_url,
-    free_port,
     http_request,
-    postmaster_pid,
     run_load,
     say,
+    service_and_baseline,
     unique_suffix,
 )
 
@@ -157,32 +144,6 @@ def artifact_body(kind: str, rng: random.Random, serial: int) -> dict[str, Any]:
             "suggestions": [_text(rng, 300)],
         }
     raise ValueError(kind)
-
-
-@contextlib.contextmanager
-def baseline_server(database_url: str, postgres: int | None, log_dir: Path) -> Iterator[Running]:
-    """Run bench/baseline_app.py under uvicorn as the service runs, until the block ends."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(TABLE_DDL)
-    port = free_port()
-    argv = [sys.executable, "-m", "uvicorn", "baseline_app:app", "--app-dir", str(BENCH_DIR)]
-    argv += ["--host", HOST, "--port", str(port), "--workers", "2", "--loop", "uvloop"]
-    argv += ["--http", "httptools", "--no-access-log", "--log-level", "warning"]
-    env = clean_env(BENCH_BASELINE_DATABASE_URL=database_url)
-    server = ServerProcess("baseline (uvicorn)", argv, env, log_dir / "baseline.log")
-    probe = {"board_id": str(uuid.uuid4()), "type": "probe", "body": {"x": 1}}
-    try:
-        server.wait_until_ready(
-            lambda: (
-                httpx.post(f"http://{HOST}:{port}/insert", json=probe, timeout=2).status_code == 201
-            )
-        )
-        roots = {"app": server.proc.pid}
-        if postgres is not None:
-            roots["postgres"] = postgres
-        yield Running(port, CpuMeter(roots))
-    finally:
-        server.stop()
 
 
 # --------------------------------------------------------------------------- workloads
@@ -437,16 +398,8 @@ def report(f: Figures) -> None:
 
 def run(session: Session) -> None:
     plan = Plan.quick() if session.quick else Plan()
-    data_dir = session.data_dir
-    say(f"starting blackboard serve --workers 2, data in {data_dir} ...")
-    with blackboard_server(data_dir, session.admin_token) as bb:
-        pgdata = data_dir / "pgdata"
-        say("starting the baseline app (uvicorn --workers 2) on the same PostgreSQL ...")
-        with baseline_server(
-            database_url(data_dir), postmaster_pid(pgdata), session.work_dir
-        ) as base:
-            say(f"ready after {time.perf_counter() - session.started:.0f} s")
-            figures = uvloop.run(measure(plan, bb, base, session.admin_token))
+    with service_and_baseline(session) as (bb, base):
+        figures = uvloop.run(measure(plan, bb, base, session.admin_token))
     report(figures)
 
 

@@ -35,12 +35,14 @@ import multiprocessing as mp
 import os
 import sys
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any, cast
 
 import httptools
+import httpx
 import orjson
 import psycopg
 import uvloop
@@ -55,11 +57,11 @@ from harness import (
     Session,
     Table,
     bench_main,
-    blackboard_server,
     database_url,
     http_request,
     percentile,
     say,
+    service_and_baseline,
     unique_suffix,
 )
 
@@ -318,21 +320,37 @@ class Publishing:
     cpu_s: float = 0.0
 
 
-async def publish_steadily(plan: Plan, port: int, board_id: str, token: str) -> Publishing:
-    """Publish warm-up + timed artifacts at `plan.rate`, each started on schedule."""
+def artifact_requests(port: int, board_id: str, token: str) -> Callable[[int], bytes]:
+    """Publish number i: a small `finding` on the board, through the service."""
     path = f"/v1/boards/{board_id}/artifacts"
+
+    def request(i: int) -> bytes:
+        body = {"type": "finding", "body": {"claim": f"live #{i}", "confidence": 0.5}}
+        return http_request(path, token=token, body=orjson.dumps(body), port=port)
+
+    return request
+
+
+def bare_requests(port: int) -> Callable[[int], bytes]:
+    """Publish number i: the same `finding`, through the bare baseline (INSERT + NOTIFY)."""
+    board_id = str(uuid.uuid4())
+
+    def request(i: int) -> bytes:
+        body = {
+            "board_id": board_id,
+            "type": "finding",
+            "body": {"claim": f"live #{i}", "confidence": 0.5},
+        }
+        return http_request("/publish", token=None, body=orjson.dumps(body), port=port)
+
+    return request
+
+
+async def publish_steadily(plan: Plan, port: int, request: Callable[[int], bytes]) -> Publishing:
+    """Publish warm-up + timed artifacts at `plan.rate`, each started on schedule; the
+    answer (201) must carry the publish's `seq`."""
     total = plan.warmup_publishes + plan.publishes
-    requests = [
-        http_request(
-            path,
-            token=token,
-            body=orjson.dumps(
-                {"type": "finding", "body": {"claim": f"live #{i}", "confidence": 0.5}}
-            ),
-            port=port,
-        )
-        for i in range(total)
-    ]
+    requests = [request(i) for i in range(total)]
     idle: asyncio.Queue[HttpConnection] = asyncio.Queue()
     conns = [await HttpConnection.open(port) for _ in range(plan.publish_connections)]
     for conn in conns:
@@ -440,19 +458,6 @@ class Analysis:
     out_of_order: int
 
 
-@dataclass(frozen=True)
-class Figures:
-    plan: Plan
-    live: Analysis
-    sub_errors: list[str]
-    publishing: Publishing
-    delivery_s: float  # from the first publish until every subscriber had the last event
-    server_cpu_s: dict[str, float]  # over `delivery_s`
-    subscriber_cpu_share: float
-    notify: NotifyResult
-    alone: Publishing  # the same publishes at the same rate, with no subscriber
-
-
 def analyse(received: Sequence[Received], publishing: Publishing) -> Analysis:
     """Match receipts with publishes by seq."""
     expected = set(publishing.sent_at)
@@ -491,38 +496,38 @@ async def setup(port: int, admin_token: str) -> tuple[str, str, int]:
     return token, board_id, int(board.get("last_seq", 1))
 
 
-def measure(plan: Plan, bb: Running, session: Session) -> Figures:
-    say(
-        f"\n[0/2] baseline: publishing alone, {plan.rate:.0f}/s for {plan.alone_s:.0f} s "
-        "on another board, with no subscriber"
-    )
-    token, quiet_board, _ = uvloop.run(setup(bb.port, session.admin_token))
-    alone_plan = dataclasses.replace(plan, duration_s=plan.alone_s)
-    alone = uvloop.run(publish_steadily(alone_plan, bb.port, quiet_board, token))
-    alone_ms = sorted(alone.latencies_ms)
-    say(
-        f"    publish (201) p50 {percentile(alone_ms, 50):.1f} ms, "
-        f"p99 {percentile(alone_ms, 99):.1f} ms"
-    )
-    token, board_id, first_seq = uvloop.run(setup(bb.port, session.admin_token))
+@dataclass(frozen=True)
+class LiveRun:
+    """One publish -> SSE run with the subscribers open."""
+
+    analysis: Analysis
+    errors: list[str]  # subscriptions that ended early
+    publishing: Publishing
+    delivery_s: float  # from the first publish until every subscriber had the last event
+    server_cpu_s: dict[str, float]  # over `delivery_s`
+    subscriber_cpu_share: float
+
+
+def live_run(
+    plan: Plan,
+    server: Running,
+    stream_path: str,
+    token: str,
+    first_seq: int,
+    request: Callable[[int], bytes],
+) -> LiveRun:
+    """Open the subscriptions, publish on schedule, collect what every subscriber got."""
     total = plan.warmup_publishes + plan.publishes
     last_seq = first_seq + total
-    say(
-        f"\n[1/2] publish -> SSE: {plan.subscribers} subscribers in "
-        f"{plan.subscriber_processes} processes, "
-        f"{plan.rate:.0f} publishes/s for {plan.duration_s:.0f} s after {plan.warmup_s:.1f} s "
-        "warm-up"
-    )
-    path = f"/v1/boards/{board_id}/events/stream?after={first_seq}"
-    subscribers = Subscribers(plan, bb.port, path, session.admin_token, last_seq)
+    subscribers = Subscribers(plan, server.port, stream_path, token, last_seq)
     try:
         subscribers.wait_ready()
         say(f"    {plan.subscribers} streams open")
         subscribers.go()
-        server0, wall0 = bb.meter.read(), time.monotonic()
-        publishing = uvloop.run(publish_steadily(plan, bb.port, board_id, token))
+        server0, wall0 = server.meter.read(), time.monotonic()
+        publishing = uvloop.run(publish_steadily(plan, server.port, request))
         received, sub_share = subscribers.results(plan.grace_s + 60)
-        server1, delivery_s = bb.meter.read(), time.monotonic() - wall0
+        server1, delivery_s = server.meter.read(), time.monotonic() - wall0
     finally:
         subscribers.stop()
     if len(publishing.sent_at) != total or max(publishing.sent_at) != last_seq:
@@ -532,8 +537,6 @@ def measure(plan: Plan, bb: Running, session: Session) -> Figures:
         )
     live = analyse(received, publishing)
     lat = sorted(live.latencies_ms)
-    errors = [r.error for r in received if r.error]
-    server = {k: server1[k] - server0[k] for k in server0.keys() & server1.keys()}
     pub_p99 = percentile(sorted(publishing.latencies_ms), 99)
     say(
         f"    published {total:,} in {publishing.elapsed_s:.1f} s (schedule at most "
@@ -543,9 +546,56 @@ def measure(plan: Plan, bb: Running, session: Session) -> Figures:
     )
     fifths = ", ".join(f"{x:.1f}" for x in live.p50_by_fifth_ms)
     say(f"    receipt p50 in each fifth of the run, ms: {fifths}")
+    return LiveRun(
+        analysis=live,
+        errors=[r.error for r in received if r.error],
+        publishing=publishing,
+        delivery_s=delivery_s,
+        server_cpu_s={k: server1[k] - server0[k] for k in server0.keys() & server1.keys()},
+        subscriber_cpu_share=sub_share,
+    )
+
+
+def measure(plan: Plan, bb: Running, base: Running, session: Session) -> Figures:
+    say(
+        f"\n[0/3] baseline: publishing alone, {plan.rate:.0f}/s for {plan.alone_s:.0f} s "
+        "on another board, with no subscriber"
+    )
+    token, quiet_board, _ = uvloop.run(setup(bb.port, session.admin_token))
+    alone_plan = dataclasses.replace(plan, duration_s=plan.alone_s)
+    alone = uvloop.run(
+        publish_steadily(alone_plan, bb.port, artifact_requests(bb.port, quiet_board, token))
+    )
+    alone_ms = sorted(alone.latencies_ms)
+    say(
+        f"    publish (201) p50 {percentile(alone_ms, 50):.1f} ms, "
+        f"p99 {percentile(alone_ms, 99):.1f} ms"
+    )
+    say(
+        f"\n[1/3] publish -> SSE: {plan.subscribers} subscribers in "
+        f"{plan.subscriber_processes} processes, "
+        f"{plan.rate:.0f} publishes/s for {plan.duration_s:.0f} s after {plan.warmup_s:.1f} s "
+        "warm-up"
+    )
+    token, board_id, first_seq = uvloop.run(setup(bb.port, session.admin_token))
+    live = live_run(
+        plan,
+        bb,
+        f"/v1/boards/{board_id}/events/stream?after={first_seq}",
+        session.admin_token,
+        first_seq,
+        artifact_requests(bb.port, board_id, token),
+    )
 
     say(
-        f"\n[2/2] raw LISTEN/NOTIFY on the same PostgreSQL: {plan.rate:.0f} NOTIFY+COMMIT/s "
+        "\n[2/3] the same against the bare baseline (bench/baseline_app.py: INSERT + NOTIFY,"
+        " one LISTEN per process writing each notification to every stream)"
+    )
+    first_bare = int(httpx.get(f"http://{HOST}:{base.port}/last_seq", timeout=10).json())
+    bare = live_run(plan, base, "/stream", "", first_bare, bare_requests(base.port))
+
+    say(
+        f"\n[3/3] raw LISTEN/NOTIFY on the same PostgreSQL: {plan.rate:.0f} NOTIFY+COMMIT/s "
         f"for {plan.notify_s:.0f} s"
     )
     notify = uvloop.run(raw_notify(plan, database_url(session.data_dir)))
@@ -554,17 +604,16 @@ def measure(plan: Plan, bb: Running, session: Session) -> Figures:
         f"    commit -> receipt p50 {percentile(nl, 50):.2f} ms, p99 {percentile(nl, 99):.2f} ms"
         f", missed {notify.missed}"
     )
-    return Figures(
-        plan=plan,
-        live=live,
-        sub_errors=errors,
-        publishing=publishing,
-        delivery_s=delivery_s,
-        server_cpu_s=server,
-        subscriber_cpu_share=sub_share,
-        notify=notify,
-        alone=alone,
-    )
+    return Figures(plan=plan, live=live, bare=bare, notify=notify, alone=alone)
+
+
+@dataclass(frozen=True)
+class Figures:
+    plan: Plan
+    live: LiveRun
+    bare: LiveRun  # the same against the bare baseline
+    notify: NotifyResult
+    alone: Publishing  # the same publishes at the same rate, with no subscriber
 
 
 # --------------------------------------------------------------------------- report
@@ -573,8 +622,10 @@ def measure(plan: Plan, bb: Running, session: Session) -> Figures:
 def report(f: Figures) -> None:
     table = Table()
     row = table.row
-    lat = sorted(f.live.latencies_ms)
-    slow = sorted(f.live.slowest_ms)
+    live = f.live.analysis
+    lat = sorted(live.latencies_ms)
+    slow = sorted(live.slowest_ms)
+    bare = sorted(f.bare.analysis.latencies_ms)
     n = f.plan.subscribers
     p99 = percentile(lat, 99)
     row(f"publish->SSE, {n} subs   p50 ms", f"{percentile(lat, 50):.1f}")
@@ -582,42 +633,57 @@ def report(f: Figures) -> None:
     row(f"publish->SSE, {n} subs   max ms", f"{lat[-1] if lat else float('nan'):.1f}")
     row("slowest subscriber/event p50 ms", f"{percentile(slow, 50):.1f}")
     row("slowest subscriber/event p99 ms", f"{percentile(slow, 99):.1f}")
-    missed, disorder = f.live.missed, f.live.out_of_order
-    row("missed events (all subscribers)", f"{missed}", "0", missed == 0)
-    row("events out of order", f"{disorder}", "0", disorder == 0)
-    pub = sorted(f.publishing.latencies_ms)
+    row("missed events (all subscribers)", f"{live.missed}", "0", live.missed == 0)
+    row("events out of order", f"{live.out_of_order}", "0", live.out_of_order == 0)
+    pub = sorted(f.live.publishing.latencies_ms)
     row("publish (201) p50 ms", f"{percentile(pub, 50):.1f}")
     row("publish (201) p99 ms", f"{percentile(pub, 99):.1f}")
     alone = sorted(f.alone.latencies_ms)
     row("baseline: publish alone p50 ms", f"{percentile(alone, 50):.1f}")
     row("baseline: publish alone p99 ms", f"{percentile(alone, 99):.1f}")
-    rate = len(f.publishing.sent_at) / f.publishing.elapsed_s
+    rate = len(f.live.publishing.sent_at) / f.live.publishing.elapsed_s
     row("publishes/s held", f"{rate:,.0f}")
+    bare_p99 = percentile(bare, 99)
+    row(f"bare baseline->SSE, {n} subs p50 ms", f"{percentile(bare, 50):.1f}")
+    row(
+        f"bare baseline->SSE, {n} subs p99 ms",
+        f"{bare_p99:.1f}",
+        "<= 15",
+        bare_p99 <= TARGET_P99_MS,
+    )
+    row("bare baseline missed events", f"{f.bare.analysis.missed}")
     nl = sorted(f.notify.latencies_ms)
     row("raw NOTIFY commit->LISTEN p50 ms", f"{percentile(nl, 50):.2f}")
     row("raw NOTIFY commit->LISTEN p99 ms", f"{percentile(nl, 99):.2f}")
     row("raw NOTIFY missed", f"{f.notify.missed}")
+    if bare:
+        row("ratio SSE p99 / bare baseline p99", f"{p99 / bare_p99:.1f}x")
     if nl:
         row("ratio SSE p99 / raw NOTIFY p99", f"{p99 / percentile(nl, 99):.1f}x")
     table.print()
 
-    if f.sub_errors:
-        say(f"subscriber streams that ended early: {len(f.sub_errors)} ({f.sub_errors[0]})")
-    elapsed = f.publishing.elapsed_s
-    events = len(f.publishing.sent_at)
-    if f.server_cpu_s:
-        app, pg = (f.server_cpu_s.get(k, float("nan")) for k in ("app", "postgres"))
-        took = f.delivery_s
+    for label, run in (("service", f.live), ("bare baseline", f.bare)):
+        if run.errors:
+            say(f"{label}: streams that ended early: {len(run.errors)} ({run.errors[0]})")
+        describe_cpu(label, run, n)
+
+
+def describe_cpu(label: str, run: LiveRun, subscribers: int) -> None:
+    elapsed = run.publishing.elapsed_s
+    events = len(run.publishing.sent_at)
+    if run.server_cpu_s:
+        app, pg = (run.server_cpu_s.get(k, float("nan")) for k in ("app", "postgres"))
+        took = run.delivery_s
         say(
-            f"server CPU from the first publish until the last receipt ({took:.1f} s): API "
-            f"{app / took:.0%} + PostgreSQL {pg / took:.0%} of a core; per event delivered to "
-            f"{n} subscribers: "
-            f"API {app * 1000 / events:.2f} + PostgreSQL {pg * 1000 / events:.2f} ms "
-            f"({app * 1e6 / (events * n):.0f} us of API per event per subscriber)"
+            f"{label}: server CPU from the first publish until the last receipt ({took:.1f} s):"
+            f" API {app / took:.0%} + PostgreSQL {pg / took:.0%} of a core; per event "
+            f"delivered to {subscribers} subscribers: API {app * 1000 / events:.2f} + "
+            f"PostgreSQL {pg * 1000 / events:.2f} ms "
+            f"({app * 1e6 / (events * subscribers):.0f} us of API per event per subscriber)"
         )
     say(
-        f"client CPU, share of one core: publisher {f.publishing.cpu_s / elapsed:.0%}, "
-        f"{n} subscribers in {f.plan.subscriber_processes} processes {f.subscriber_cpu_share:.0%}"
+        f"{label}: client CPU, share of one core: publisher {run.publishing.cpu_s / elapsed:.0%},"
+        f" {subscribers} subscribers in processes {run.subscriber_cpu_share:.0%}"
     )
 
 
@@ -633,10 +699,8 @@ def run(session: Session) -> None:
         "duration_s": session.args.duration,
     }
     plan = dataclasses.replace(plan, **{k: v for k, v in changes.items() if v is not None})
-    say(f"starting blackboard serve --workers 2, data in {session.data_dir} ...")
-    with blackboard_server(session.data_dir, session.admin_token) as bb:
-        say(f"ready after {time.perf_counter() - session.started:.0f} s")
-        figures = measure(plan, bb, session)
+    with service_and_baseline(session) as (bb, base):
+        figures = measure(plan, bb, base, session)
     report(figures)
 
 

@@ -28,6 +28,7 @@ import asyncio
 import dataclasses
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ import psycopg
 import uvloop
 
 # bench/ is on sys.path: these files are run as scripts
+from baseline_app import CLAIM
 from harness import (
     Admin,
     BenchError,
@@ -47,12 +49,12 @@ from harness import (
     Table,
     WaitSampler,
     bench_main,
-    blackboard_server,
     database_url,
     http_request,
     percentile,
     run_load,
     say,
+    service_and_baseline,
     unique_suffix,
 )
 from psycopg.rows import dict_row
@@ -62,6 +64,7 @@ TARGET_TASKS_RATE = 700.0  # tasks/s end to end (claim + complete), 16 agents
 TARGET_CLAIM_P99_MS = 30.0  # with 50,000 completed tasks on the board
 
 TITLE_PREFIX = "bench task"
+RAW_TITLE_PREFIX = "raw task"  # tasks inserted with SQL for the raw and bare loops
 PRELOADED_TITLE = "preloaded"
 
 
@@ -86,37 +89,10 @@ class Plan:
 
 # --------------------------------------------------------------------------- SQL
 
-# The claim statement of blackboard/store/tasks.py (_CLAIM), copied: the same CTE, the same
-# predicates and the same attempt row, without the events and the look for lapsed leases;
-# it returns the id only.
-RAW_CLAIM = """
-WITH next AS (
-    SELECT t.id FROM tasks t
-    WHERE t.board_id = %(board_id)s AND t.status = 'open' AND t.available_at <= now()
-      AND t.required_capabilities <@ %(capabilities)s::text[]
-      AND NOT EXISTS (SELECT 1 FROM abstentions a
-                      WHERE a.task_id = t.id AND a.agent_id = %(agent_id)s)
-    ORDER BY t.created_at
-    LIMIT 1
-    FOR UPDATE SKIP LOCKED
-), leased AS (
-    UPDATE tasks t
-    SET status = 'leased', holder_id = %(agent_id)s, attempt = t.attempt + 1,
-        lease_token = t.lease_token + 1,
-        lease_expires_at = now() + make_interval(secs => %(lease_s)s), updated_at = now()
-    FROM next WHERE t.id = next.id
-    RETURNING t.id, t.attempt, t.holder_id, t.lease_token
-), opened AS (
-    INSERT INTO task_attempts (task_id, attempt, agent_id, lease_token)
-    SELECT id, attempt, holder_id, lease_token FROM leased
-)
-SELECT id FROM leased
-"""
-
 # Open tasks for the raw loop, oldest first one millisecond apart (as if posted over time).
-INSERT_OPEN = """
+INSERT_OPEN = f"""
 INSERT INTO tasks (id, board_id, title, max_attempts, status, created_at, available_at)
-SELECT gen_random_uuid(), %(board_id)s, 'raw task ' || i, 3, 'open',
+SELECT gen_random_uuid(), %(board_id)s, '{RAW_TITLE_PREFIX} ' || i, 3, 'open',
        now() - interval '1 hour' + i * interval '1 millisecond', now() - interval '1 hour'
 FROM generate_series(1, %(n)s) AS i
 """
@@ -131,22 +107,29 @@ SELECT gen_random_uuid(), %(board_id)s, '{PRELOADED_TITLE} ' || i, 3, 1, 'comple
 FROM generate_series(1, %(n)s) AS i
 """
 
-# Per task posted by the benchmark: how many attempts, how many completed, by whom.
-VERIFY = f"""
+
+def verify_sql(title_prefix: str, *, with_result: bool) -> str:
+    """Per task of the board whose title starts with `title_prefix`: how many attempts,
+    how many completed, by whom (and, for the service, with a result artifact)."""
+    result = " AND t.result_id IS NOT NULL" if with_result else ""
+    return f"""
 SELECT count(*) AS tasks,
        count(*) FILTER (WHERE t.status = 'completed') AS completed,
        count(*) FILTER (WHERE a.n = 1) AS one_attempt,
        count(*) FILTER (WHERE a.n > 1) AS several_attempts,
-       count(*) FILTER (WHERE a.n = 1 AND a.done = 1 AND a.same_holder
-                        AND t.result_id IS NOT NULL) AS clean
+       count(*) FILTER (WHERE a.n = 1 AND a.done = 1 AND a.same_holder{result}) AS clean
 FROM tasks t
 CROSS JOIN LATERAL (
     SELECT count(*) AS n, count(*) FILTER (WHERE outcome = 'completed') AS done,
            coalesce(bool_and(agent_id = t.holder_id), false) AS same_holder
     FROM task_attempts WHERE task_id = t.id
 ) a
-WHERE t.board_id = %(board_id)s AND t.title LIKE '{TITLE_PREFIX} %%'
+WHERE t.board_id = %(board_id)s AND t.title LIKE '{title_prefix} %%'
 """
+
+
+VERIFY = verify_sql(TITLE_PREFIX, with_result=True)
+VERIFY_BARE = verify_sql(RAW_TITLE_PREFIX, with_result=False)
 
 
 async def sql_connect(url: str) -> psycopg.AsyncConnection[dict[str, Any]]:
@@ -165,7 +148,7 @@ async def claim_plan(url: str, board_id: str, agent_id: str) -> str:
     """Return how PostgreSQL scans for the next task (the plan's scan line)."""
     async with await sql_connect(url) as conn:
         cur = await conn.execute(
-            "EXPLAIN " + RAW_CLAIM,
+            "EXPLAIN " + CLAIM,
             {"board_id": board_id, "agent_id": agent_id, "capabilities": [], "lease_s": 60.0},
         )
         lines = [row["QUERY PLAN"] for row in await cur.fetchall()]
@@ -209,7 +192,7 @@ async def raw_claims(
             latencies: list[float] = []
             while True:
                 started = time.perf_counter()
-                cur = await conn.execute(RAW_CLAIM, params, prepare=True)
+                cur = await conn.execute(CLAIM, params, prepare=True)
                 row = await cur.fetchone()
                 if row is None:
                     return latencies
@@ -303,19 +286,66 @@ async def post_tasks(bb: Running, plan: Plan, board_id: str, admin_token: str) -
     )
 
 
+@dataclass(frozen=True)
+class TaskRoutes:
+    """How agent n claims a task and completes one, as prebuilt HTTP requests: through
+    the service's routes, or through the bare baseline's."""
+
+    claim: Callable[[int], bytes]
+    complete: Callable[[int, str], bytes]  # (agent n, task id)
+    verify: str  # the query that checks the board afterwards (see verify_sql)
+
+
+def service_routes(port: int, board_id: str, agents: list[Agent], lease_s: float) -> TaskRoutes:
+    """The service's claim and complete (publishing a `result` artifact), as each agent."""
+    claim_body = orjson.dumps({"lease_s": lease_s})
+    claims = [
+        http_request(
+            f"/v1/boards/{board_id}/tasks/claim", token=a.token, body=claim_body, port=port
+        )
+        for a in agents
+    ]
+
+    def complete(n: int, task_id: str) -> bytes:
+        done = orjson.dumps(
+            {"artifact": {"type": "result", "body": {"summary": f"{task_id} by agent {n}"}}}
+        )
+        return http_request(
+            f"/v1/tasks/{task_id}/complete", token=agents[n].token, body=done, port=port
+        )
+
+    return TaskRoutes(claims.__getitem__, complete, VERIFY)
+
+
+def bare_routes(port: int, board_id: str, agent_ids: list[str], lease_s: float) -> TaskRoutes:
+    """The bare baseline's claim and complete (bench/baseline_app.py), for the same agents."""
+    claims = [
+        http_request(
+            "/claim",
+            token=None,
+            body=orjson.dumps({"board_id": board_id, "agent_id": a, "lease_s": lease_s}),
+            port=port,
+        )
+        for a in agent_ids
+    ]
+    completes = [orjson.dumps({"agent_id": a}) for a in agent_ids]
+
+    def complete(n: int, task_id: str) -> bytes:
+        return http_request(f"/tasks/{task_id}/complete", token=None, body=completes[n], port=port)
+
+    return TaskRoutes(claims.__getitem__, complete, VERIFY_BARE)
+
+
 async def work_board(
-    bb: Running, plan: Plan, board_id: str, agents: list[Agent], url: str
+    server: Running, plan: Plan, board_id: str, routes: TaskRoutes, url: str
 ) -> RunResult:
     """Every agent claims and completes tasks until the board has none left."""
-    port = bb.port
-    claim_body = orjson.dumps({"lease_s": plan.lease_s})
-    conns = [await HttpConnection.open(port) for _ in agents]
+    conns = [await HttpConnection.open(server.port) for _ in range(plan.agents)]
     claimed: list[str] = []
     warmup_left = plan.warmup_tasks
 
     async def agent_loop(
         n: int,
-        agent: Agent,
         conn: HttpConnection,
         claim_ms: list[float],
         complete_ms: list[float],
@@ -324,9 +354,7 @@ async def work_board(
     ) -> None:
         """Claim and complete until told no (204), or until the warm-up count is used up."""
         nonlocal warmup_left
-        claim = http_request(
-            f"/v1/boards/{board_id}/tasks/claim", token=agent.token, body=claim_body, port=port
-        )
+        claim = routes.claim(n)
         while True:
             if warmup:
                 if warmup_left <= 0:
@@ -342,36 +370,33 @@ async def work_board(
             claim_ms.append((claimed_at - started) * 1000)
             task_id = orjson.loads(body)["id"]
             claimed.append(task_id)
-            done = orjson.dumps(
-                {"artifact": {"type": "result", "body": {"summary": f"{task_id} by agent {n}"}}}
-            )
-            complete = http_request(
-                f"/v1/tasks/{task_id}/complete", token=agent.token, body=done, port=port
-            )
+            complete = routes.complete(n, task_id)
             started = time.perf_counter()
             status, body = await conn.request(complete)
             complete_ms.append((time.perf_counter() - started) * 1000)
             if status != 200:
                 raise BenchError(f"complete: HTTP {status}: {body[:500]!r}")
 
-    pairs = list(enumerate(zip(agents, conns, strict=True)))
     try:
-        await asyncio.gather(*(agent_loop(n, a, c, [], [], warmup=True) for n, (a, c) in pairs))
+        await asyncio.gather(*(agent_loop(n, c, [], [], warmup=True) for n, c in enumerate(conns)))
         claim_ms: list[float] = []
         complete_ms: list[float] = []
         async with WaitSampler(url) as waits:
-            server0 = bb.meter.read()
+            server0 = server.meter.read()
             cpu0, wall0 = time.process_time(), time.perf_counter()
             await asyncio.gather(
-                *(agent_loop(n, a, c, claim_ms, complete_ms, warmup=False) for n, (a, c) in pairs)
+                *(
+                    agent_loop(n, c, claim_ms, complete_ms, warmup=False)
+                    for n, c in enumerate(conns)
+                )
             )
             elapsed, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-            server1 = bb.meter.read()
+            server1 = server.meter.read()
     finally:
         for conn in conns:
             conn.close()
     async with await sql_connect(url) as db:
-        cur = await db.execute(VERIFY, {"board_id": board_id})
+        cur = await db.execute(routes.verify, {"board_id": board_id})
         check = await cur.fetchone()
     assert check is not None
     return RunResult(
@@ -423,6 +448,7 @@ def describe_raw(label: str, r: RawResult) -> None:
 
 @dataclass(frozen=True)
 class Figures:
+    bare: RunResult
     fresh: RunResult
     loaded: RunResult
     raw_fresh: RawResult
@@ -432,27 +458,38 @@ class Figures:
     plan_line: str
 
 
-async def measure(plan: Plan, bb: Running, session: Session) -> Figures:
+async def measure(plan: Plan, bb: Running, base: Running, session: Session) -> Figures:
     url = database_url(session.data_dir)
     suffix = unique_suffix()
     async with Admin(bb.port, session.admin_token) as admin:
         agents = [Agent(*await admin.agent(f"bench-{suffix}-{n}")) for n in range(plan.agents)]
         boards = {
             name: await admin.board(f"bench-tasks-{name}-{suffix}")
-            for name in ("fresh", "loaded", "raw-fresh", "raw-loaded")
+            for name in ("fresh", "loaded", "raw-fresh", "raw-loaded", "bare")
         }
     agent_ids = [a.id for a in agents]
-    say(f"    {plan.agents} agents registered; 4 boards")
+    say(f"    {plan.agents} agents registered; 5 boards")
 
     say(
-        f"\n[1/4] raw claim statement, {plan.raw_connections} connections, fresh board: "
+        f"\n[1/5] raw claim statement, {plan.raw_connections} connections, fresh board: "
         f"{plan.raw_claims:,} open tasks after {plan.raw_warmup} warm-up"
     )
     raw_fresh = await raw_claims(url, plan, boards["raw-fresh"], agent_ids, bb.meter)
     describe_raw("raw, fresh board", raw_fresh)
 
     say(
-        f"\n[2/4] end to end, fresh board: {plan.agents} agents claim + complete "
+        f"\n[2/5] bare baseline (bench/baseline_app.py), fresh board: {plan.agents} agents "
+        f"claim + complete {plan.tasks:,} tasks after {plan.warmup_tasks} warm-up"
+    )
+    await insert_rows(
+        url, INSERT_OPEN, {"board_id": boards["bare"], "n": plan.warmup_tasks + plan.tasks}
+    )
+    routes = bare_routes(base.port, boards["bare"], agent_ids, plan.lease_s)
+    bare = await work_board(base, plan, boards["bare"], routes, url)
+    describe_run("bare baseline", bare)
+
+    say(
+        f"\n[3/5] end to end, fresh board: {plan.agents} agents claim + complete "
         f"{plan.tasks:,} tasks after {plan.warmup_tasks} warm-up"
     )
     posting = await post_tasks(bb, plan, boards["fresh"], session.admin_token)
@@ -460,7 +497,8 @@ async def measure(plan: Plan, bb: Running, session: Session) -> Figures:
         f"    posted {posting.requests:,} tasks over HTTP: {posting.request_rate:,.0f} req/s, "
         f"p99 {posting.percentile(99):.1f} ms"
     )
-    fresh = await work_board(bb, plan, boards["fresh"], agents, url)
+    routes = service_routes(bb.port, boards["fresh"], agents, plan.lease_s)
+    fresh = await work_board(bb, plan, boards["fresh"], routes, url)
     describe_run("fresh board", fresh)
 
     say(f"\n    inserting {plan.completed_rows:,} completed tasks on two boards with SQL ...")
@@ -479,16 +517,19 @@ async def measure(plan: Plan, bb: Running, session: Session) -> Figures:
     plan_line = await claim_plan(url, boards["loaded"], agents[0].id)
     say(f"    the claim statement scans: {plan_line}")
 
-    say(f"\n[3/4] raw claim statement, board with {plan.completed_rows:,} completed tasks")
+    say(f"\n[4/5] raw claim statement, board with {plan.completed_rows:,} completed tasks")
     raw_loaded = await raw_claims(url, plan, boards["raw-loaded"], agent_ids, bb.meter)
     describe_raw(f"raw, {plan.completed_rows // 1000}k completed", raw_loaded)
 
-    say(f"\n[4/4] end to end, board with {plan.completed_rows:,} completed tasks")
+    say(f"\n[5/5] end to end, board with {plan.completed_rows:,} completed tasks")
     await post_tasks(bb, plan, boards["loaded"], session.admin_token)
-    loaded = await work_board(bb, plan, boards["loaded"], agents, url)
+    routes = service_routes(bb.port, boards["loaded"], agents, plan.lease_s)
+    loaded = await work_board(bb, plan, boards["loaded"], routes, url)
     describe_run(f"{plan.completed_rows // 1000}k completed", loaded)
 
-    return Figures(fresh, loaded, raw_fresh, raw_loaded, posting, plan.completed_rows, plan_line)
+    return Figures(
+        bare, fresh, loaded, raw_fresh, raw_loaded, posting, plan.completed_rows, plan_line
+    )
 
 
 # --------------------------------------------------------------------------- report
@@ -511,11 +552,17 @@ def report(f: Figures, plan: Plan) -> None:
             row(f"e2e {tag} claim p99 ms", f"{p99:.1f}")
         row(f"e2e {tag} complete p50 ms", f"{r.complete(50):.1f}")
         row(f"e2e {tag} complete p99 ms", f"{r.complete(99):.1f}")
+    tag = f"{'fresh board':<14}"
+    bare_ok = f.bare.rate >= TARGET_TASKS_RATE
+    row(f"bare baseline {tag} tasks/s", f"{f.bare.rate:,.0f}", rate_ok, bare_ok)
+    row(f"bare baseline {tag} claim p99 ms", f"{f.bare.claim(99):.1f}")
+    row(f"bare baseline {tag} complete p99 ms", f"{f.bare.complete(99):.1f}")
     conns = plan.raw_connections
     for label, raw in (("fresh board", f.raw_fresh), (f"@{k} completed", f.raw_loaded)):
         tag = f"{label:<14}"
         row(f"raw claim c={conns} {tag} claims/s", f"{raw.rate:,.0f}")
         row(f"raw claim c={conns} {tag} p99 ms", f"{raw.percentile(99):.2f}")
+    row("ratio e2e/bare baseline, fresh board", f"{f.fresh.rate / f.bare.rate:.2f}x")
     row("ratio e2e/raw, fresh board", f"{f.fresh.rate / f.raw_fresh.rate:.2f}x")
     row(f"ratio e2e/raw, @{k} completed", f"{f.loaded.rate / f.raw_loaded.rate:.2f}x")
     row(f"raw claims/s @{k} / fresh", f"{f.raw_loaded.rate / f.raw_fresh.rate:.2f}x")
@@ -524,7 +571,8 @@ def report(f: Figures, plan: Plan) -> None:
 
     if f.fresh.server_cpu_s:
         say("server CPU per task (claim + complete), ms (API processes + PostgreSQL):")
-        for label, r in (("fresh board", f.fresh), (f"@{k} completed", f.loaded)):
+        runs = (("fresh board", f.fresh), (f"@{k} completed", f.loaded), ("bare baseline", f.bare))
+        for label, r in runs:
             app, pg = (r.cpu_ms_per_task(x) for x in ("app", "postgres"))
             say(f"  {label:<14} API {app:.2f} + PostgreSQL {pg:.2f}")
         for label, raw in (("fresh board", f.raw_fresh), (f"@{k} completed", f.raw_loaded)):
@@ -548,10 +596,8 @@ def run(session: Session) -> None:
     plan = Plan.quick() if session.quick else Plan()
     if session.args.agents is not None:
         plan = dataclasses.replace(plan, agents=session.args.agents)
-    say(f"starting blackboard serve --workers 2, data in {session.data_dir} ...")
-    with blackboard_server(session.data_dir, session.admin_token) as bb:
-        say(f"ready after {time.perf_counter() - session.started:.0f} s")
-        figures = uvloop.run(measure(plan, bb, session))
+    with service_and_baseline(session) as (bb, base):
+        figures = uvloop.run(measure(plan, bb, base, session))
     report(figures, plan)
 
 

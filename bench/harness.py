@@ -3,6 +3,8 @@
 - `blackboard_server` starts `blackboard serve --workers 2 --no-access-log` on a free
   port with a fresh data directory (embedded PostgreSQL) and stops it again, with
   SIGTERM, on errors and on Ctrl-C too; `database_url` is the URL of its PostgreSQL.
+  `baseline_server` runs the bare baseline (baseline_app.py) on that PostgreSQL, and
+  `service_and_baseline` both.
 - `Admin` registers agents and boards with the admin token.
 - `HttpConnection` is a small HTTP/1.1 keep-alive client on uvloop with the httptools
   parser: some tens of microseconds of CPU per request (httpx costs 1-2 ms), so on a
@@ -30,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +42,7 @@ from typing import Any, cast
 import httptools
 import httpx
 import psycopg
+from baseline_app import TABLE_DDL
 
 BENCH_DIR = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
@@ -400,6 +404,47 @@ def blackboard_server(data_dir: Path, admin_token: str) -> Iterator[Running]:
     finally:
         server.stop()
         stop_stray_postgres(data_dir / "pgdata")
+
+
+@contextlib.contextmanager
+def baseline_server(url: str, postgres: int | None, log_dir: Path) -> Iterator[Running]:
+    """Run the bare baseline (bench/baseline_app.py) under uvicorn as the service runs,
+    on the database at `url`, until the block ends."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(TABLE_DDL)
+    port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", "baseline_app:app", "--app-dir", str(BENCH_DIR)]
+    argv += ["--host", HOST, "--port", str(port), "--workers", "2", "--loop", "uvloop"]
+    argv += ["--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    env = clean_env(BENCH_BASELINE_DATABASE_URL=url)
+    server = ServerProcess("baseline (uvicorn)", argv, env, log_dir / "baseline.log")
+    probe = {"board_id": str(uuid.uuid4()), "type": "probe", "body": {"x": 1}}
+    try:
+        server.wait_until_ready(
+            lambda: (
+                httpx.post(f"http://{HOST}:{port}/insert", json=probe, timeout=2).status_code == 201
+            )
+        )
+        roots = {"app": server.proc.pid}
+        if postgres is not None:
+            roots["postgres"] = postgres
+        yield Running(port, CpuMeter(roots))
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def service_and_baseline(session: Session) -> Iterator[tuple[Running, Running]]:
+    """`blackboard serve` (see blackboard_server) and the bare baseline on its PostgreSQL,
+    until the block ends."""
+    data_dir = session.data_dir
+    say(f"starting blackboard serve --workers 2, data in {data_dir} ...")
+    with blackboard_server(data_dir, session.admin_token) as bb:
+        say("starting the bare baseline (uvicorn --workers 2) on the same PostgreSQL ...")
+        pg = postmaster_pid(data_dir / "pgdata")
+        with baseline_server(database_url(data_dir), pg, session.work_dir) as base:
+            say(f"ready after {time.perf_counter() - session.started:.0f} s")
+            yield bb, base
 
 
 def database_url(data_dir: Path) -> str:
