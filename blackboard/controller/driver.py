@@ -25,7 +25,8 @@ from blackboard.drafts import ArtifactDraft
 from blackboard.errors import BlackboardError
 from blackboard.records import Agent, Run, Turn
 from blackboard.services import turns
-from blackboard.services.schemas import SchemaCache, validate_body
+from blackboard.services.schemas import SchemaCache
+from blackboard.services.validation import validate_body
 from blackboard.store import agents as agent_store
 from blackboard.store import events as event_store
 from blackboard.store import runs as run_store

@@ -21,7 +21,8 @@ from blackboard.errors import (
 from blackboard.records import Agent, Artifact, Lineage, Retraction, Task
 from blackboard.services import boards, claims
 from blackboard.services.coalescer import PublishCoalescer
-from blackboard.services.schemas import SchemaCache, validate_body
+from blackboard.services.schemas import SchemaCache
+from blackboard.services.validation import validate_body
 from blackboard.store import artifact_writes as writes
 from blackboard.store import artifacts as artifact_store
 from blackboard.store.artifact_writes import NewVersion, TaskDone, TurnDone, TypeChanged

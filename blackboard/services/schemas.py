@@ -5,20 +5,14 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
-from referencing.exceptions import Unresolvable
 
 import artifacts
 from blackboard.content import content_hash
-from blackboard.errors import FieldError, InvalidSchema, NotFound, SchemaViolation
+from blackboard.errors import FieldError, InvalidSchema, NotFound
 from blackboard.records import TypeVersion
+from blackboard.services.validation import BodySchema, pointer
 from blackboard.store import types as type_store
 from blackboard.store.database import Conn
-
-MAX_REPORTED_ERRORS = 20
-
-
-def _pointer(parts: Any) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 def _remote_refs(node: Any, at: str = "") -> list[FieldError]:
@@ -29,7 +23,7 @@ def _remote_refs(node: Any, at: str = "") -> list[FieldError]:
         if isinstance(ref, str) and not ref.startswith("#"):
             found.append(FieldError(at + "/$ref", "only local references (#/...) are allowed"))
         for k, v in node.items():
-            found.extend(_remote_refs(v, f"{at}/{_pointer([k])[1:]}"))
+            found.extend(_remote_refs(v, f"{at}/{pointer([k])[1:]}"))
     elif isinstance(node, list):
         for i, v in enumerate(node):
             found.extend(_remote_refs(v, f"{at}/{i}"))
@@ -43,7 +37,7 @@ def check_schema(schema: dict[str, Any]) -> None:
     except SchemaError as exc:
         raise InvalidSchema(
             "not a valid JSON Schema (draft 2020-12)",
-            errors=[FieldError("/schema" + _pointer(exc.absolute_path), exc.message)],
+            errors=[FieldError("/schema" + pointer(exc.absolute_path), exc.message)],
         ) from exc
     remote = _remote_refs(schema, "/schema")
     if remote:
@@ -51,7 +45,7 @@ def check_schema(schema: dict[str, Any]) -> None:
 
 
 class SchemaCache:
-    """Compiled validators by (type name, version), and each type's newest version.
+    """Compiled schemas by (type name, version), and each type's newest version.
 
     Versions are immutable, so a validator never goes stale. The newest version per name
     is remembered for `ttl_s`; a publish states the version it validated against and the
@@ -62,7 +56,7 @@ class SchemaCache:
 
     def __init__(self, ttl_s: float = 5.0) -> None:
         self.ttl_s = ttl_s
-        self._validators: dict[tuple[str, int], Draft202012Validator] = {}
+        self._validators: dict[tuple[str, int], BodySchema] = {}
         self._newest: dict[str, tuple[float, int]] = {}
 
     def forget(self, names: set[str]) -> None:
@@ -70,11 +64,11 @@ class SchemaCache:
         for name in names:
             self._newest.pop(name, None)
 
-    def remembered(self, names: list[str]) -> dict[str, tuple[int, Draft202012Validator]] | None:
+    def remembered(self, names: list[str]) -> dict[str, tuple[int, BodySchema]] | None:
         """What `validators` would return, from memory alone; None if a name needs a query
         (so that a caller need not take a connection from the pool for nothing)."""
         now = time.monotonic()
-        found: dict[str, tuple[int, Draft202012Validator]] = {}
+        found: dict[str, tuple[int, BodySchema]] = {}
         for name in names:
             version = self._fresh_version(name, now)
             compiled = self._validators.get((name, version)) if version is not None else None
@@ -90,7 +84,7 @@ class SchemaCache:
 
     async def validators(
         self, conn: Conn, *, names: list[str]
-    ) -> dict[str, tuple[int, Draft202012Validator]]:
+    ) -> dict[str, tuple[int, BodySchema]]:
         """Return the newest version and validator of each of `names` that is registered.
 
         The names whose remembered version is out of date are looked up in one query: a
@@ -109,35 +103,16 @@ class SchemaCache:
             for name, version in latest.items():
                 self._newest[name] = (now + self.ttl_s, version)
             versions.update(latest)
-        found: dict[str, tuple[int, Draft202012Validator]] = {}
+        found: dict[str, tuple[int, BodySchema]] = {}
         for name, version in versions.items():
             compiled = self._validators.get((name, version))
             if compiled is None:
                 stored = await type_store.get(conn, name=name, version=version)
                 assert stored is not None
-                compiled = Draft202012Validator(stored.schema_)
+                compiled = BodySchema(stored.schema_)
                 self._validators[(name, version)] = compiled
             found[name] = (version, compiled)
         return found
-
-
-def validate_body(validator: Draft202012Validator, body: dict[str, Any], at: str) -> None:
-    """Raise SchemaViolation, with JSON-pointer paths under `at`, unless `body` is valid."""
-    try:
-        errors = sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
-    except Unresolvable as exc:
-        raise SchemaViolation(
-            "the type's schema has a reference that cannot be resolved",
-            errors=[FieldError(at, str(exc))],
-        ) from exc
-    if errors:
-        raise SchemaViolation(
-            "the artifact body does not match its type's schema",
-            errors=[
-                FieldError(at + _pointer(e.absolute_path), e.message)
-                for e in errors[:MAX_REPORTED_ERRORS]
-            ],
-        )
 
 
 async def register(
