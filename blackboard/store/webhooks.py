@@ -114,6 +114,13 @@ async def take_due(conn: Conn, *, limit: int, lease_s: float) -> list[dict[str, 
     return list(await cur.fetchall())
 
 
+async def any_active(conn: Conn) -> bool:
+    """Whether any board has an active webhook."""
+    cur = await conn.execute("SELECT EXISTS (SELECT 1 FROM webhooks WHERE active) AS found")
+    row = await cur.fetchone()
+    return bool(row and row["found"])
+
+
 _RECORD = """
 WITH moved AS (
     UPDATE webhooks
