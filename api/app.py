@@ -26,6 +26,7 @@ from api.routes import (
     types,
     webhooks,
 )
+from api.routes.events import sse_frame
 from api.stream_guard import StalledStreamGuard
 from blackboard.background import cancel_and_wait
 from blackboard.config import Settings
@@ -79,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         raise RuntimeError("the API needs BLACKBOARD_DATABASE_URL (`blackboard serve` sets it)")
     database = Database(settings.database_url, pool_size=settings.pool_size)
     presence = Presence(settings.presence_interval_s)
-    feeds = Feeds(database, fallback_s=settings.fallback_poll_s)
+    feeds = Feeds(database, fallback_s=settings.fallback_poll_s, encode=sse_frame)
     schemas = SchemaCache()
 
     @asynccontextmanager

@@ -14,6 +14,7 @@ from api.errors import ERROR_RESPONSES
 from api.schemas import EventPage
 from blackboard import telemetry
 from blackboard.errors import InvalidInput
+from blackboard.records import Event
 from blackboard.services import events
 from blackboard.services.feed import EventFilter, Feeds
 
@@ -89,6 +90,12 @@ async def resume_point(
     return start
 
 
+def sse_frame(event: Event) -> bytes:
+    """An event as one Server-Sent Events frame: `id` its seq, `event` its kind, `data` the
+    event as JSON (what every stream subscriber gets; the board feeds keep it, see app.py)."""
+    return format_sse_event(id=str(event.seq), event=event.kind, data_str=event.model_dump_json())
+
+
 async def _frames(
     feeds: Feeds, board_id: UUID, start: int, only: EventFilter, keepalive_s: float
 ) -> AsyncIterator[bytes]:
@@ -106,12 +113,7 @@ async def _frames(
             feeds, board_id=board_id, after=start, only=only, idle_s=keepalive_s
         ):
             if batch:
-                yield b"".join(
-                    format_sse_event(
-                        id=str(event.seq), event=event.kind, data_str=feeds.encode(board_id, event)
-                    )
-                    for event in batch
-                )
+                yield b"".join(feeds.encode(board_id, event) for event in batch)
                 quiet_since = time.monotonic()
             elif time.monotonic() - quiet_since >= keepalive_s:
                 yield KEEPALIVE_COMMENT

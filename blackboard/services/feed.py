@@ -15,6 +15,7 @@ LISTEN connection) delays delivery by at most that long and never loses an event
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import islice
 from uuid import UUID
@@ -48,8 +49,9 @@ class BoardFeed:
     hint: int = 0  # the newest seq any notification mentioned
     head: int | None = None  # the newest seq read into `recent`
     recent: deque[Event] = field(default_factory=lambda: deque(maxlen=WINDOW))
-    # each recent event as JSON, encoded once per process rather than once per subscriber
-    encoded: dict[int, str] = field(default_factory=dict)
+    # each recent event as its subscribers are sent it (see Feeds.frame), encoded once per
+    # process rather than once per subscriber
+    encoded: dict[int, bytes] = field(default_factory=dict)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     refreshed_at: float = 0.0
@@ -73,9 +75,16 @@ class BoardFeed:
 class Feeds:
     """All board feeds of this process, fed by the LISTEN connection."""
 
-    def __init__(self, db: Database, *, fallback_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        fallback_s: float = 1.0,
+        encode: Callable[[Event], bytes] = lambda event: event.model_dump_json().encode(),
+    ) -> None:
         self.db = db
         self.fallback_s = fallback_s
+        self._encode = encode
         self._boards: dict[UUID, BoardFeed] = {}
         self.any_changed = asyncio.Event()
         self.subscribers = 0
@@ -156,7 +165,7 @@ class Feeds:
                         conn, board_id=board_id, after=feed.head, limit=FETCH
                     )
                     feed.recent.extend(batch)
-                    feed.encoded.update((e.seq, e.model_dump_json()) for e in batch)
+                    feed.encoded.update((e.seq, self._encode(e)) for e in batch)
                     if batch:
                         feed.head = batch[-1].seq
                     if len(batch) < FETCH:
@@ -167,10 +176,11 @@ class Feeds:
             while len(feed.encoded) > len(feed.recent):
                 del feed.encoded[next(iter(feed.encoded))]
 
-    def encode(self, board_id: UUID, event: Event) -> str:
-        """Return the event as JSON (from the per-process cache when it is recent)."""
+    def encode(self, board_id: UUID, event: Event) -> bytes:
+        """Return the event encoded as `encode` does (from the per-process cache when it is
+        recent): for a stream, its whole frame."""
         cached = self.board(board_id).encoded.get(event.seq)
-        return cached if cached is not None else event.model_dump_json()
+        return cached if cached is not None else self._encode(event)
 
     async def read(
         self, board_id: UUID, *, after: int, limit: int, only: EventFilter
