@@ -8,11 +8,17 @@ further behind than the window (a reconnect after a long time, a slow client) re
 the database directly until it catches up; it never holds anyone else up, and nothing
 is ever pushed into a per-subscriber buffer, so a stalled client costs no memory.
 
+When a notification comes for a board that has subscribers waiting, the feed reads the
+new events itself and wakes them only then: each wakes once, to events that are already
+in the window. (Woken at once, every subscriber queued for the read, and those behind a
+read that a newer notification overtook read again: a few reads per event instead of one.)
+
 Waiters also wake every `fallback_s` and re-read, so a lost notification (or a dropped
 LISTEN connection) delays delivery by at most that long and never loses an event.
 """
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -23,6 +29,8 @@ from uuid import UUID
 from blackboard.records import Event
 from blackboard.store import events as event_store
 from blackboard.store.database import Database
+
+log = logging.getLogger(__name__)
 
 WINDOW = 2_000  # recent events kept per board in each process
 FETCH = 1_000
@@ -57,6 +65,8 @@ class BoardFeed:
     refreshed_at: float = 0.0
     # the fallback poll of everyone waiting now: one timer per board, not one per waiter
     fallback: asyncio.TimerHandle | None = None
+    waiting: int = 0  # subscribers waiting for newer events right now
+    reading: "asyncio.Task[None] | None" = None  # the feed's own read after a notification
 
     def wake(self) -> None:
         """Release everyone waiting on this board."""
@@ -114,8 +124,30 @@ class Feeds:
         feed = self.board(board_id)
         if seq > feed.hint:
             feed.hint = seq
-            feed.wake()
+            if not feed.waiting:
+                feed.wake()  # nobody to serve: whoever reads next reads the database
+            elif feed.reading is None:
+                feed.reading = asyncio.create_task(self._read_ahead(board_id, feed))
+            # else: the read under way goes on until it has this seq too
         self._wake_any()
+
+    async def _read_ahead(self, board_id: UUID, feed: BoardFeed) -> None:
+        """Read the board's new events into the window, then wake its waiters."""
+        try:
+            while True:
+                before = feed.head
+                await self._refresh(board_id, feed)
+                feed.wake()
+                assert feed.head is not None
+                # done when it has what was notified, or when nothing newer came (a seq
+                # from elsewhere than our writes: the waiters' fallback reads take over)
+                if feed.hint <= feed.head or feed.head == before:
+                    break
+        except Exception:  # the waiters, woken, read the database themselves
+            log.exception("reading board %s after a notification failed", board_id)
+            feed.wake()
+        finally:
+            feed.reading = None
 
     def on_reconnect(self) -> None:
         """The listener may have missed notifications: make every feed re-read."""
@@ -137,8 +169,13 @@ class Feeds:
             if feed.fallback is None:
                 loop = asyncio.get_running_loop()
                 feed.fallback = loop.call_later(self.fallback_s, feed.fall_back)
-            await changed.wait()
+            feed.waiting += 1
+            try:
+                await changed.wait()
+            finally:
+                feed.waiting -= 1
             return
+        feed.waiting += 1
         try:
             # asyncio.timeout, not wait_for: no extra task per wait (once per event per
             # subscriber on a busy board)
@@ -146,6 +183,8 @@ class Feeds:
                 await changed.wait()
         except TimeoutError:
             feed.refreshed_at = 0.0  # the fallback poll: look at the database again
+        finally:
+            feed.waiting -= 1
 
     def _current(self, feed: BoardFeed) -> bool:
         fresh = time.monotonic() - feed.refreshed_at < self.fallback_s
