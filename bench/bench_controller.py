@@ -19,6 +19,7 @@ import tempfile
 import time
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 from blackboard.controller.driver import Controller
@@ -117,7 +118,7 @@ async def fill(db: Database, versions: int) -> tuple[object, str]:
         board = await boards.create(conn, draft=BoardDraft(name=f"big-{uuid4().hex[:6]}"))
     run_tag = f"run:{uuid4()}"
     types = ["finding", "plan", "critique", "result", "proposal"]
-    bodies = {
+    bodies: dict[str, dict[str, Any]] = {
         "finding": {"claim": "x" * 200, "confidence": 0.5},
         "plan": {"summary": "s" * 100, "steps": [{"description": "d"}]},
         "critique": {"target": "t", "verdict": "accept"},
