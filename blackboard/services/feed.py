@@ -57,7 +57,7 @@ class BoardFeed:
     hint: int = 0  # the newest seq any notification mentioned
     head: int | None = None  # the newest seq read into `recent`
     recent: deque[Event] = field(default_factory=lambda: deque(maxlen=WINDOW))
-    # each recent event as its subscribers are sent it (see Feeds.frame), encoded once per
+    # each recent event as its subscribers are sent it (see Feeds.encode), encoded once per
     # process rather than once per subscriber
     encoded: dict[int, bytes] = field(default_factory=dict)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
