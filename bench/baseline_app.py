@@ -182,15 +182,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 app = FastAPI(lifespan=lifespan)
 
 
+async def _one(query: str, params: Any) -> Any:
+    """Run one statement (it commits by itself); return its row, or None."""
+    async with _pools[0].connection() as conn:
+        cur = await conn.execute(query, params)
+        return await cur.fetchone()
+
+
 @app.post("/insert", status_code=201)
 async def insert(row: Row) -> Inserted:
-    """Insert one row in its own transaction and return it."""
+    """Insert one row and return it."""
     row_id = uuid4()
-    async with _pools[0].connection() as conn:
-        cur = await conn.execute(
-            _INSERT, (row_id, row.board_id, row.type, str(row_id), Jsonb(row.body))
-        )
-        written = await cur.fetchone()
+    written = await _one(_INSERT, (row_id, row.board_id, row.type, str(row_id), Jsonb(row.body)))
     assert written is not None
     seq, created_at = written
     return Inserted(
@@ -226,19 +229,14 @@ class TaskRef(BaseModel):
 @app.post("/claim", response_model=None)
 async def claim(request: ClaimRequest) -> TaskRef | Response:
     """Lease the board's oldest open task to the agent; 204 if there is none."""
-    params = {**request.model_dump(), "capabilities": []}
-    async with _pools[0].connection() as conn:
-        cur = await conn.execute(CLAIM, params)
-        row = await cur.fetchone()
+    row = await _one(CLAIM, {**request.model_dump(), "capabilities": []})
     return Response(status_code=204) if row is None else TaskRef(id=row[0])
 
 
 @app.post("/tasks/{task_id}/complete")
 async def complete(task_id: UUID, request: CompleteRequest) -> TaskRef:
     """Complete a task the agent holds; 409 if it does not hold it."""
-    async with _pools[0].connection() as conn:
-        cur = await conn.execute(_COMPLETE, {"task_id": task_id, "agent_id": request.agent_id})
-        row = await cur.fetchone()
+    row = await _one(_COMPLETE, {"task_id": task_id, "agent_id": request.agent_id})
     if row is None:
         raise HTTPException(409, "not leased to this agent")
     return TaskRef(id=row[0])
@@ -255,11 +253,7 @@ class Published(BaseModel):
 async def publish(row: Row) -> Published:
     """Insert one row and NOTIFY its seq, in one statement."""
     row_id = uuid4()
-    async with _pools[0].connection() as conn:
-        cur = await conn.execute(
-            _PUBLISH, (row_id, row.board_id, row.type, str(row_id), Jsonb(row.body))
-        )
-        written = await cur.fetchone()
+    written = await _one(_PUBLISH, (row_id, row.board_id, row.type, str(row_id), Jsonb(row.body)))
     assert written is not None
     return Published(id=row_id, seq=written[0])
 
@@ -267,9 +261,7 @@ async def publish(row: Row) -> Published:
 @app.get("/last_seq")
 async def last_seq() -> int:
     """The newest seq so far (where a stream that wants every new row starts)."""
-    async with _pools[0].connection() as conn:
-        cur = await conn.execute(_LAST_SEQ)
-        row = await cur.fetchone()
+    row = await _one(_LAST_SEQ, None)
     assert row is not None
     return int(row[0])
 

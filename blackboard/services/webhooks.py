@@ -230,6 +230,7 @@ async def run_deliveries(db: Database, feeds: Feeds, policy: DeliveryPolicy) -> 
     async with httpx.AsyncClient(timeout=policy.timeout_s, follow_redirects=False) as http:
         while True:
             changed = feeds.any_changed
+            busy, hooked = 0, True
             try:
                 busy = await deliver_due(db, http, policy)
                 if not busy:
@@ -237,7 +238,6 @@ async def run_deliveries(db: Database, feeds: Feeds, policy: DeliveryPolicy) -> 
                         hooked = await webhook_store.any_active(conn)
             except Exception:
                 log.exception("webhook delivery failed; trying again")
-                busy, hooked = 0, True
             if busy:
                 continue
             if not hooked:

@@ -38,11 +38,6 @@ class Candidate:
         """The artifact's key."""
         return str(self.entry["key"])
 
-    @property
-    def version(self) -> int:
-        """The version's number under its key."""
-        return int(self.entry["version"])
-
 
 async def tagged(conn: Conn, *, board_id: UUID, tag: str, limit: int) -> list[Candidate]:
     """The versions on the board carrying `tag`, newest first (GIN index)."""
