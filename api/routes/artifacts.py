@@ -90,7 +90,7 @@ async def publish_batch(
     return Items(items=published.artifacts)
 
 
-@router.get("/artifacts")
+@router.get("/artifacts", response_model=ArtifactPage)
 async def list_artifacts(
     board_id: UUID,
     _: PrincipalDep,
@@ -106,10 +106,10 @@ async def list_artifacts(
     ] = None,
     after: Annotated[int, Query(ge=0, description="Return items with seq above this.")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> ArtifactPage:
+) -> Response:
     """List artifacts in seq order; page with `after=<next_after>`."""
     async with db.connection() as conn:
-        items = await artifacts.list_artifacts(
+        page = await artifacts.list_page(
             conn,
             board_id=board_id,
             listing=Listing(
@@ -120,7 +120,7 @@ async def list_artifacts(
                 limit=limit,
             ),
         )
-    return ArtifactPage(items=items, next_after=items[-1].seq if items else after)
+    return Response(page, media_type="application/json")  # written by PostgreSQL
 
 
 @router.get("/artifacts/{artifact_id}")

@@ -244,10 +244,11 @@ async def get(conn: Conn, *, board_id: UUID, artifact_id: UUID) -> Artifact:
     return artifact
 
 
-async def list_artifacts(conn: Conn, *, board_id: UUID, listing: Listing) -> list[Artifact]:
-    """Return a page of artifacts in seq order (see store.artifacts.list_versions)."""
-    page = await artifact_store.list_versions(conn, board_id=board_id, listing=listing)
-    if not page:  # boards are never deleted: a page with items is of a board that exists
+async def list_page(conn: Conn, *, board_id: UUID, listing: Listing) -> str:
+    """Return a page of artifacts in seq order, as the JSON of an `ArtifactPage` (see
+    store.artifacts.list_page); NotFound if there is no such board."""
+    page, count = await artifact_store.list_page(conn, board_id=board_id, listing=listing)
+    if not count:  # boards are never deleted: a page with items is of a board that exists
         await boards.require(conn, board_id=board_id)
     return page
 

@@ -169,8 +169,51 @@ def _listing_sql(latest: bool, past: bool, present: frozenset[str]) -> str:
     )
 
 
-async def list_versions(conn: Conn, *, board_id: UUID, listing: Listing) -> list[Artifact]:
-    """Return the listing's artifacts with seq > `after`, in seq order."""
+def _json_time(column: str) -> str:
+    """SQL: a timestamptz as pydantic writes a UTC datetime (`…T07:10:12.000450Z`, the
+    fraction left out when it is zero), so both kinds of response read alike."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+        f"CASE WHEN date_part('microseconds', {utc})::int %% 1000000 = 0 THEN '' "
+        f"ELSE to_char({utc}, '.US') END || 'Z'"
+    )
+
+
+# An `Artifact` record as JSON (its fields in order; see records.py), built from the
+# columns of `_SELECT`.
+_ARTIFACT_JSON = f"""json_build_object(
+    'id', p.id, 'board_id', p.board_id, 'type', p.type, 'type_version', p.type_version,
+    'key', p.key, 'version', p.version, 'body', p.body, 'author_id', p.author_id,
+    'role', p.role, 'parents', p.parents, 'tags', p.tags, 'seq', p.seq,
+    'content_hash', p.content_hash, 'created_at', {_json_time("p.created_at")},
+    'claim_id', p.claim_id,
+    'retracted', CASE WHEN p.r_seq IS NOT NULL THEN json_build_object(
+        'seq', p.r_seq, 'by', p.r_by, 'reason', p.r_reason, 'at', {_json_time("p.r_at")}) END)"""
+
+
+@functools.cache
+def _page_sql(latest: bool, past: bool, present: frozenset[str]) -> str:
+    return f"""
+SELECT count(*) AS n,
+       json_build_object('items', coalesce(json_agg({_ARTIFACT_JSON} ORDER BY p.seq), '[]'),
+                         'next_after', coalesce(max(p.seq), %(after)s))::text AS page
+FROM ({_listing_sql(latest, past, present)}) p"""
+
+
+async def list_page(conn: Conn, *, board_id: UUID, listing: Listing) -> tuple[str, int]:
+    """Return one page of the listing as the JSON of an `ArtifactPage` (its artifacts with
+    seq > `after` in seq order, and `next_after`), and how many artifacts it holds.
+
+    PostgreSQL writes the JSON: a page of 50 versions of 1 KB then costs the API one
+    string, instead of 50 rows parsed, 50 records validated and serialized again."""
+    cur = await conn.execute(_page_sql(*_listing_key(listing)), _listing_params(board_id, listing))
+    row = await cur.fetchone()
+    assert row is not None  # an aggregate without GROUP BY: always one row
+    return row["page"], row["n"]
+
+
+def _listing_params(board_id: UUID, listing: Listing) -> dict[str, Any]:
     params: dict[str, Any] = {
         "board_id": board_id,
         "after": listing.after,
@@ -178,10 +221,12 @@ async def list_versions(conn: Conn, *, board_id: UUID, listing: Listing) -> list
         "as_of": listing.as_of,
     }
     params.update((name, getattr(listing.filters, name)) for name in _FILTERS)
-    present = frozenset(name for name in _FILTERS if params[name] is not None)
-    query = _listing_sql(listing.latest, listing.as_of is not None, present)
-    cur = await conn.execute(query, params)
-    return [_artifact(row) for row in await cur.fetchall()]
+    return params
+
+
+def _listing_key(listing: Listing) -> tuple[bool, bool, frozenset[str]]:
+    present = frozenset(n for n in _FILTERS if getattr(listing.filters, n) is not None)
+    return listing.latest, listing.as_of is not None, present
 
 
 async def history(conn: Conn, *, board_id: UUID, key: str) -> list[Artifact]:

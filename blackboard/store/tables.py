@@ -105,9 +105,8 @@ class ArtifactKey(SQLModel, table=True):
         Index("ix_artifact_keys_board_type_latest_seq", "board_id", "type", "latest_seq"),
     )
 
-    board_id: UUID = Field(
-        sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("boards.id"), nullable=False)
-    )
+    # no foreign key: every row is written under its board's seq lock (migration 0008)
+    board_id: UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), nullable=False))
     key: str = Field(sa_column=Column(Text, nullable=False))
     type: str = Field(sa_column=Column(Text, nullable=False))
     last_version: int = Field(sa_column=Column(Integer, nullable=False))
@@ -148,9 +147,8 @@ class Artifact(SQLModel, table=True):
     )
 
     id: UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
-    board_id: UUID = Field(
-        sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("boards.id"), nullable=False)
-    )
+    # no foreign key: every row is written under its board's seq lock (migration 0008)
+    board_id: UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), nullable=False))
     type: str = Field(sa_column=Column(Text, nullable=False))
     type_version: int = Field(sa_column=Column(Integer, nullable=False))
     key: str = Field(sa_column=Column(Text, nullable=False))
@@ -207,9 +205,8 @@ class Event(SQLModel, table=True):
         Index("ix_events_board_kind_seq", "board_id", "kind", "seq"),
     )
 
-    board_id: UUID = Field(
-        sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("boards.id"), nullable=False)
-    )
+    # no foreign key: every row is written under its board's seq lock (migration 0008)
+    board_id: UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), nullable=False))
     seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     kind: str = Field(sa_column=Column(Text, nullable=False))
     at: datetime = Field(sa_column=_now())

@@ -218,6 +218,42 @@ async def test_filters_apply_in_every_listing_mode(
     assert await ids(type="finding", tag="y", author=a2["id"], role="r2") == [k2]
 
 
+@pytest.mark.parametrize("mode", [{}, {"latest": "false"}, {"as_of": 10**9}])
+async def test_a_listing_reads_each_artifact_exactly_as_get_does(
+    client: httpx.AsyncClient, actors: Actors, db: psycopg.Connection[Any], mode: dict[str, Any]
+) -> None:
+    """The listing's JSON is written by PostgreSQL, the single artifact's by the API."""
+    board, agent = await actors.board(), await actors.agent()
+    body = {"claim": 'Wasser kocht bei 100 °C "auf Meereshöhe"\n', "evidence": [], "confidence": 1}
+    goal = (await publish(client, board, agent, key="g", body=body, tags=["a", "b"])).json()
+    child = (
+        await publish(client, board, agent, key="c", parents=[goal["id"]], role="researcher")
+    ).json()
+    gone = (await publish(client, board, agent, key="gone")).json()
+    await publish(client, board, agent, key="gone")  # "gone" stays listed at version 2
+    base = f"/v1/boards/{board['id']}/artifacts"
+    retracted = await client.post(
+        f"{base}/{gone['id']}/retract", json={"reason": "wrong"}, headers=agent["headers"]
+    )
+    assert retracted.status_code == 200
+    # a time on a whole second is written without a fraction
+    db.execute(
+        "UPDATE artifacts SET created_at = date_trunc('second', created_at) WHERE id = %s",
+        (child["id"],),
+    )
+    page = (await client.get(base, params=mode, headers=ADMIN)).json()
+    assert page["items"] and page["next_after"] == page["items"][-1]["seq"]
+    for item in page["items"]:
+        single = await client.get(f"{base}/{item['id']}", headers=ADMIN)
+        assert item == single.json()
+    listed = {a["id"]: a for a in page["items"]}
+    assert listed[goal["id"]]["body"] == body
+    assert "." not in listed[child["id"]]["created_at"]
+    assert listed[child["id"]]["parents"] == [goal["id"]]
+    if mode == {"latest": "false"}:
+        assert listed[gone["id"]]["retracted"]["reason"] == "wrong"
+
+
 async def test_as_of_answers_as_the_board_stood(client: httpx.AsyncClient, actors: Actors) -> None:
     board, agent = await actors.board(), await actors.agent()
     v1 = (await publish(client, board, agent, key="k", body={**FINDING, "claim": "one"})).json()
