@@ -46,15 +46,19 @@ async def stream_batches(
     An empty batch means nothing new arrived within `idle_s` (at most the feed's fallback
     interval)."""
     wait_s = feeds.fallback_s if idle_s is None else min(idle_s, feeds.fallback_s)
-    cursor = after
     feeds.subscribers += 1
     try:
+        events, cursor = await feeds.read(board_id, after=after, limit=500, only=only)
         while True:
-            events, cursor = await feeds.read(board_id, after=cursor, limit=500, only=only)
             if not events:
                 await feeds.wait(board_id, cursor, wait_s)
                 events, cursor = await feeds.read(board_id, after=cursor, limit=500, only=only)
             yield events
+            # A live subscriber has just been sent the newest event: it waits at once,
+            # rather than first reading nothing (a read per event per subscriber saved).
+            events = []
+            if not feeds.nothing_after(board_id, cursor):
+                events, cursor = await feeds.read(board_id, after=cursor, limit=500, only=only)
     finally:
         feeds.subscribers -= 1
 

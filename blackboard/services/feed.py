@@ -155,6 +155,13 @@ class Feeds:
             feed.fall_back()
         self._wake_any()
 
+    def nothing_after(self, board_id: UUID, seq: int) -> bool:
+        """Whether a read after `seq` would find nothing now: this process has read every
+        event notified so far, and none is newer than `seq`. (Any later notification
+        wakes the board's waiters.)"""
+        feed = self.board(board_id)
+        return feed.head is not None and feed.head <= seq and feed.hint <= seq
+
     async def wait(self, board_id: UUID, after: int, timeout_s: float) -> None:
         """Return when the board may have events newer than `after`, or after `timeout_s`
         (at most the fallback interval: a wait for longer returns then too)."""

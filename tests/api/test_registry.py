@@ -256,3 +256,41 @@ async def test_publishing_validates_against_the_newest_type_version(
     # The old version keeps the type version it was validated against.
     again = await client.get(f"{url}/{old.json()['id']}", headers=ADMIN)
     assert again.json()["type_version"] == 1
+
+
+@pytest.mark.parametrize("batch", [False, True])
+async def test_a_version_registered_elsewhere_is_enforced_despite_a_cached_older_one(
+    client: httpx.AsyncClient, actors: Actors, db: psycopg.Connection[Any], batch: bool
+) -> None:
+    """Another process registers version 2 (here: straight into the database, so this
+    process keeps version 1 cached): the publish statement refuses the stale version, the
+    publish is validated again, against version 2, and nothing of the first try is kept."""
+    board, agent = await actors.board(), await actors.agent()
+    url = f"/v1/boards/{board['id']}/artifacts"
+    assert (await put_type(client, "memo", MEMO_V1)).status_code == 201
+    first = await client.post(
+        url, json={"type": "memo", "body": {"text": "v1 is cached now"}}, headers=agent["headers"]
+    )
+    assert first.status_code == 201, first.text
+    db.execute(
+        """INSERT INTO artifact_types (name, version, schema, schema_hash, description)
+           SELECT name, 2, %s, 'elsewhere', description FROM artifact_types
+           WHERE name = 'memo' AND version = 1""",
+        (psycopg.types.json.Jsonb(MEMO_V2),),
+    )
+    before = count_rows(db, "artifacts")
+    items = [{"type": "finding", "body": {"claim": "c", "confidence": 0.5}}] * 2
+    memo = {"type": "memo", "body": {"text": "no title"}}
+    if batch:
+        r = await client.post(
+            f"{url}/batch", json={"items": [*items, memo]}, headers=agent["headers"]
+        )
+    else:
+        r = await client.post(url, json=memo, headers=agent["headers"])
+    body = assert_error(r, 422, "SchemaViolation")
+    assert "title" in body["errors"][0]["message"]
+    assert count_rows(db, "artifacts") == before
+    titled = {"type": "memo", "body": {"text": "t", "title": "Memo"}}
+    r = await client.post(url, json=titled, headers=agent["headers"])
+    assert r.status_code == 201, r.text
+    assert r.json()["type_version"] == 2
