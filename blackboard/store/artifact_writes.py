@@ -64,10 +64,10 @@ class TypeChanged(Retry):
 
 @dataclass(frozen=True)
 class TaskDone:
-    """A task that the same statement completes with the first version as its result."""
+    """A task that the same statement completes with the first version as its result, if
+    `holder_id` holds its lease (whichever attempt that is)."""
 
     task_id: UUID
-    attempt: int
     holder_id: UUID
 
 
@@ -118,7 +118,7 @@ _HELD = """held AS (
 # would read the clock before the lock wait.
 _LEASE_RUNNING = """
       AND (SELECT CASE WHEN status = 'leased' AND holder_id = %(holder_id)s
-                            AND attempt = %(attempt)s AND lease_expires_at > clock_timestamp()
+                            AND lease_expires_at > clock_timestamp()
                        THEN 0
                        ELSE blackboard_fail('LeaseLost',
                                             jsonb_build_object('task_id', id, 'status', status))
@@ -129,7 +129,7 @@ _LEASE_RUNNING = """
 _DONE = f"""
 ), finished AS (
     UPDATE task_attempts SET outcome = 'completed', ended_at = now()
-    WHERE task_id = %(task_id)s AND attempt = %(attempt)s
+    WHERE task_id = %(task_id)s AND attempt = (SELECT attempt FROM held)
 ), done AS (
     UPDATE tasks SET status = 'completed', result_id = %(result_id)s, lease_expires_at = NULL,
                      updated_at = now()
@@ -306,7 +306,7 @@ async def publish(
     return [{id, seq, version, created_at}] in input order. NotFound if no such board.
 
     With a `TaskDone`, the same statement completes that task with the first version as
-    its result (LeaseLost unless the holder's lease on that attempt is still running);
+    its result (LeaseLost unless the holder's lease on it is still running);
     each row then also carries the completed task as `task`. With a `TurnDone`, it claims
     the turn's role, writes the versions under that claim and closes the turn (LeaseLost
     once the turn closed, Forbidden if it is another agent's); each row then also carries
@@ -322,7 +322,6 @@ async def publish(
         params.update(
             n=len(versions) + 1,  # the task's event takes the last seq
             task_id=completing.task_id,
-            attempt=completing.attempt,
             holder_id=completing.holder_id,
             result_id=versions[0].id,
         )

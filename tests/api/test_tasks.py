@@ -6,7 +6,9 @@ from typing import Any
 
 import httpx
 import psycopg
+import pytest
 
+from blackboard.services import tasks
 from tests.conftest import ADMIN, Actors, count_rows
 
 RESULT = {"type": "result", "body": {"summary": "done"}}
@@ -116,8 +118,27 @@ async def test_a_lapsed_lease_is_taken_back_before_newer_tasks_are_claimed(
         ]
 
 
+# A process completes the tasks it handed out without reading them first (the statement
+# checks the lease); a task handed out by another process is read first. Both must refuse
+# what they refuse alike: "another process" starts these tests' completions with a cold
+# `tasks.KNOWN`, as a second `blackboard serve` would.
+ELSEWHERE = pytest.mark.parametrize(
+    "elsewhere", [False, True], ids=["claimed here", "claimed in another process"]
+)
+
+
+def handed_out(elsewhere: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if elsewhere:
+        monkeypatch.setattr(tasks, "KNOWN", tasks.KnownTasks())
+
+
+@ELSEWHERE
 async def test_a_silent_holder_loses_the_task_and_its_late_complete_is_refused(
-    client: httpx.AsyncClient, actors: Actors, db: psycopg.Connection[Any]
+    client: httpx.AsyncClient,
+    actors: Actors,
+    db: psycopg.Connection[Any],
+    elsewhere: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     board = await actors.board()
     silent, live = await actors.agent(), await actors.agent()
@@ -130,6 +151,7 @@ async def test_a_silent_holder_loses_the_task_and_its_late_complete_is_refused(
     assert second.status_code == 200
     assert second.json()["id"] == task["id"] and second.json()["attempt"] == 2
     assert second.json()["lease_token"] > first.json()["lease_token"]
+    handed_out(elsewhere, monkeypatch)
     late = await complete(client, task["id"], silent)
     assert late.status_code == 409 and late.json()["error"] == "LeaseLost"
     heartbeat = await client.post(
@@ -287,13 +309,21 @@ async def test_tasks_go_only_to_agents_with_the_required_capabilities(
     assert (await claim(client, board, coder)).json()["id"] == coding["id"]
 
 
+@ELSEWHERE
 async def test_complete_must_publish_the_wanted_type_and_writes_nothing_otherwise(
-    client: httpx.AsyncClient, actors: Actors, db: psycopg.Connection[Any]
+    client: httpx.AsyncClient,
+    actors: Actors,
+    db: psycopg.Connection[Any],
+    elsewhere: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     board = await actors.board()
-    agent = await actors.agent()
+    agent, other = await actors.agent(), await actors.agent()
     task = await post_task(client, board, wants_type="result")
     await claim(client, board, agent)
+    handed_out(elsewhere, monkeypatch)
+    not_theirs = await complete(client, task["id"], other)
+    assert not_theirs.status_code == 409 and not_theirs.json()["error"] == "LeaseLost"
     wrong = await complete(client, task["id"], agent, type="finding", body={"claim": "x"})
     assert wrong.status_code == 422
     assert wrong.json()["errors"][0]["path"] == "/artifact/type"
