@@ -39,6 +39,8 @@ from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, Field
 
+from blackboard.store.tasks import lease_next_sql
+
 TABLE = "bench_baseline"
 TABLE_DDL = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -68,30 +70,11 @@ SELECT seq, pg_notify('{CHANNEL}', seq::text) FROM written
 """
 _LAST_SEQ = f"SELECT coalesce(max(seq), 0) FROM {TABLE}"
 
-# The claim statement of blackboard/store/tasks.py (_CLAIM), copied: the same CTE, the same
-# predicates and the same attempt row, without the events and the look for lapsed leases;
-# it returns the id only. bench_tasks also runs it bare, over psycopg.
-CLAIM = """
-WITH next AS (
-    SELECT t.id FROM tasks t
-    WHERE t.board_id = %(board_id)s AND t.status = 'open' AND t.available_at <= now()
-      AND t.required_capabilities <@ %(capabilities)s::text[]
-      AND NOT EXISTS (SELECT 1 FROM abstentions a
-                      WHERE a.task_id = t.id AND a.agent_id = %(agent_id)s)
-    ORDER BY t.created_at
-    LIMIT 1
-    FOR UPDATE SKIP LOCKED
-), leased AS (
-    UPDATE tasks t
-    SET status = 'leased', holder_id = %(agent_id)s, attempt = t.attempt + 1,
-        lease_token = t.lease_token + 1,
-        lease_expires_at = now() + make_interval(secs => %(lease_s)s), updated_at = now()
-    FROM next WHERE t.id = next.id
-    RETURNING t.id, t.attempt, t.holder_id, t.lease_token
-), opened AS (
-    INSERT INTO task_attempts (task_id, attempt, agent_id, lease_token)
-    SELECT id, attempt, holder_id, lease_token FROM leased
-)
+# The service's claim (blackboard/store/tasks.py) without its events and its look for
+# lapsed leases: the same choice of task, lease and attempt row; it returns the id only.
+# bench_tasks also runs it bare, over psycopg.
+CLAIM = f"""
+WITH {lease_next_sql(returning="t.id, t.attempt, t.holder_id, t.lease_token")}
 SELECT id FROM leased
 """
 _COMPLETE = """

@@ -14,7 +14,7 @@ a board whose tasks table already holds 50,000 completed tasks:
   asked whether any task was claimed twice: every task must have exactly one
   `task_attempts` row and be `completed`.
 - raw: the service's claim statement (the SKIP LOCKED CTE of blackboard/store/tasks.py,
-  copied) in a loop over 4 psycopg connections, autocommit: claims/s and latency.
+  `lease_next_sql`) in a loop over 4 psycopg connections, autocommit: claims/s and latency.
 
 The 50,000 completed tasks are inserted with SQL directly (then ANALYZE, as autovacuum
 would soon do), so the claim query's partial index over open tasks is what keeps it fast.

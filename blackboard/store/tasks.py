@@ -92,20 +92,17 @@ async def attempts(conn: Conn, *, task_id: UUID) -> list[TaskAttempt]:
     return [TaskAttempt.model_validate(row) for row in await cur.fetchall()]
 
 
-_CLAIM = f"""
-WITH lapsed AS (
-    -- a lease on this board that ran out: its task is older than any open one, and must
-    -- be taken back (with its events) before anything is claimed
-    SELECT EXISTS (SELECT 1 FROM tasks
-                   WHERE board_id = %(board_id)s AND status = 'leased'
-                     AND lease_expires_at <= now()) AS found
-), next AS (
+def lease_next_sql(*, returning: str, also: str = "") -> str:
+    """SQL: the CTEs `next`, `leased` and `opened` that lease the oldest open task the
+    agent can do and has not declined (SKIP LOCKED), and open its attempt; `leased`
+    returns `returning`, `also` adds a condition to the choice. Parameters: `board_id`,
+    `agent_id`, `capabilities`, `lease_s`. (The bench's bare baseline runs them alone.)"""
+    return f"""next AS (
     SELECT t.id FROM tasks t
     WHERE t.board_id = %(board_id)s AND t.status = 'open' AND t.available_at <= now()
-      AND NOT (%(defer)s AND (SELECT found FROM lapsed))
       AND t.required_capabilities <@ %(capabilities)s::text[]
       AND NOT EXISTS (SELECT 1 FROM abstentions a
-                      WHERE a.task_id = t.id AND a.agent_id = %(agent_id)s)
+                      WHERE a.task_id = t.id AND a.agent_id = %(agent_id)s){also}
     ORDER BY t.created_at
     LIMIT 1
     FOR UPDATE SKIP LOCKED
@@ -115,11 +112,26 @@ WITH lapsed AS (
         lease_token = t.lease_token + 1,
         lease_expires_at = now() + make_interval(secs => %(lease_s)s), updated_at = now()
     FROM next WHERE t.id = next.id
-    RETURNING {TASK_COLUMNS.replace("id, board_id", "t.id, t.board_id")}
+    RETURNING {returning}
 ), opened AS (
     INSERT INTO task_attempts (task_id, attempt, agent_id, lease_token)
     SELECT id, attempt, holder_id, lease_token FROM leased
-), evs AS (
+)"""
+
+
+_LEASE_NEXT = lease_next_sql(
+    returning=TASK_COLUMNS.replace("id, board_id", "t.id, t.board_id"),
+    # with `defer`, nothing is claimed while a lapsed lease waits to be taken back
+    also="\n      AND NOT (%(defer)s AND (SELECT found FROM lapsed))",
+)
+_CLAIM = f"""
+WITH lapsed AS (
+    -- a lease on this board that ran out: its task is older than any open one, and must
+    -- be taken back (with its events) before anything is claimed
+    SELECT EXISTS (SELECT 1 FROM tasks
+                   WHERE board_id = %(board_id)s AND status = 'leased'
+                     AND lease_expires_at <= now()) AS found
+), {_LEASE_NEXT}, evs AS (
     SELECT 'task.claimed'::text AS kind, l.holder_id AS actor_id, l.id AS subject_id,
            jsonb_build_object('title', l.title, 'status', l.status, 'attempt', l.attempt,
                               'lease_token', l.lease_token,
