@@ -408,14 +408,14 @@ def blackboard_server(data_dir: Path, admin_token: str) -> Iterator[Running]:
 
 @contextlib.contextmanager
 def baseline_server(url: str, postgres: int | None, log_dir: Path) -> Iterator[Running]:
-    """Run the bare baseline (bench/baseline_app.py) under uvicorn as the service runs,
-    on the database at `url`, until the block ends."""
+    """Run the bare baseline (bench/baseline_app.py) as the service runs (two workers of
+    uvicorn under the service's own supervisor, bench/serve_baseline.py), on the database
+    at `url`, until the block ends."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(TABLE_DDL)
     port = free_port()
-    argv = [sys.executable, "-m", "uvicorn", "baseline_app:app", "--app-dir", str(BENCH_DIR)]
-    argv += ["--host", HOST, "--port", str(port), "--workers", "2", "--loop", "uvloop"]
-    argv += ["--http", "httptools", "--no-access-log", "--log-level", "warning"]
+    argv = [sys.executable, str(BENCH_DIR / "serve_baseline.py"), "--host", HOST]
+    argv += ["--port", str(port), "--workers", "2"]
     env = clean_env(BENCH_BASELINE_DATABASE_URL=url)
     server = ServerProcess("baseline (uvicorn)", argv, env, log_dir / "baseline.log")
     probe = {"board_id": str(uuid.uuid4()), "type": "probe", "body": {"x": 1}}
@@ -440,7 +440,7 @@ def service_and_baseline(session: Session) -> Iterator[tuple[Running, Running]]:
     data_dir = session.data_dir
     say(f"starting blackboard serve --workers 2, data in {data_dir} ...")
     with blackboard_server(data_dir, session.admin_token) as bb:
-        say("starting the bare baseline (uvicorn --workers 2) on the same PostgreSQL ...")
+        say("starting the bare baseline (2 workers, as the service) on the same PostgreSQL ...")
         pg = postmaster_pid(data_dir / "pgdata")
         with baseline_server(database_url(data_dir), pg, session.work_dir) as base:
             say(f"ready after {time.perf_counter() - session.started:.0f} s")

@@ -4,7 +4,7 @@ import contextlib
 import os
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -28,6 +28,10 @@ DataDir = Annotated[
         help="Data directory (embedded PostgreSQL, admin token). [env: BLACKBOARD_DATA_DIR]"
     ),
 ]
+
+
+APP = "api.app:create_app"
+"""The API, as the factory that each worker process calls."""
 
 
 class _Shutdown(Exception):
@@ -59,6 +63,7 @@ def serve(
     data directory, migrates it, and stops it again on Ctrl-C or SIGTERM."""
     import uvicorn
 
+    from blackboard.cli import workers as workers_module
     from blackboard.cli.runtime import admin_token, database_url
 
     settings = _settings(host=host, port=port, data_dir=data_dir, workers=workers)
@@ -77,19 +82,25 @@ def serve(
         # uvicorn re-raises SIGTERM once it has shut down; turning that into an exception
         # (as SIGINT already is) lets the `with` above stop the embedded PostgreSQL.
         signal.signal(signal.SIGTERM, _raise_shutdown)
+        options: dict[str, Any] = {
+            "factory": True,
+            "host": settings.host,
+            "port": settings.port,
+            "loop": "uvloop",
+            "http": "httptools",
+            "log_level": settings.log_level,
+            "access_log": access_log,
+        }
+        status = 0
         with contextlib.suppress(KeyboardInterrupt, _Shutdown):
-            uvicorn.run(
-                "api.app:create_app",
-                factory=True,
-                host=settings.host,
-                port=settings.port,
-                workers=settings.workers,
-                loop="uvloop",
-                http="httptools",
-                log_level=settings.log_level,
-                access_log=access_log,
-            )
+            if settings.workers > 1 and workers_module.reuse_port_supported():
+                config = uvicorn.Config(APP, **options)
+                status = workers_module.Workers(config, settings.workers).run()
+            else:
+                uvicorn.run(APP, workers=settings.workers, **options)
         console.print("stopping the database…" if not settings.database_url else "stopped")
+    if status:
+        raise typer.Exit(status)
 
 
 @app.command()
