@@ -5,13 +5,13 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 import blackboard
 from api import errors, inspector, prometheus
 from api.body_limit import DeclaredSizeLimit
-from api.deps import TokenCache, reject_nul_in_url
+from api.deps import TokenCache
 from api.prometheus import RequestMetrics
 from api.routes import (
     agents,
@@ -36,6 +36,7 @@ from blackboard.services.feed import Feeds
 from blackboard.services.presence import Presence
 from blackboard.services.reaper import run_reaper
 from blackboard.services.schemas import SchemaCache, register_standard_types
+from blackboard.services.tasks import ClaimGroups
 from blackboard.services.webhooks import DeliveryPolicy, run_deliveries
 from blackboard.store.database import Database
 from blackboard.store.events import CHANNEL
@@ -134,7 +135,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Typed, versioned artifacts on a shared board, for LLM agents.",
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
-        dependencies=[Depends(reject_nul_in_url)],
     )
     app.state.settings = settings
     app.state.database = database
@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.presence = presence
     app.state.feeds = feeds
     app.state.coalescer = PublishCoalescer()
+    app.state.claim_groups = ClaimGroups()
     app.state.admin_token = _admin_token(settings)
     errors.install(app)
     # Routes are matched in order, every route of a router before the next (about 10 us

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.routing import CheckedRoute
 from blackboard import telemetry
 
 UNMATCHED = "unmatched"
@@ -21,7 +22,7 @@ refused for their declared size."""
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=CheckedRoute)
 
 
 @router.get("/metrics", include_in_schema=False)

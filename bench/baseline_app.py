@@ -16,9 +16,10 @@ pool of 10 per worker), so the ratio service/baseline measures what the service 
 top, and the baseline's own rate is a ceiling for any service on this stack and machine.
 
 Run by harness.baseline_server as
-    uvicorn baseline_app:app --app-dir bench --workers 2 --loop uvloop --http httptools
-with BENCH_BASELINE_DATABASE_URL set; the table (TABLE_DDL) must already exist, and the
-task endpoints use the service's own `tasks` and `task_attempts` tables.
+    python bench/serve_baseline.py --port <port> --workers 2
+(the service's own supervisor: a socket per worker) with BENCH_BASELINE_DATABASE_URL set;
+the table (TABLE_DDL) must already exist, and the task endpoints use the service's own
+`tasks` and `task_attempts` tables.
 """
 
 import asyncio
@@ -38,8 +39,6 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, Field
-
-from blackboard.store.tasks import lease_next_sql
 
 TABLE = "bench_baseline"
 TABLE_DDL = f"""
@@ -71,11 +70,12 @@ SELECT seq, pg_notify('{CHANNEL}', seq::text) FROM written
 _LAST_SEQ = f"SELECT coalesce(max(seq), 0) FROM {TABLE}"
 
 # The service's claim (blackboard/store/tasks.py) without its events and its look for
-# lapsed leases: the same choice of task, lease and attempt row; it returns the id only.
-# bench_tasks also runs it bare, over psycopg.
-CLAIM = f"""
-WITH {lease_next_sql(returning="t.id, t.attempt, t.holder_id, t.lease_token")}
-SELECT id FROM leased
+# lapsed leases: the same function choosing the task, leasing it and opening its attempt
+# (migration 0009), for one agent; it returns the id only. bench_tasks also runs it bare,
+# over psycopg.
+CLAIM = """
+SELECT (task).id FROM blackboard_lease_tasks(
+    %(board_id)s, ARRAY[%(agent_id)s]::uuid[], '[[]]'::jsonb, ARRAY[%(lease_s)s]::float8[])
 """
 _COMPLETE = """
 WITH done AS (
@@ -212,7 +212,7 @@ class TaskRef(BaseModel):
 @app.post("/claim", response_model=None)
 async def claim(request: ClaimRequest) -> TaskRef | Response:
     """Lease the board's oldest open task to the agent; 204 if there is none."""
-    row = await _one(CLAIM, {**request.model_dump(), "capabilities": []})
+    row = await _one(CLAIM, request.model_dump())
     return Response(status_code=204) if row is None else TaskRef(id=row[0])
 
 

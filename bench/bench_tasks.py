@@ -13,8 +13,9 @@ a board whose tasks table already holds 50,000 completed tasks:
   board has nothing left: tasks/s, claim and complete latency. Afterwards the database is
   asked whether any task was claimed twice: every task must have exactly one
   `task_attempts` row and be `completed`.
-- raw: the service's claim statement (the SKIP LOCKED CTE of blackboard/store/tasks.py,
-  `lease_next_sql`) in a loop over 4 psycopg connections, autocommit: claims/s and latency.
+- raw: the service's claim alone (blackboard_lease_tasks, the function that picks with
+  SKIP LOCKED and leases, migration 0009) for one agent at a time, in a loop over 4
+  psycopg connections, autocommit: claims/s and latency.
 
 The 50,000 completed tasks are inserted with SQL directly (then ANALYZE, as autovacuum
 would soon do), so the claim query's partial index over open tasks is what keeps it fast.
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -144,12 +146,29 @@ async def insert_rows(url: str, query: str, params: dict[str, Any]) -> float:
     return time.perf_counter() - started
 
 
+# How blackboard_lease_tasks picks a task, read from the function's own source (so that it
+# cannot drift), with its variables made parameters: EXPLAIN does not look inside functions.
+PICK = re.compile(r"SELECT t\.id INTO picked (FROM tasks t.*?FOR UPDATE SKIP LOCKED);", re.S)
+
+
 async def claim_plan(url: str, board_id: str, agent_id: str) -> str:
-    """Return how PostgreSQL scans for the next task (the plan's scan line)."""
+    """Return how PostgreSQL scans for each agent's next task (the plan's scan line)."""
     async with await sql_connect(url) as conn:
         cur = await conn.execute(
-            "EXPLAIN " + CLAIM,
-            {"board_id": board_id, "agent_id": agent_id, "capabilities": [], "lease_s": 60.0},
+            "SELECT prosrc FROM pg_proc WHERE proname = 'blackboard_lease_tasks'"
+        )
+        source = await cur.fetchone()
+        found = PICK.search(source["prosrc"]) if source else None
+        if found is None:
+            raise BenchError("cannot find the pick query in blackboard_lease_tasks")
+        pick = (
+            found.group(1)
+            .replace("= board ", "= %(board_id)s ")
+            .replace("capabilities -> (i - 1)", "'[]'::jsonb")
+            .replace("agents[i]", "%(agent_id)s")
+        )
+        cur = await conn.execute(
+            "EXPLAIN SELECT t.id " + pick, {"board_id": board_id, "agent_id": agent_id}
         )
         lines = [row["QUERY PLAN"] for row in await cur.fetchall()]
     scans = [line.strip().lstrip("-> ").strip() for line in lines if " on tasks t" in line]
@@ -186,7 +205,6 @@ async def raw_claims(
             params: dict[str, Any] = {
                 "board_id": board_id,
                 "agent_id": agent_id,
-                "capabilities": [],
                 "lease_s": plan.lease_s,
             }
             latencies: list[float] = []

@@ -2,7 +2,6 @@
 turns "not logged in" and "no such thing" into pages rather than JSON errors."""
 
 import json
-from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,10 +10,10 @@ import jinja2
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.routing import APIRoute
 
 from api.deps import Principal
 from api.inspector.auth import LoginRequired
+from api.routing import CheckedRoute, Handler
 from blackboard.errors import NotFound
 
 HERE = Path(__file__).parent
@@ -83,10 +82,7 @@ def _problem(request: Request, status: int, title: str, detail: str) -> HTMLResp
     )
 
 
-Handler = Callable[[Request], Coroutine[Any, Any, Response]]
-
-
-class PageRoute(APIRoute):
+class PageRoute(CheckedRoute):
     """An inspector route: a missing login redirects to the form, an unknown id or a
     malformed parameter is an HTML error page (the API's JSON errors are for programs)."""
 

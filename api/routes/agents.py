@@ -8,6 +8,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from api.deps import AdminDep, CurrentAgent, DatabaseDep, FeedsDep, PrincipalDep
 from api.errors import ERROR_RESPONSES
+from api.routing import CheckedRoute
 from api.schemas import AgentCreated, Items
 from blackboard import telemetry
 from blackboard.drafts import AgentDraft
@@ -15,7 +16,9 @@ from blackboard.records import Agent
 from blackboard.services import agents
 from blackboard.services.inbox import follow
 
-router = APIRouter(prefix="/v1/agents", tags=["agents"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=CheckedRoute, prefix="/v1/agents", tags=["agents"], responses=ERROR_RESPONSES
+)
 
 
 @router.post("", status_code=201)

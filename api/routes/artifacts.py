@@ -7,6 +7,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from api.deps import CurrentAgent, DatabaseDep, PrincipalDep, SchemasDep
 from api.errors import ERROR_RESPONSES
+from api.routing import CheckedRoute
 from api.schemas import ArtifactPage, Items
 from blackboard.drafts import ArtifactBatch, ArtifactDraft, RetractionDraft
 from blackboard.records import Artifact, Lineage
@@ -15,7 +16,12 @@ from blackboard.services.artifacts import Published
 from blackboard.store.artifacts import ArtifactFilter, Listing
 from blackboard.store.database import Database
 
-router = APIRouter(prefix="/v1/boards/{board_id}", tags=["artifacts"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=CheckedRoute,
+    prefix="/v1/boards/{board_id}",
+    tags=["artifacts"],
+    responses=ERROR_RESPONSES,
+)
 
 IdempotencyKey = Annotated[
     str | None,

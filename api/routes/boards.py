@@ -7,12 +7,15 @@ from fastapi import APIRouter, Query
 
 from api.deps import AdminDep, DatabaseDep, PrincipalDep
 from api.errors import ERROR_RESPONSES
+from api.routing import CheckedRoute
 from api.schemas import Items
 from blackboard.drafts import BoardDraft
 from blackboard.records import Board
 from blackboard.services import boards
 
-router = APIRouter(prefix="/v1/boards", tags=["boards"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=CheckedRoute, prefix="/v1/boards", tags=["boards"], responses=ERROR_RESPONSES
+)
 
 
 @router.post("", status_code=201)

@@ -7,12 +7,13 @@ from fastapi import APIRouter, Body, Query
 
 from api.deps import CurrentAgent, DatabaseDep, PrincipalDep
 from api.errors import ERROR_RESPONSES
+from api.routing import CheckedRoute
 from api.schemas import AbstentionPage, Items
 from blackboard.drafts import AbstentionDraft, ClaimDraft, RenewDraft
 from blackboard.records import Abstention, Claim
 from blackboard.services import abstentions, claims
 
-router = APIRouter(tags=["claims"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["claims"], responses=ERROR_RESPONSES, route_class=CheckedRoute)
 
 
 @router.post("/v1/boards/{board_id}/claims", status_code=201)

@@ -11,6 +11,7 @@ from fastapi.sse import KEEPALIVE_COMMENT, format_sse_event
 
 from api.deps import DatabaseDep, ExistingBoard, FeedsDep, PrincipalDep, SettingsDep
 from api.errors import ERROR_RESPONSES
+from api.routing import CheckedRoute
 from api.schemas import EventPage
 from blackboard import telemetry
 from blackboard.errors import InvalidInput
@@ -26,7 +27,12 @@ class EventStream(StreamingResponse):
     media_type = "text/event-stream"
 
 
-router = APIRouter(prefix="/v1/boards/{board_id}", tags=["events"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=CheckedRoute,
+    prefix="/v1/boards/{board_id}",
+    tags=["events"],
+    responses=ERROR_RESPONSES,
+)
 
 KindQuery = Annotated[
     list[str] | None, Query(description="Event kinds (repeat or comma-separate).")

@@ -5,9 +5,10 @@ from fastapi.responses import JSONResponse
 
 from api.deps import DatabaseDep
 from api.errors import error_response
+from api.routing import CheckedRoute
 from api.schemas import ErrorBody, Health
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=CheckedRoute)
 
 
 @router.get("/healthz", response_model=Health, responses={503: {"model": ErrorBody}})

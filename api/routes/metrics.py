@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from api.deps import DatabaseDep, PrincipalDep
 from api.errors import ERROR_RESPONSES
+from api.routing import CheckedRoute
 from blackboard.metrics import board
 from blackboard.metrics.models import (
     AbstentionMetrics,
@@ -26,7 +27,7 @@ from blackboard.metrics.models import (
 from blackboard.metrics.runs import MAX_COMPARED, compare_runs, run_metrics
 from blackboard.store.database import Conn
 
-router = APIRouter(tags=["metrics"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["metrics"], responses=ERROR_RESPONSES, route_class=CheckedRoute)
 T = TypeVar("T")
 
 

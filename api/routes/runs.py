@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from api.deps import CurrentAgent, DatabaseDep, FeedsDep, PrincipalDep, SchemasDep
 from api.errors import ERROR_RESPONSES
+from api.routing import CheckedRoute
 from api.schemas import Items
 from blackboard.drafts import RunDraft, TurnAbstention, TurnCompletion
 from blackboard.errors import Forbidden, NotFound
@@ -18,7 +19,7 @@ from blackboard.records import Abstention, Artifact, Claim, Run, Turn
 from blackboard.services import runs, turns
 from blackboard.store import runs as run_store
 
-router = APIRouter(tags=["runs"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["runs"], responses=ERROR_RESPONSES, route_class=CheckedRoute)
 
 
 class RunDetail(BaseModel):

@@ -3,11 +3,12 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 
-from api.deps import CurrentAgent, DatabaseDep, PrincipalDep, SchemasDep
+from api.deps import CurrentAgent, DatabaseDep, PrincipalDep
 from api.errors import ERROR_RESPONSES
 from api.routes.artifacts import IdempotencyKey
+from api.routing import CheckedRoute
 from api.schemas import Items, TaskCompleted
 from blackboard.drafts import (
     HeartbeatDraft,
@@ -19,8 +20,9 @@ from blackboard.drafts import (
 )
 from blackboard.records import Task
 from blackboard.services import tasks
+from blackboard.store.database import Database
 
-router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES, route_class=CheckedRoute)
 
 TASK_STATUSES = "^(open|leased|completed|failed)$"
 
@@ -58,13 +60,19 @@ async def list_tasks(
 async def claim_task(
     board_id: UUID,
     agent: CurrentAgent,
-    db: DatabaseDep,
+    request: Request,
     draft: Annotated[TaskClaimDraft | None, Body()] = None,
 ) -> Task | Response:
     """Lease the oldest open task you can do (by capability, not declined); 204 if none."""
+    # A busy route: its collaborators come straight from the app state rather than as
+    # one dependency each, which FastAPI would resolve on every request.
+    state = request.app.state
+    db: Database = state.database
     lease_s = (draft or TaskClaimDraft()).lease_s
     task = await db.run(
-        lambda conn: tasks.claim_next(conn, board_id=board_id, agent=agent, lease_s=lease_s),
+        lambda conn: tasks.claim_next(
+            conn, board_id=board_id, agent=agent, lease_s=lease_s, groups=state.claim_groups
+        ),
         atomic=False,  # one statement (three once a lease lapsed), each atomic with its events
     )
     return task if task is not None else Response(status_code=204)
@@ -96,19 +104,21 @@ async def complete_task(
     task_id: UUID,
     draft: TaskCompletion,
     agent: CurrentAgent,
-    db: DatabaseDep,
-    schemas: SchemasDep,
+    request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> TaskCompleted:
     """Publish the result artifact and complete the task, atomically."""
+    state = request.app.state  # a busy route: no dependency per collaborator (see claim)
+    db: Database = state.database
     task, artifact = await db.run(
         lambda conn: tasks.complete(
             conn,
             task_id=task_id,
             agent=agent,
             artifact=draft.artifact,
-            schemas=schemas,
+            schemas=state.schemas,
             idempotency_key=idempotency_key,
+            coalescer=state.coalescer,
         ),
         atomic=False,  # one statement: the result, the task and both events
     )

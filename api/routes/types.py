@@ -6,12 +6,15 @@ from fastapi import APIRouter, Path, Response
 
 from api.deps import AdminDep, DatabaseDep, PrincipalDep, SchemasDep
 from api.errors import ERROR_RESPONSES
+from api.routing import CheckedRoute
 from api.schemas import Items, TypeDetail
 from blackboard.drafts import TypeDraft
 from blackboard.records import TypeVersion
 from blackboard.services import schemas
 
-router = APIRouter(prefix="/v1/types", tags=["types"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=CheckedRoute, prefix="/v1/types", tags=["types"], responses=ERROR_RESPONSES
+)
 
 TypeNamePath = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")]
 

@@ -7,12 +7,13 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import DatabaseDep, PrincipalDep
 from api.errors import ERROR_RESPONSES
+from api.routing import CheckedRoute
 from api.schemas import Items
 from blackboard.drafts import WebhookDraft
 from blackboard.records import Webhook, WebhookCreated, WebhookDelivery
 from blackboard.services import webhooks
 
-router = APIRouter(tags=["webhooks"], responses=ERROR_RESPONSES)
+router = APIRouter(tags=["webhooks"], responses=ERROR_RESPONSES, route_class=CheckedRoute)
 
 
 @router.post("/v1/boards/{board_id}/webhooks", status_code=201)

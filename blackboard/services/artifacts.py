@@ -68,7 +68,8 @@ async def publish(
     wrote and writes nothing; the same key with a different request is a conflict.
     Drafts that name a claim are written only while that claim is the author's and active.
     With a `coalescer` (only outside a transaction), the write may share a statement with
-    concurrent publishes to the same board. With `completing`, the same statement also
+    concurrent publishes (and task completions) to the same board. With `completing`, the
+    same statement also
     completes that task with the first version as its result, or claims that turn's role,
     publishes under the claim and closes the turn (see store.artifact_writes).
     """
@@ -114,12 +115,19 @@ async def publish(
             )
             for i, d in enumerate(drafts)
         ]
+        task = [completing] if isinstance(completing, TaskDone) else []
         try:
-            if coalescer is not None and not fenced:
-                rows = await coalescer.publish(conn, board_id=board_id, versions=new, where=where)
+            if coalescer is not None and not fenced and not isinstance(completing, TurnDone):
+                rows = await coalescer.publish(
+                    conn, board_id=board_id, versions=new, where=where, tasks=task
+                )
             else:
                 rows = await writes.publish(
-                    conn, board_id=board_id, versions=new, where=where, completing=completing
+                    conn,
+                    board_id=board_id,
+                    versions=new,
+                    where=where,
+                    completing=completing if isinstance(completing, TurnDone) else task,
                 )
         except TypeChanged:
             schemas.forget({d.type for d in drafts})

@@ -15,6 +15,8 @@ from blackboard.errors import (
 )
 from blackboard.records import Agent, Artifact, Task
 from blackboard.services import abstentions, artifacts, boards
+from blackboard.services.coalescer import PublishCoalescer
+from blackboard.services.group_commit import GroupCommit
 from blackboard.services.schemas import SchemaCache
 from blackboard.store import artifacts as artifact_store
 from blackboard.store import events as event_store
@@ -26,6 +28,7 @@ from blackboard.store.events import EventDraft
 
 MAX_BACKOFF_S = 300.0
 EXPIRE_BATCH = 100
+MAX_CLAIM_GROUP = 64  # claims per statement
 
 
 class KnownTasks:
@@ -120,37 +123,55 @@ async def post(conn: Conn, *, board_id: UUID, poster: Agent | None, draft: TaskD
     return task
 
 
-async def claim_next(conn: Conn, *, board_id: UUID, agent: Agent, lease_s: float) -> Task | None:
-    """Lease the oldest task the agent can do (by capabilities, not declined); None if none.
-
-    Leases on this board that ran out are taken back first, so a crashed holder's task is
-    offered again without waiting for the reaper. Usually one statement: the claim finds
-    no lapsed lease and claims. If it finds one, it claims nothing; the lapsed leases are
-    taken back and the claim runs again. Each statement logs its own events and holds the
-    board's seq lock only while it runs.
-    """
-
-    async def claim(defer: bool) -> tuple[Task | None, bool]:
-        return await task_store.claim_next(
-            conn,
-            board_id=board_id,
-            agent_id=agent.id,
-            capabilities=agent.capabilities,
-            lease_s=lease_s,
-            defer_to_lapsed=defer,
-        )
-
-    task, lapsed = await claim(defer=True)
-    expired = 0
+async def _claim_for(
+    conn: Conn, board_id: UUID, claimants: list[task_store.Claimant]
+) -> list[Task | BaseException | None]:
+    """Lease a task to each claimant (None where there is none for it), taking back the
+    board's lapsed leases first if there are any: a crashed holder's task is offered again
+    without waiting for the reaper. Usually one statement: the claim finds no lapsed
+    lease and claims. If it finds one, it claims nothing; the lapsed leases are taken back
+    and the claim runs again. Each statement logs its own events and holds the board's
+    seq lock only while it runs."""
+    tasks, lapsed = await task_store.claim_next(conn, board_id=board_id, claimants=claimants)
     if lapsed:
         expired = await task_store.expire_on_board(conn, board_id=board_id, limit=EXPIRE_BATCH)
-        task, _ = await claim(defer=False)
+        telemetry.LEASE_EXPIRIES.labels("task").inc(expired)
+        tasks, _ = await task_store.claim_next(
+            conn, board_id=board_id, claimants=claimants, defer_to_lapsed=False
+        )
+    return list(tasks)
+
+
+class ClaimGroups(GroupCommit[task_store.Claimant, Task | None]):
+    """Per process: claims for one board that arrive together share one statement."""
+
+    def __init__(self) -> None:
+        super().__init__(_claim_for, max_size=MAX_CLAIM_GROUP)
+
+
+async def claim_next(
+    conn: Conn,
+    *,
+    board_id: UUID,
+    agent: Agent,
+    lease_s: float,
+    groups: ClaimGroups | None = None,
+) -> Task | None:
+    """Lease the oldest task the agent can do (by capabilities, not declined); None if none.
+    With `groups` (only outside a transaction), the claim may share its statement with
+    other agents' claims on the same board."""
+    claimant = task_store.Claimant(agent.id, agent.capabilities, lease_s)
+    if groups is not None:
+        task = await groups.submit(conn, board_id=board_id, request=claimant)
+    else:
+        outcome = (await _claim_for(conn, board_id, [claimant]))[0]
+        assert not isinstance(outcome, BaseException)
+        task = outcome
     if task is None:
         await boards.require(conn, board_id=board_id)  # 404 rather than "nothing to do"
     else:
         KNOWN.remember(task)
         telemetry.TASK_TRANSITIONS.labels("claimed").inc()
-    telemetry.LEASE_EXPIRIES.labels("task").inc(expired)
     return task
 
 
@@ -180,9 +201,11 @@ async def complete(
     artifact: ArtifactDraft,
     schemas: SchemaCache,
     idempotency_key: str | None,
+    coalescer: PublishCoalescer | None = None,
 ) -> tuple[Task, Artifact]:
     """Publish the task's result and complete it, atomically: one statement, outside a
-    transaction, so the board's seq lock is held only while it runs and commits.
+    transaction, so the board's seq lock is held only while it runs and commits. With a
+    `coalescer`, the statement may also write other publishes and completions on the board.
 
     A retry of a completion that already succeeded (same Idempotency-Key) gets the same
     task and result again instead of LeaseLost."""
@@ -211,6 +234,7 @@ async def complete(
             drafts=[artifact],
             idempotency_key=idempotency_key,
             schemas=schemas,
+            coalescer=coalescer,
             completing=TaskDone(task_id=task_id, holder_id=agent.id),
         )
     except InvalidInput as exc:

@@ -12,7 +12,7 @@ events and the NOTIFY.
 A failed check aborts the statement through `blackboard_fail` (SQLSTATE BB001).
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +35,7 @@ from blackboard.store import runs
 from blackboard.store.constraints import failed_check, translated
 from blackboard.store.database import Conn
 from blackboard.store.events import CHANNEL
-from blackboard.store.tasks import TASK_COLUMNS
+from blackboard.store.tasks import task_columns
 
 
 @dataclass(frozen=True)
@@ -64,11 +64,13 @@ class TypeChanged(Retry):
 
 @dataclass(frozen=True)
 class TaskDone:
-    """A task that the same statement completes with the first version as its result, if
-    `holder_id` holds its lease (whichever attempt that is)."""
+    """A task that the same statement completes with version `result_id` (by default the
+    first version written) as its result, if `holder_id` holds its lease (whichever
+    attempt that is)."""
 
     task_id: UUID
     holder_id: UUID
+    result_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -106,40 +108,44 @@ class _Completion:
     returned: str
 
 
-# Completing a task in the publish statement (the task's row locked first, like every
-# writer locks its rows before the board's): the lease is checked under that lock, and by
-# the clock rather than the statement's start (it may have queued for the lock), so a
-# lease that ran out since the caller looked aborts the statement with LeaseLost.
+# Completing tasks in the publish statement (their rows locked first, in id order, like
+# every writer locks its rows before the board's): each lease is checked under that lock,
+# and by the clock rather than the statement's start (it may have queued for the lock), so
+# a lease that ran out since the caller looked aborts the statement with LeaseLost.
 _HELD = """held AS (
-    SELECT id, status, holder_id, attempt, lease_expires_at
-    FROM tasks WHERE id = %(task_id)s FOR UPDATE
+    SELECT t.id, t.status, t.holder_id, t.attempt, t.lease_expires_at,
+           d.holder, d.result_id, d.n
+    FROM unnest(%(task_ids)s::uuid[], %(holder_ids)s::uuid[], %(result_ids)s::uuid[])
+             WITH ORDINALITY AS d(id, holder, result_id, n)
+    JOIN tasks t ON t.id = d.id
+    ORDER BY t.id
+    FOR UPDATE OF t
 ), """
-# Evaluated over `held`'s output, i.e. once the row is locked: a projection inside `held`
+# Evaluated over `held`'s output, i.e. once the rows are locked: a projection inside `held`
 # would read the clock before the lock wait.
-_LEASE_RUNNING = """
-      AND (SELECT CASE WHEN status = 'leased' AND holder_id = %(holder_id)s
-                            AND lease_expires_at > clock_timestamp()
-                       THEN 0
-                       ELSE blackboard_fail('LeaseLost',
-                                            jsonb_build_object('task_id', id, 'status', status))
-                       END
-           FROM held) = 0"""
-# ...and after the versions: close the attempt, complete the task, log `task.completed`
-# with the last of the reserved seqs.
+_LEASES_RUNNING = """
+      AND (SELECT coalesce(min(blackboard_fail('LeaseLost',
+                                   jsonb_build_object('task_id', id, 'status', status))), 0)
+           FROM held
+           WHERE NOT (status = 'leased' AND holder_id = holder
+                      AND lease_expires_at > clock_timestamp())) = 0"""
+# ...and after the versions: close the attempts, complete the tasks, log `task.completed`
+# for each with the last of the reserved seqs.
 _DONE = f"""
 ), finished AS (
-    UPDATE task_attempts SET outcome = 'completed', ended_at = now()
-    WHERE task_id = %(task_id)s AND attempt = (SELECT attempt FROM held)
+    UPDATE task_attempts a SET outcome = 'completed', ended_at = now()
+    FROM held h WHERE a.task_id = h.id AND a.attempt = h.attempt
 ), done AS (
-    UPDATE tasks SET status = 'completed', result_id = %(result_id)s, lease_expires_at = NULL,
-                     updated_at = now()
-    WHERE id = %(task_id)s RETURNING {TASK_COLUMNS}
+    UPDATE tasks t SET status = 'completed', result_id = h.result_id, lease_expires_at = NULL,
+                       updated_at = now()
+    FROM held h WHERE t.id = h.id
+    RETURNING {task_columns("t")}
 ), task_logged AS (
     INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
-    SELECT %(board_id)s, reserved.base + %(n)s, 'task.completed', %(holder_id)s, d.id,
-           jsonb_build_object('title', d.title, 'status', d.status, 'attempt', d.attempt,
-                              'result_id', d.result_id)
-    FROM done d, reserved"""
+    SELECT %(board_id)s, reserved.base + %(versions)s + h.n, 'task.completed', d.holder_id,
+           d.id, jsonb_build_object('title', d.title, 'status', d.status,
+                                    'attempt', d.attempt, 'result_id', d.result_id)
+    FROM done d JOIN held h USING (id), reserved"""
 
 
 # Every parent must be an artifact on this board, checked as the statement starts rather
@@ -155,7 +161,12 @@ _PARENTS_EXIST = """
                                    WHERE a.id = p.id AND a.board_id = %(board_id)s)) m) = 0"""
 
 
-_TASK = _Completion(_HELD, _LEASE_RUNNING, _DONE, " (SELECT to_jsonb(d) FROM done d) AS task,")
+_TASKS = _Completion(
+    _HELD,
+    _LEASES_RUNNING,
+    _DONE,
+    " (SELECT to_jsonb(d) FROM done d WHERE d.result_id = inserted.id) AS task,",
+)
 _TURN = _Completion(runs.TURN_HELD, runs.TURN_OPEN, runs.TURN_DONE, runs.TURN_RETURNED)
 _NOTHING = _Completion("", "", "", "")
 
@@ -238,7 +249,8 @@ FROM inserted ORDER BY seq
 
 
 _PUBLISH = _publish_sql(_NOTHING)
-_PUBLISH_COMPLETING = {TaskDone: _publish_sql(_TASK), TurnDone: _publish_sql(_TURN)}
+_PUBLISH_COMPLETING_TASKS = _publish_sql(_TASKS)
+_PUBLISH_COMPLETING_TURN = _publish_sql(_TURN)
 
 
 @contextmanager
@@ -300,14 +312,14 @@ async def publish(
     board_id: UUID,
     versions: list[NewVersion],
     where: list[str],
-    completing: TaskDone | TurnDone | None = None,
+    completing: Sequence[TaskDone] | TurnDone = (),
 ) -> list[dict[str, Any]]:
     """Write the versions (of one author or several) and their events in one statement;
     return [{id, seq, version, created_at}] in input order. NotFound if no such board.
 
-    With a `TaskDone`, the same statement completes that task with the first version as
-    its result (LeaseLost unless the holder's lease on it is still running);
-    each row then also carries the completed task as `task`. With a `TurnDone`, it claims
+    With `TaskDone`s, the same statement completes each of those tasks with its result
+    version (LeaseLost unless each holder's lease is still running); each row then also
+    carries the task it completed as `task` (None if none). With a `TurnDone`, it claims
     the turn's role, writes the versions under that claim and closes the turn (LeaseLost
     once the turn closed, Forbidden if it is another agent's); each row then also carries
     the turn's `completed_at` and `role_flip`."""
@@ -318,14 +330,9 @@ async def publish(
         "before": 1 if isinstance(completing, TurnDone) else 0,  # `role.claimed` goes first
         "parents": list({p for v in versions for p in v.parents}),
     }
-    if isinstance(completing, TaskDone):
-        params.update(
-            n=len(versions) + 1,  # the task's event takes the last seq
-            task_id=completing.task_id,
-            holder_id=completing.holder_id,
-            result_id=versions[0].id,
-        )
-    elif isinstance(completing, TurnDone):
+    query = _PUBLISH
+    if isinstance(completing, TurnDone):
+        query = _PUBLISH_COMPLETING_TURN
         params.update(
             {k: v for k, v in vars(completing).items() if k != "call"},
             n=len(versions) + 2,  # the claim's event first, the turn's last
@@ -333,7 +340,15 @@ async def publish(
             call=Jsonb(completing.call),
             artifact_ids=[v.id for v in versions],
         )
-    query = _PUBLISH if completing is None else _PUBLISH_COMPLETING[type(completing)]
+    elif completing:
+        query = _PUBLISH_COMPLETING_TASKS
+        params.update(
+            n=len(versions) + len(completing),  # the tasks' events take the last seqs
+            versions=len(versions),
+            task_ids=[t.task_id for t in completing],
+            holder_ids=[t.holder_id for t in completing],
+            result_ids=[t.result_id or versions[0].id for t in completing],
+        )
     with translated(), _failed_checks(versions, where):
         cur = await conn.execute(query, params)
         rows = await cur.fetchall()

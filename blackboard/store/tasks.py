@@ -1,11 +1,13 @@
 """Tasks, their leases and their attempts.
 
-Claiming is one statement: pick the oldest open task this agent may take with
-`FOR UPDATE SKIP LOCKED` (concurrent claimers step over each other's picks instead of
-queueing), lease it, and open its attempt row. The partial index `ix_tasks_claimable`
-covers only open tasks, so the scan stays short however many tasks are done.
+Claiming is one statement, for one agent or for several whose claims arrived together:
+pick for each the oldest open task it may take with `FOR UPDATE SKIP LOCKED` (concurrent
+claimers step over each other's picks instead of queueing), lease it, and open its
+attempt row. The partial index `ix_tasks_claimable` covers only open tasks, so the scan
+stays short however many tasks are done.
 """
 
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +20,11 @@ from blackboard.store.events import NOTIFIED, logged_from
 TASK_COLUMNS = """id, board_id, title, spec, wants_type, required_capabilities, inputs,
     max_attempts, attempt, failures, status, available_at, holder_id, lease_token,
     lease_expires_at, result_id, last_error, posted_by, created_at, updated_at"""
+
+
+def task_columns(alias: str) -> str:
+    """SQL: TASK_COLUMNS, each qualified with the table alias `alias`."""
+    return ", ".join(f"{alias}.{c.strip()}" for c in TASK_COLUMNS.split(","))
 
 
 def _task(row: dict[str, Any] | None) -> Task | None:
@@ -92,38 +99,8 @@ async def attempts(conn: Conn, *, task_id: UUID) -> list[TaskAttempt]:
     return [TaskAttempt.model_validate(row) for row in await cur.fetchall()]
 
 
-def lease_next_sql(*, returning: str, also: str = "") -> str:
-    """SQL: the CTEs `next`, `leased` and `opened` that lease the oldest open task the
-    agent can do and has not declined (SKIP LOCKED), and open its attempt; `leased`
-    returns `returning`, `also` adds a condition to the choice. Parameters: `board_id`,
-    `agent_id`, `capabilities`, `lease_s`. (The bench's bare baseline runs them alone.)"""
-    return f"""next AS (
-    SELECT t.id FROM tasks t
-    WHERE t.board_id = %(board_id)s AND t.status = 'open' AND t.available_at <= now()
-      AND t.required_capabilities <@ %(capabilities)s::text[]
-      AND NOT EXISTS (SELECT 1 FROM abstentions a
-                      WHERE a.task_id = t.id AND a.agent_id = %(agent_id)s){also}
-    ORDER BY t.created_at
-    LIMIT 1
-    FOR UPDATE SKIP LOCKED
-), leased AS (
-    UPDATE tasks t
-    SET status = 'leased', holder_id = %(agent_id)s, attempt = t.attempt + 1,
-        lease_token = t.lease_token + 1,
-        lease_expires_at = now() + make_interval(secs => %(lease_s)s), updated_at = now()
-    FROM next WHERE t.id = next.id
-    RETURNING {returning}
-), opened AS (
-    INSERT INTO task_attempts (task_id, attempt, agent_id, lease_token)
-    SELECT id, attempt, holder_id, lease_token FROM leased
-)"""
-
-
-_LEASE_NEXT = lease_next_sql(
-    returning=TASK_COLUMNS.replace("id, board_id", "t.id, t.board_id"),
-    # with `defer`, nothing is claimed while a lapsed lease waits to be taken back
-    also="\n      AND NOT (%(defer)s AND (SELECT found FROM lapsed))",
-)
+# Each claimant's pick: blackboard_lease_tasks (migration 0009) leases the oldest open task
+# it can do and has not declined, FOR UPDATE SKIP LOCKED, seeing the picks before it.
 _CLAIM = f"""
 WITH lapsed AS (
     -- a lease on this board that ran out: its task is older than any open one, and must
@@ -131,44 +108,68 @@ WITH lapsed AS (
     SELECT EXISTS (SELECT 1 FROM tasks
                    WHERE board_id = %(board_id)s AND status = 'leased'
                      AND lease_expires_at <= now()) AS found
-), {_LEASE_NEXT}, evs AS (
+), leased AS (
+    SELECT l.ord, (l.task).*
+    FROM lapsed CROSS JOIN LATERAL blackboard_lease_tasks(
+        %(board_id)s,
+        -- with `defer`, nothing is claimed while a lapsed lease waits to be taken back
+        CASE WHEN %(defer)s AND lapsed.found THEN '{{}}'::uuid[] ELSE %(agent_ids)s END,
+        %(capabilities)s,
+        %(lease_s)s
+    ) l
+), evs AS (
     SELECT 'task.claimed'::text AS kind, l.holder_id AS actor_id, l.id AS subject_id,
            jsonb_build_object('title', l.title, 'status', l.status, 'attempt', l.attempt,
                               'lease_token', l.lease_token,
                               'lease_expires_at', l.lease_expires_at) AS data,
-           1 AS ord
+           l.ord
     FROM leased l
 ){logged_from("evs")}
-SELECT l.*, lapsed.found AS lapsed, {NOTIFIED} FROM lapsed LEFT JOIN leased l ON true
+SELECT l.ord, {task_columns("l")},
+       lapsed.found AS lapsed, {NOTIFIED}
+FROM lapsed LEFT JOIN leased l ON true
 """
+
+
+@dataclass(frozen=True)
+class Claimant:
+    """An agent asking for the next task it can do, and for how long."""
+
+    agent_id: UUID
+    capabilities: list[str]
+    lease_s: float
 
 
 async def claim_next(
     conn: Conn,
     *,
     board_id: UUID,
-    agent_id: UUID,
-    capabilities: list[str],
-    lease_s: float,
+    claimants: list[Claimant],
     defer_to_lapsed: bool = True,
-) -> tuple[Task | None, bool]:
-    """Lease the oldest open task this agent can do and has not declined, and log
-    `task.claimed` — one statement. Return the task (None if there is none) and whether
-    a lease on the board has run out; with `defer_to_lapsed`, nothing is claimed then."""
+) -> tuple[list[Task | None], bool]:
+    """Lease to each claimant, in order, the oldest open task it can do and has not
+    declined, and log `task.claimed` for each — one statement. Return each claimant's
+    task (None if there was none for it) and whether a lease on the board has run out;
+    with `defer_to_lapsed`, nothing is claimed then."""
     cur = await conn.execute(
         _CLAIM,
         {
             "board_id": board_id,
-            "agent_id": agent_id,
-            "capabilities": capabilities,
-            "lease_s": lease_s,
+            "agent_ids": [c.agent_id for c in claimants],
+            "capabilities": Jsonb([c.capabilities for c in claimants]),
+            "lease_s": [c.lease_s for c in claimants],
             "defer": defer_to_lapsed,
         },
     )
-    row = await cur.fetchone()
-    assert row is not None  # one row, with or without a task
-    lapsed = bool(row.pop("lapsed"))
-    return (_task(row) if row["id"] is not None else None), lapsed
+    rows = await cur.fetchall()
+    lapsed = bool(rows[0]["lapsed"])  # one row at least, with or without a task
+    tasks: list[Task | None] = [None] * len(claimants)
+    for row in rows:
+        ord_ = row.pop("ord")
+        row.pop("lapsed")
+        if ord_ is not None:
+            tasks[ord_ - 1] = _task(row)
+    return tasks, lapsed
 
 
 async def extend_lease(conn: Conn, *, task_id: UUID, lease_s: float) -> Task:
@@ -236,7 +237,7 @@ WITH due AS (
         failures = t.failures + 1, holder_id = NULL, lease_expires_at = NULL,
         available_at = now(), last_error = 'lease expired', updated_at = now()
     FROM due WHERE t.id = due.id
-    RETURNING {TASK_COLUMNS.replace("id, board_id", "t.id, t.board_id")}, due.former_holder
+    RETURNING {task_columns("t")}, due.former_holder
 ), closed AS (
     UPDATE task_attempts a SET outcome = 'lease_expired', ended_at = now()
     FROM expired e WHERE a.task_id = e.id AND a.attempt = e.attempt

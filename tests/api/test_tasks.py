@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from fastapi import FastAPI
 
 from blackboard.services import tasks
 from tests.conftest import ADMIN, Actors, count_rows
@@ -44,7 +45,7 @@ async def complete(
 
 
 async def test_32_agents_drain_1000_tasks_each_done_exactly_once(
-    client: httpx.AsyncClient, actors: Actors, db: psycopg.Connection[Any]
+    app: FastAPI, client: httpx.AsyncClient, actors: Actors, db: psycopg.Connection[Any]
 ) -> None:
     board = await actors.board()
     agents = [await actors.agent() for _ in range(32)]
@@ -81,6 +82,8 @@ async def test_32_agents_drain_1000_tasks_each_done_exactly_once(
            WHERE a.author_id <> t.holder_id OR a.body->>'summary' <> t.title"""
     ).fetchone()
     assert mismatched == (0,)
+    # and the claims and completions that arrived together were written together
+    assert app.state.claim_groups.groups > 0 and app.state.coalescer.groups > 0
 
 
 async def test_a_lapsed_lease_is_taken_back_before_newer_tasks_are_claimed(
