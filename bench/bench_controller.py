@@ -106,7 +106,9 @@ async def durable_writes(db: Database, samples: int) -> list[float]:
     async with db.connection() as conn:
         for _ in range(samples):
             started = time.perf_counter()
-            await conn.execute("UPDATE boards SET last_seq = last_seq WHERE id = %s", (board.id,))
+            await conn.execute(
+                "UPDATE board_seqs SET last_seq = last_seq WHERE board_id = %s", (board.id,)
+            )
             times.append((time.perf_counter() - started) * 1000)
     return times
 

@@ -1,6 +1,6 @@
 """Writing artifact versions and retractions: one statement each.
 
-Why one statement: every write to a board takes the board row's lock to number its
+Why one statement: every write to a board takes its counter row's lock to number its
 events (see store/events.py), and that lock is held until commit. Run as a single
 autocommitted statement, the lock is held for the statement's own execution and the
 commit — never across a round trip to a busy API process. So the statement does it all
@@ -177,7 +177,7 @@ def _publish_sql(completion: _Completion) -> str:
 WITH """
         + completion.held
         + """reserved AS (
-    UPDATE boards SET last_seq = last_seq + %(n)s WHERE id = %(board_id)s"""
+    UPDATE board_seqs SET last_seq = last_seq + %(n)s WHERE board_id = %(board_id)s"""
         + _PARENTS_EXIST
         + completion.check
         + """
@@ -360,7 +360,8 @@ async def publish(
 _RETRACT = (
     """
 WITH reserved AS (
-    UPDATE boards SET last_seq = last_seq + 1 WHERE id = %(board_id)s RETURNING last_seq AS seq
+    UPDATE board_seqs SET last_seq = last_seq + 1 WHERE board_id = %(board_id)s
+    RETURNING last_seq AS seq
 ), retracted AS (
     INSERT INTO artifact_retractions (artifact_id, board_id, seq, actor_id, reason)
     SELECT %(artifact_id)s, %(board_id)s, seq, %(actor_id)s, %(reason)s FROM reserved
@@ -373,7 +374,7 @@ WITH reserved AS (
     FROM reserved
 ), moved AS (
     -- The key's current version becomes its newest version still standing. Joined to
-    -- `reserved` so that the key row is locked only after the board row.
+    -- `reserved` so that the key row is locked only after the board's counter row.
     UPDATE artifact_keys k SET latest_id = c.id, latest_seq = c.seq
     FROM reserved,
          (SELECT (SELECT a.id FROM artifacts a

@@ -6,16 +6,25 @@ from blackboard.records import Board
 from blackboard.store.constraints import translated
 from blackboard.store.database import Conn
 
-_COLUMNS = "id, name, mission, created_at, last_seq"
+_COLUMNS = "b.id, b.name, b.mission, b.created_at, s.last_seq"
+_BOARDS = "boards b JOIN board_seqs s ON s.board_id = b.id"
+
+# The board and its event counter, at 0.
+_INSERT = """
+WITH b AS (
+    INSERT INTO boards (id, name, mission) VALUES (%s, %s, %s)
+    RETURNING id, name, mission, created_at
+), s AS (
+    INSERT INTO board_seqs (board_id) SELECT id FROM b
+)
+SELECT b.*, 0::bigint AS last_seq FROM b
+"""
 
 
 async def insert(conn: Conn, *, board_id: UUID, name: str, mission: str | None) -> Board:
-    """Insert a board and return it."""
+    """Insert a board (with its event counter) and return it."""
     with translated():
-        cur = await conn.execute(
-            f"INSERT INTO boards (id, name, mission) VALUES (%s, %s, %s) RETURNING {_COLUMNS}",
-            (board_id, name, mission),
-        )
+        cur = await conn.execute(_INSERT, (board_id, name, mission))
     row = await cur.fetchone()
     assert row is not None
     return Board.model_validate(row)
@@ -23,7 +32,7 @@ async def insert(conn: Conn, *, board_id: UUID, name: str, mission: str | None) 
 
 async def get(conn: Conn, *, board_id: UUID) -> Board | None:
     """Return the board with this id, or None."""
-    cur = await conn.execute(f"SELECT {_COLUMNS} FROM boards WHERE id = %s", (board_id,))
+    cur = await conn.execute(f"SELECT {_COLUMNS} FROM {_BOARDS} WHERE b.id = %s", (board_id,))
     row = await cur.fetchone()
     return Board.model_validate(row) if row else None
 
@@ -37,7 +46,7 @@ async def exists(conn: Conn, *, board_id: UUID) -> bool:
 async def list_all(conn: Conn, *, limit: int, after_name: str | None) -> list[Board]:
     """Return boards ordered by name, after `after_name`."""
     cur = await conn.execute(
-        f"""SELECT {_COLUMNS} FROM boards WHERE %(after)s::text IS NULL OR name > %(after)s
+        f"""SELECT {_COLUMNS} FROM {_BOARDS} WHERE %(after)s::text IS NULL OR name > %(after)s
             ORDER BY name LIMIT %(limit)s""",
         {"after": after_name, "limit": limit},
     )

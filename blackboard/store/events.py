@@ -4,8 +4,8 @@ Why the counter is a row and not a SEQUENCE: a reader pages with `after=<seq>` a
 never miss an event. With a SEQUENCE, transaction A can take seq 11 and B seq 12, B
 commits first, a reader sees 12 and moves its cursor past 11, which A commits a moment
 later — lost to that reader forever. Here every writer takes its seqs with
-`UPDATE boards SET last_seq = last_seq + n`, which holds the board row's lock until
-commit, so per board the seqs become visible strictly in order: whoever holds 12 could
+`UPDATE board_seqs SET last_seq = last_seq + n`, which holds the board's counter row's
+lock until commit, so per board the seqs become visible strictly in order: whoever holds 12 could
 only take it after 11 was committed. Writers take this lock as the *last* step of their
 transaction (everything else is done first), so the lock is held for one statement
 plus the commit — well under a millisecond — and every transaction takes the board
@@ -114,15 +114,15 @@ async def read(
 
 async def last_seq(conn: Conn, *, board_id: UUID) -> int:
     """Return the board's newest seq (0 if the board has none or does not exist)."""
-    cur = await conn.execute("SELECT last_seq FROM boards WHERE id = %s", (board_id,))
+    cur = await conn.execute("SELECT last_seq FROM board_seqs WHERE board_id = %s", (board_id,))
     row = await cur.fetchone()
     return int(row["last_seq"]) if row else 0
 
 
 async def board_heads(conn: Conn) -> dict[UUID, int]:
     """Return every board's newest seq."""
-    cur = await conn.execute("SELECT id, last_seq FROM boards")
-    return {row["id"]: int(row["last_seq"]) for row in await cur.fetchall()}
+    cur = await conn.execute("SELECT board_id, last_seq FROM board_seqs")
+    return {row["board_id"]: int(row["last_seq"]) for row in await cur.fetchall()}
 
 
 def logged_from(source: str) -> str:
@@ -137,8 +137,8 @@ def logged_from(source: str) -> str:
 , ev_numbered AS (
     SELECT s.*, row_number() OVER (ORDER BY s.ord) AS n FROM {source} s
 ), ev_reserved AS (
-    UPDATE boards SET last_seq = last_seq + (SELECT count(*) FROM ev_numbered)
-    WHERE id = %(board_id)s AND EXISTS (SELECT 1 FROM ev_numbered)
+    UPDATE board_seqs SET last_seq = last_seq + (SELECT count(*) FROM ev_numbered)
+    WHERE board_id = %(board_id)s AND EXISTS (SELECT 1 FROM ev_numbered)
     RETURNING last_seq - (SELECT count(*) FROM ev_numbered) AS base
 ), ev_logged AS (
     INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)

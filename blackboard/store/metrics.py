@@ -35,10 +35,11 @@ async def span(
     if since is None and until is None:
         # The whole log: seqs are gap-free from 1, and its ends are a primary-key step away.
         query = """SELECT b.last_seq AS events,
-                   (SELECT at FROM events WHERE board_id = b.id ORDER BY seq LIMIT 1) AS first,
-                   (SELECT at FROM events WHERE board_id = b.id ORDER BY seq DESC LIMIT 1)
+                   (SELECT at FROM events WHERE board_id = b.board_id ORDER BY seq LIMIT 1)
+                       AS first,
+                   (SELECT at FROM events WHERE board_id = b.board_id ORDER BY seq DESC LIMIT 1)
                        AS last
-                   FROM boards b WHERE b.id = %(board_id)s"""
+                   FROM board_seqs b WHERE b.board_id = %(board_id)s"""
     else:
         query = f"""SELECT count(*) AS events, min(at) AS first, max(at) AS last FROM events
                     WHERE board_id = %(board_id)s AND {_range("at")}"""

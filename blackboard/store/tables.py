@@ -2,7 +2,7 @@
 (a test runs autogenerate against a migrated database and expects no difference).
 
 Append-only by design: artifact versions, retractions and events are only ever
-inserted. The mutable rows are `boards.last_seq` (the per-board event counter) and
+inserted. The mutable rows are `board_seqs` (the per-board event counter) and
 `artifact_keys` (the per-key version counter and pointer to the current version).
 """
 
@@ -66,7 +66,7 @@ class Agent(SQLModel, table=True):
 
 
 class Board(SQLModel, table=True):
-    """A board. `last_seq` is the board's event counter (see store/events.py)."""
+    """A board. Its event counter is in `board_seqs`."""
 
     __tablename__ = "boards"
 
@@ -74,6 +74,22 @@ class Board(SQLModel, table=True):
     name: str = Field(sa_column=Column(Text, nullable=False, unique=True))
     mission: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(sa_column=_now())
+
+
+class BoardSeq(SQLModel, table=True):
+    """A board's event counter: the seq of its newest event (see store/events.py).
+
+    Not a column of `boards`: every write to the board updates it, while the rows that name
+    the board lock the board row (KEY SHARE) through their foreign keys; on one row the two
+    turn its versions into multixacts that every lookup pays for (migration 0010). Nothing
+    references this table.
+    """
+
+    __tablename__ = "board_seqs"
+
+    board_id: UUID = Field(
+        sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("boards.id"), primary_key=True)
+    )
     last_seq: int = Field(sa_column=Column(BigInteger, nullable=False, server_default=text("0")))
 
 

@@ -33,9 +33,9 @@ async def insert(
     there is no such board."""
     cur = await conn.execute(
         f"""INSERT INTO webhooks (id, board_id, url, secret, kinds, types, owner_id, cursor)
-            SELECT %(id)s, b.id, %(url)s, %(secret)s, %(kinds)s, %(types)s, %(owner_id)s,
+            SELECT %(id)s, b.board_id, %(url)s, %(secret)s, %(kinds)s, %(types)s, %(owner_id)s,
                    least(coalesce(%(after)s, b.last_seq), b.last_seq)
-            FROM boards b WHERE b.id = %(board_id)s
+            FROM board_seqs b WHERE b.board_id = %(board_id)s
             RETURNING {_COLUMNS}, secret""",
         {
             "id": webhook_id,
@@ -92,7 +92,7 @@ async def deliveries(
 # Due: active, with undelivered events, past its retry time, and nobody's lease running.
 _TAKE_DUE = f"""
 WITH due AS (
-    SELECT w.id FROM webhooks w JOIN boards b ON b.id = w.board_id
+    SELECT w.id FROM webhooks w JOIN board_seqs b ON b.board_id = w.board_id
     WHERE w.active AND w.next_attempt_at <= now() AND w.cursor < b.last_seq
       AND (w.lease_expires_at IS NULL OR w.lease_expires_at <= now())
     ORDER BY w.next_attempt_at

@@ -18,10 +18,13 @@ from tests.conftest import ADMIN, Actors, count_rows
 
 @asynccontextmanager
 async def board_locked(database_url: str, board_id: str) -> AsyncIterator[None]:
-    """Hold the board's row lock (which every write to the board takes last) until the
-    block ends: the first write waits in its statement, and later ones queue behind it."""
+    """Hold the lock on the board's event counter (which every write to the board takes
+    last) until the block ends: the first write waits in its statement, and later ones
+    queue behind it."""
     async with await psycopg.AsyncConnection.connect(database_url) as blocker:
-        await blocker.execute("SELECT 1 FROM boards WHERE id = %s FOR UPDATE", (board_id,))
+        await blocker.execute(
+            "SELECT 1 FROM board_seqs WHERE board_id = %s FOR UPDATE", (board_id,)
+        )
         yield
 
 

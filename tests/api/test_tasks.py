@@ -397,7 +397,7 @@ async def test_complete_logs_the_result_then_the_completion_with_consecutive_seq
         (body["artifact"]["seq"], "artifact.published", body["artifact"]["id"]),
         (body["artifact"]["seq"] + 1, "task.completed", task["id"]),
     ]
-    assert db.execute("SELECT last_seq FROM boards").fetchone() == (events[-1][0],)
+    assert db.execute("SELECT last_seq FROM board_seqs").fetchone() == (events[-1][0],)
     assert db.execute("SELECT outcome FROM task_attempts").fetchall() == [("completed",)]
 
 

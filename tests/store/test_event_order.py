@@ -2,7 +2,7 @@
 
 A reader paging with after=<seq> must never miss an event. That needs: an event with a
 higher seq never becomes visible before one with a lower seq. Our writers take seqs on
-the board row, so the second writer cannot even get its seq until the first commits.
+the board's counter row, so the second writer cannot even get its seq until the first commits.
 """
 
 import threading
@@ -13,7 +13,9 @@ from uuid import uuid4
 import psycopg
 
 APPEND = """
-WITH reserved AS (UPDATE boards SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq)
+WITH reserved AS (
+    UPDATE board_seqs SET last_seq = last_seq + 1 WHERE board_id = %s RETURNING last_seq
+)
 INSERT INTO events (board_id, seq, kind) SELECT %s, last_seq, 'test' FROM reserved RETURNING seq
 """
 
@@ -32,6 +34,7 @@ def test_a_later_seq_cannot_commit_before_an_earlier_one(database_url: str) -> N
     board_id = uuid4()
     with psycopg.connect(database_url, autocommit=True) as setup:
         setup.execute("INSERT INTO boards (id, name) VALUES (%s, 'order')", (board_id,))
+        setup.execute("INSERT INTO board_seqs (board_id) VALUES (%s)", (board_id,))
 
     first = psycopg.connect(database_url)
     row = first.execute(APPEND, (board_id, board_id)).fetchone()
