@@ -112,12 +112,14 @@ class _Completion:
 # every writer locks its rows before the board's): each lease is checked under that lock,
 # and by the clock rather than the statement's start (it may have queued for the lock), so
 # a lease that ran out since the caller looked aborts the statement with LeaseLost.
+# Lists come as one jsonb parameter, and are read with blackboard_items (migration 0011),
+# so that the statement is planned once per connection, for a few rows looked up by key.
 _HELD = """held AS (
     SELECT t.id, t.status, t.holder_id, t.attempt, t.lease_expires_at,
-           d.holder, d.result_id, d.n
-    FROM unnest(%(task_ids)s::uuid[], %(holder_ids)s::uuid[], %(result_ids)s::uuid[])
-             WITH ORDINALITY AS d(id, holder, result_id, n)
-    JOIN tasks t ON t.id = d.id
+           (d->>'holder')::uuid AS holder, (d->>'result_id')::uuid AS result_id,
+           (d->>'n')::int AS n
+    FROM blackboard_items(%(tasks)s::jsonb) AS d
+    JOIN tasks t ON t.id = (d->>'id')::uuid
     ORDER BY t.id
     FOR UPDATE OF t
 ), """
@@ -156,9 +158,11 @@ _PARENTS_EXIST = """
                        ELSE blackboard_fail('UnknownParent',
                                             jsonb_build_object('missing', missing))
                        END
-           FROM (SELECT jsonb_agg(p.id) AS missing FROM unnest(%(parents)s::uuid[]) AS p(id)
+           FROM (SELECT jsonb_agg(p.id) AS missing
+                 FROM blackboard_items(%(parents)s::jsonb) AS p(id)
                  WHERE NOT EXISTS (SELECT 1 FROM artifacts a
-                                   WHERE a.id = p.id AND a.board_id = %(board_id)s)) m) = 0"""
+                                   WHERE a.id = (p.id #>> '{}')::uuid
+                                     AND a.board_id = %(board_id)s)) m) = 0"""
 
 
 _TASKS = _Completion(
@@ -328,7 +332,7 @@ async def publish(
         "n": len(versions),
         "items": Jsonb([{**vars(v), "ord": i} for i, v in enumerate(versions, 1)]),
         "before": 1 if isinstance(completing, TurnDone) else 0,  # `role.claimed` goes first
-        "parents": list({p for v in versions for p in v.parents}),
+        "parents": Jsonb(list({p for v in versions for p in v.parents})),
     }
     query = _PUBLISH
     if isinstance(completing, TurnDone):
@@ -345,9 +349,17 @@ async def publish(
         params.update(
             n=len(versions) + len(completing),  # the tasks' events take the last seqs
             versions=len(versions),
-            task_ids=[t.task_id for t in completing],
-            holder_ids=[t.holder_id for t in completing],
-            result_ids=[t.result_id or versions[0].id for t in completing],
+            tasks=Jsonb(
+                [
+                    {
+                        "id": t.task_id,
+                        "holder": t.holder_id,
+                        "result_id": t.result_id or versions[0].id,
+                        "n": i,
+                    }
+                    for i, t in enumerate(completing, 1)
+                ]
+            ),
         )
     with translated(), _failed_checks(versions, where):
         cur = await conn.execute(query, params)
