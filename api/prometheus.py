@@ -8,6 +8,7 @@ matched route's own path, so routers carry their whole prefix themselves
 """
 
 import time
+from typing import Any
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -39,6 +40,10 @@ class RequestMetrics:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # Each (method, route, status) series once looked up: prometheus_client's labels()
+        # validates and locks on every call, twice per request. The label values are
+        # bounded (known methods, route templates, statuses).
+        self._series: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,5 +65,11 @@ class RequestMetrics:
             method = scope["method"] if scope["method"] in _METHODS else "other"
             route = getattr(scope.get("route"), "path", UNMATCHED)
             labels = (method, route, str(status))
-            telemetry.HTTP_REQUESTS.labels(*labels).inc()
-            telemetry.HTTP_DURATION.labels(*labels).observe(time.perf_counter() - started)
+            series = self._series.get(labels)
+            if series is None:
+                series = self._series[labels] = (
+                    telemetry.HTTP_REQUESTS.labels(*labels),
+                    telemetry.HTTP_DURATION.labels(*labels),
+                )
+            series[0].inc()
+            series[1].observe(time.perf_counter() - started)

@@ -75,7 +75,10 @@ _LAST_SEQ = f"SELECT coalesce(max(seq), 0) FROM {TABLE}"
 # over psycopg.
 CLAIM = """
 SELECT (task).id FROM blackboard_lease_tasks(
-    %(board_id)s, ARRAY[%(agent_id)s]::uuid[], '[[]]'::jsonb, ARRAY[%(lease_s)s]::float8[])
+    %(board_id)s,
+    jsonb_build_array(jsonb_build_object('agent_id', %(agent_id)s::uuid,
+                                         'capabilities', '[]'::jsonb,
+                                         'lease_s', %(lease_s)s::float8)))
 """
 _COMPLETE = """
 WITH done AS (

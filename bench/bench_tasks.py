@@ -164,8 +164,8 @@ async def claim_plan(url: str, board_id: str, agent_id: str) -> str:
         pick = (
             found.group(1)
             .replace("= board ", "= %(board_id)s ")
-            .replace("capabilities -> (i - 1)", "'[]'::jsonb")
-            .replace("agents[i]", "%(agent_id)s")
+            .replace("claimant.capabilities", "'{}'::text[]")
+            .replace("claimant.agent_id", "%(agent_id)s")
         )
         cur = await conn.execute(
             "EXPLAIN SELECT t.id " + pick, {"board_id": board_id, "agent_id": agent_id}

@@ -38,7 +38,8 @@ def _future() -> "asyncio.Future[Any]":
 class _Pending(Generic[Req, Res]):
     request: Req
     done: "asyncio.Future[Res]" = field(default_factory=_future)
-    lead: "asyncio.Future[None]" = field(default_factory=_future)  # your turn to write
+    # set when it waits: your turn to write (a request that writes at once never waits)
+    lead: "asyncio.Future[None] | None" = None
 
 
 class GroupCommit(Generic[Req, Res]):
@@ -71,6 +72,7 @@ class GroupCommit(Generic[Req, Res]):
         queue = self._queues[board_id]
         queue.append(mine)
         if board_id in self._writing:
+            mine.lead = _future()
             waits: set[asyncio.Future[Any]] = {mine.done, mine.lead}
             try:
                 await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
@@ -95,7 +97,7 @@ class GroupCommit(Generic[Req, Res]):
                         p.done.set_exception(RuntimeError("the write was interrupted"))
         finally:
             if queue:
-                queue[0].lead.set_result(None)  # the next waiting request writes next
+                self._hand_over(queue[0])  # the next waiting request writes next
             else:
                 self._writing.discard(board_id)
                 self._queues.pop(board_id, None)
@@ -108,12 +110,17 @@ class GroupCommit(Generic[Req, Res]):
         if queue is None or mine not in queue:
             return
         queue.remove(mine)
-        if mine.lead.done():
+        if mine.lead is not None and mine.lead.done():
             if queue:
-                queue[0].lead.set_result(None)
+                self._hand_over(queue[0])
             else:
                 self._writing.discard(board_id)
                 self._queues.pop(board_id, None)
+
+    @staticmethod
+    def _hand_over(pending: _Pending[Req, Res]) -> None:
+        assert pending.lead is not None  # it queued behind a writer, so it waits
+        pending.lead.set_result(None)
 
     async def _write(self, conn: Conn, board_id: UUID, group: list[_Pending[Req, Res]]) -> None:
         if len(group) > 1:

@@ -113,9 +113,7 @@ WITH lapsed AS (
     FROM lapsed CROSS JOIN LATERAL blackboard_lease_tasks(
         %(board_id)s,
         -- with `defer`, nothing is claimed while a lapsed lease waits to be taken back
-        CASE WHEN %(defer)s AND lapsed.found THEN '{{}}'::uuid[] ELSE %(agent_ids)s END,
-        %(capabilities)s,
-        %(lease_s)s
+        CASE WHEN %(defer)s AND lapsed.found THEN '[]'::jsonb ELSE %(claimants)s::jsonb END
     ) l
 ), evs AS (
     SELECT 'task.claimed'::text AS kind, l.holder_id AS actor_id, l.id AS subject_id,
@@ -155,9 +153,7 @@ async def claim_next(
         _CLAIM,
         {
             "board_id": board_id,
-            "agent_ids": [c.agent_id for c in claimants],
-            "capabilities": Jsonb([c.capabilities for c in claimants]),
-            "lease_s": [c.lease_s for c in claimants],
+            "claimants": Jsonb([vars(c) for c in claimants]),
             "defer": defer_to_lapsed,
         },
     )

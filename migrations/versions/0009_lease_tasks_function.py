@@ -25,34 +25,41 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.execute(
         """
-        CREATE FUNCTION blackboard_lease_tasks(
-            board uuid, agents uuid[], capabilities jsonb, lease_s float8[]
-        ) RETURNS TABLE (ord int, task tasks)
+        CREATE FUNCTION blackboard_lease_tasks(board uuid, claimants jsonb)
+        RETURNS TABLE (ord int, task tasks)
         LANGUAGE plpgsql VOLATILE AS $$
         DECLARE
+            claimant record;
             picked uuid;
         BEGIN
-            FOR i IN 1 .. coalesce(cardinality(agents), 0) LOOP
+            -- claimants: [{"agent_id": uuid, "capabilities": [text], "lease_s": number}]
+            FOR claimant IN
+                SELECT c.n, c.agent_id, c.lease_s,
+                       ARRAY(SELECT jsonb_array_elements_text(c.capabilities)) AS capabilities
+                FROM ROWS FROM (jsonb_to_recordset(claimants)
+                                AS (agent_id uuid, capabilities jsonb, lease_s float8))
+                     WITH ORDINALITY AS c(agent_id, capabilities, lease_s, n)
+                ORDER BY c.n
+            LOOP
                 SELECT t.id INTO picked FROM tasks t
                 WHERE t.board_id = board AND t.status = 'open' AND t.available_at <= now()
-                  AND t.required_capabilities <@ ARRAY(
-                      SELECT jsonb_array_elements_text(capabilities -> (i - 1)))
+                  AND t.required_capabilities <@ claimant.capabilities
                   AND NOT EXISTS (SELECT 1 FROM abstentions a
-                                  WHERE a.task_id = t.id AND a.agent_id = agents[i])
+                                  WHERE a.task_id = t.id AND a.agent_id = claimant.agent_id)
                 ORDER BY t.created_at
                 LIMIT 1
                 FOR UPDATE SKIP LOCKED;
                 CONTINUE WHEN NOT FOUND;
                 UPDATE tasks t
-                SET status = 'leased', holder_id = agents[i], attempt = t.attempt + 1,
+                SET status = 'leased', holder_id = claimant.agent_id, attempt = t.attempt + 1,
                     lease_token = t.lease_token + 1,
-                    lease_expires_at = now() + make_interval(secs => lease_s[i]),
+                    lease_expires_at = now() + make_interval(secs => claimant.lease_s),
                     updated_at = now()
                 WHERE t.id = picked
                 RETURNING t.* INTO task;
                 INSERT INTO task_attempts (task_id, attempt, agent_id, lease_token)
                 VALUES (task.id, task.attempt, task.holder_id, task.lease_token);
-                ord := i;
+                ord := claimant.n;
                 RETURN NEXT;
             END LOOP;
         END
@@ -62,4 +69,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP FUNCTION blackboard_lease_tasks(uuid, uuid[], jsonb, float8[])")
+    op.execute("DROP FUNCTION blackboard_lease_tasks(uuid, jsonb)")
