@@ -93,7 +93,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.database_url or "",
             CHANNEL,
             on_notify=feeds.on_notify,
-            on_reconnect=feeds.on_reconnect,
+            on_listen=feeds.on_listen,
+            on_unlisten=feeds.on_unlisten,
+            wanted=feeds.wanted,
+            followed=feeds.followed,
         )
         app.state.listener = listener
         background = [

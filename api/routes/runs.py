@@ -120,15 +120,16 @@ async def my_turns(
 ) -> Items[Turn]:
     """Turns offered to you, each with its context bundle (all you get to see)."""
     deadline = time.monotonic() + wait
-    while True:
-        async with db.connection() as conn:
-            offered = await turns.offered_to(conn, agent=agent)
-        remaining = deadline - time.monotonic()
-        if offered or remaining <= 0:
-            return Items(items=offered)
-        changed = feeds.any_changed  # any board moved: a turn may have been offered
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), timeout=min(remaining, feeds.fallback_s))
+    with feeds.following():
+        while True:
+            async with db.connection() as conn:
+                offered = await turns.offered_to(conn, agent=agent)
+            remaining = deadline - time.monotonic()
+            if offered or remaining <= 0:
+                return Items(items=offered)
+            changed = feeds.any_changed  # any board moved: a turn may have been offered
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), timeout=min(remaining, feeds.fallback_s))
 
 
 @router.get("/v1/turns/{turn_id}")

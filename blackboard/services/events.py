@@ -28,12 +28,15 @@ async def read(
         await boards.require(conn, board_id=board_id)
     deadline = time.monotonic() + wait_s
     cursor = after
-    while True:
-        events, cursor = await feeds.read(board_id, after=cursor, limit=limit, only=only)
-        remaining = deadline - time.monotonic()
-        if events or remaining <= 0:
-            return events, cursor
-        await feeds.wait(board_id, cursor, min(remaining, feeds.fallback_s))
+    events, cursor = await feeds.read(board_id, after=cursor, limit=limit, only=only)
+    if events or wait_s <= 0:
+        return events, cursor
+    with feeds.following():
+        while True:
+            await feeds.wait(board_id, cursor, min(deadline - time.monotonic(), feeds.fallback_s))
+            events, cursor = await feeds.read(board_id, after=cursor, limit=limit, only=only)
+            if events or deadline - time.monotonic() <= 0:
+                return events, cursor
 
 
 async def stream_batches(
@@ -47,6 +50,7 @@ async def stream_batches(
     interval)."""
     wait_s = feeds.fallback_s if idle_s is None else min(idle_s, feeds.fallback_s)
     feeds.subscribers += 1
+    feeds.follow()
     try:
         events, cursor = await feeds.read(board_id, after=after, limit=500, only=only)
         while True:
@@ -60,6 +64,7 @@ async def stream_batches(
             if not feeds.nothing_after(board_id, cursor):
                 events, cursor = await feeds.read(board_id, after=cursor, limit=500, only=only)
     finally:
+        feeds.unfollow()
         feeds.subscribers -= 1
 
 

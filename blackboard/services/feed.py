@@ -15,13 +15,17 @@ read that a newer notification overtook read again: a few reads per event instea
 
 Waiters also wake every `fallback_s` and re-read, so a lost notification (or a dropped
 LISTEN connection) delays delivery by at most that long and never loses an event.
+
+The process listens for notifications only while someone in it follows a board (see
+`following`, and store/listener.py); meanwhile every read goes to the database.
 """
 
 import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from uuid import UUID
@@ -34,6 +38,10 @@ log = logging.getLogger(__name__)
 
 WINDOW = 2_000  # recent events kept per board in each process
 FETCH = 1_000
+KEEP_LISTENING_S = 10.0
+"""How long a process goes on listening after its last follower left: followers come and
+go (a long-poll after another), and a pause makes the next one's first wait read the
+database."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,53 @@ class Feeds:
         self._encode = encode
         self._boards: dict[UUID, BoardFeed] = {}
         self.any_changed = asyncio.Event()
-        self.subscribers = 0
+        self.subscribers = 0  # open streams (a gauge)
+        self.followers = 0  # everyone waiting for news, streams included (see `following`)
+        self.followed = asyncio.Event()  # set while there are followers
+        self._unfollowed_at = time.monotonic()
+        self.keep_listening_s = KEEP_LISTENING_S
+        self.listening = False  # whether notifications arrive (set by the listener)
+
+    @contextmanager
+    def following(self) -> Iterator[None]:
+        """Count the caller among those who wait for news (a stream, a long-poll, an inbox,
+        webhook deliveries) for the duration: the process listens for notifications while
+        there is anyone."""
+        self.follow()
+        try:
+            yield
+        finally:
+            self.unfollow()
+
+    def follow(self) -> None:
+        """Start following (see `following`)."""
+        self.followers += 1
+        self.followed.set()
+
+    def unfollow(self) -> None:
+        """Stop following (see `following`)."""
+        self.followers -= 1
+        if not self.followers:
+            self.followed.clear()
+            self._unfollowed_at = time.monotonic()
+
+    def wanted(self) -> bool:
+        """Whether the process should listen: someone follows, or did a moment ago."""
+        return (
+            bool(self.followers) or time.monotonic() - self._unfollowed_at < self.keep_listening_s
+        )
+
+    def on_listen(self) -> None:
+        """Notifications arrive from now on; anything before may have gone unnoticed:
+        make every feed re-read."""
+        self.listening = True
+        for feed in self._boards.values():
+            feed.fall_back()
+        self._wake_any()
+
+    def on_unlisten(self) -> None:
+        """Notifications stopped: hints no longer tell whether a feed is current."""
+        self.listening = False
 
     def board(self, board_id: UUID) -> BoardFeed:
         """Return the feed of one board."""
@@ -149,18 +203,12 @@ class Feeds:
         finally:
             feed.reading = None
 
-    def on_reconnect(self) -> None:
-        """The listener may have missed notifications: make every feed re-read."""
-        for feed in self._boards.values():
-            feed.fall_back()
-        self._wake_any()
-
     def nothing_after(self, board_id: UUID, seq: int) -> bool:
         """Whether a read after `seq` would find nothing now: this process has read every
         event notified so far, and none is newer than `seq`. (Any later notification
         wakes the board's waiters.)"""
         feed = self.board(board_id)
-        return feed.head is not None and feed.head <= seq and feed.hint <= seq
+        return self.listening and feed.head is not None and feed.head <= seq and feed.hint <= seq
 
     async def wait(self, board_id: UUID, after: int, timeout_s: float) -> None:
         """Return when the board may have events newer than `after`, or after `timeout_s`
@@ -194,8 +242,9 @@ class Feeds:
             feed.waiting -= 1
 
     def _current(self, feed: BoardFeed) -> bool:
+        # Without notifications, a hint says nothing: only the database knows.
         fresh = time.monotonic() - feed.refreshed_at < self.fallback_s
-        return feed.head is not None and feed.hint <= feed.head and fresh
+        return self.listening and feed.head is not None and feed.hint <= feed.head and fresh
 
     async def _refresh(self, board_id: UUID, feed: BoardFeed) -> None:
         if self._current(feed):  # the common case for all but the first subscriber

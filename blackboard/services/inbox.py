@@ -48,6 +48,7 @@ async def follow(db: Database, feeds: Feeds, *, agent: Agent) -> AsyncIterator[I
             "task.available", task.board_id, None, {"task": task.model_dump(mode="json")}
         )
     feeds.subscribers += 1
+    feeds.follow()
     try:
         while True:
             changed = feeds.any_changed
@@ -67,6 +68,7 @@ async def follow(db: Database, feeds: Feeds, *, agent: Agent) -> AsyncIterator[I
                         if head > cursors.get(board_id, 0):
                             feeds.board(board_id).hint = max(feeds.board(board_id).hint, head)
     finally:
+        feeds.unfollow()
         feeds.subscribers -= 1
 
 

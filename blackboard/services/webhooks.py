@@ -227,25 +227,35 @@ async def run_deliveries(db: Database, feeds: Feeds, policy: DeliveryPolicy) -> 
     a second, and looking for due webhooks on each of its bursts was a few per cent of a
     publishing process's CPU. A webhook registered meanwhile (in any process) then gets
     its first delivery up to `poll_s` later."""
+    following = False  # board changes (notifications) matter only while webhooks exist
     async with httpx.AsyncClient(timeout=policy.timeout_s, follow_redirects=False) as http:
-        while True:
-            changed = feeds.any_changed
-            busy, hooked = 0, True
-            try:
-                busy = await deliver_due(db, http, policy)
-                if not busy:
-                    async with db.connection() as conn:
-                        hooked = await webhook_store.any_active(conn)
-            except Exception:
-                log.exception("webhook delivery failed; trying again")
-            if busy:
-                continue
-            if not hooked:
-                await asyncio.sleep(policy.poll_s)
-                continue
-            try:
-                async with asyncio.timeout(policy.poll_s):
-                    await changed.wait()
-            except TimeoutError:
-                continue
-            await asyncio.sleep(policy.min_interval_s)
+        try:
+            while True:
+                changed = feeds.any_changed
+                busy, hooked = 0, True
+                try:
+                    busy = await deliver_due(db, http, policy)
+                    if not busy:
+                        async with db.connection() as conn:
+                            hooked = await webhook_store.any_active(conn)
+                except Exception:
+                    log.exception("webhook delivery failed; trying again")
+                if hooked and not following:
+                    feeds.follow()
+                elif following and not hooked:
+                    feeds.unfollow()
+                following = hooked
+                if busy:
+                    continue
+                if not hooked:
+                    await asyncio.sleep(policy.poll_s)
+                    continue
+                try:
+                    async with asyncio.timeout(policy.poll_s):
+                        await changed.wait()
+                except TimeoutError:
+                    continue
+                await asyncio.sleep(policy.min_interval_s)
+        finally:
+            if following:
+                feeds.unfollow()

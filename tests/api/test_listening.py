@@ -1,0 +1,147 @@
+"""A process listens for notifications only while someone in it waits for news: writes
+and plain reads alone do not wake it (nor its LISTEN backend) for every event; a stream
+or long-poll that arrives makes it listen again and misses nothing."""
+
+import asyncio
+import contextlib
+from typing import Any
+from uuid import UUID
+
+import httpx
+import psycopg
+
+from blackboard.config import Settings
+from blackboard.drafts import BoardDraft
+from blackboard.services import boards
+from blackboard.services.feed import EventFilter, Feeds
+from blackboard.store.database import Database
+from blackboard.store.events import CHANNEL
+from blackboard.store.listener import Listener
+from tests.conftest import ADMIN, SSE, serve_app
+
+SLOW_FALLBACK = {"fallback_poll_s": 30.0}  # events must come by notification, not by polling
+
+
+async def until(condition: Any, timeout_s: float = 10.0) -> None:
+    async def poll() -> None:
+        while not condition():  # noqa: ASYNC110 (no event to wait on)
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(poll(), timeout_s)
+
+
+async def setup(c: httpx.AsyncClient) -> tuple[dict[str, str], str]:
+    agent = (await c.post("/v1/agents", json={"name": "writer"}, headers=ADMIN)).json()
+    board = (await c.post("/v1/boards", json={"name": "quiet"}, headers=ADMIN)).json()
+    return {"Authorization": f"Bearer {agent['token']}"}, board["id"]
+
+
+async def publish(c: httpx.AsyncClient, headers: dict[str, str], board: str, n: int) -> list[int]:
+    seqs = []
+    for i in range(n):
+        r = await c.post(
+            f"/v1/boards/{board}/artifacts",
+            json={"type": "finding", "body": {"claim": f"c{i}"}},
+            headers=headers,
+        )
+        assert r.status_code == 201, r.text
+        seqs.append(r.json()["seq"])
+    return seqs
+
+
+async def test_nobody_waiting_means_no_listening_and_a_new_stream_misses_nothing(
+    settings: Settings,
+) -> None:
+    async with serve_app(settings.model_copy(update=SLOW_FALLBACK)) as server:
+        feeds, listener = server.app.state.feeds, server.app.state.listener
+        feeds.keep_listening_s = 0.2
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as c:
+            headers, board = await setup(c)
+            await until(lambda: listener.connected.is_set() and not listener.listening)
+            before = await publish(c, headers, board, 5)
+            await asyncio.sleep(0.3)
+            # no notification reached this process: its feeds never heard of these events
+            assert feeds.board(UUID(board)).hint < before[0]
+            listed = await c.get(f"/v1/boards/{board}/events", headers=ADMIN)
+            assert [e["seq"] for e in listed.json()["items"]][-5:] == before  # read from the log
+            async with c.stream(
+                "GET",
+                f"/v1/boards/{board}/events/stream",
+                params={"after": before[-1]},
+                headers=ADMIN,
+            ) as r:
+                sse = SSE(r)
+                await until(lambda: listener.listening)
+                after = await publish(c, headers, board, 3)
+                got = await asyncio.wait_for(sse.read(3), 5)  # far sooner than the fallback
+            assert [int(e["id"]) for e in got] == after
+        await until(lambda: not listener.listening)  # the stream is gone: it stops again
+
+
+async def test_a_long_poll_that_starts_the_listening_gets_an_event_published_meanwhile(
+    settings: Settings,
+) -> None:
+    async with serve_app(settings.model_copy(update=SLOW_FALLBACK)) as server:
+        feeds, listener = server.app.state.feeds, server.app.state.listener
+        feeds.keep_listening_s = 0.2
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as c:
+            headers, board = await setup(c)
+            await until(lambda: listener.connected.is_set() and not listener.listening)
+            head = (await c.get(f"/v1/boards/{board}", headers=ADMIN)).json()["last_seq"]
+            waiting = asyncio.create_task(
+                c.get(
+                    f"/v1/boards/{board}/events",
+                    params={"after": head, "wait": 20},
+                    headers=ADMIN,
+                )
+            )
+            # published at once: possibly before the LISTEN is in effect, which then makes
+            # the waiter look at the log again
+            seqs = await publish(c, headers, board, 1)
+            answer = await asyncio.wait_for(waiting, 5)
+        assert [e["seq"] for e in answer.json()["items"]] == seqs
+
+
+async def test_an_event_committed_just_before_the_listening_starts_still_wakes_the_waiter(
+    database_url: str,
+) -> None:
+    """The gap: a waiter has read the log (from the database, the process not listening),
+    an event commits, and only then does the LISTEN take effect. Its notification is never
+    sent to this process; starting to listen makes every waiter look again."""
+    db = Database(database_url)
+    await db.open()
+    feeds = Feeds(db, fallback_s=30.0)
+    feeds.keep_listening_s = 0.0
+    listener = Listener(
+        database_url,
+        CHANNEL,
+        on_notify=feeds.on_notify,
+        on_listen=feeds.on_listen,
+        on_unlisten=feeds.on_unlisten,
+        wanted=feeds.wanted,
+        followed=feeds.followed,
+    )
+    running = asyncio.create_task(listener.run())
+    try:
+        async with db.transaction() as conn:
+            board = await boards.create(conn, draft=BoardDraft(name="gap"))
+        await until(lambda: listener.connected.is_set() and not listener.listening)
+        events, cursor = await feeds.read(board.id, after=1, limit=10, only=EventFilter())
+        assert events == []
+        with feeds.following():  # the listener LISTENs at its next turn of the event loop...
+            with psycopg.connect(database_url, autocommit=True) as writer:  # ...not before this
+                writer.execute(
+                    "WITH r AS (UPDATE board_seqs SET last_seq = last_seq + 1"
+                    "           WHERE board_id = %s RETURNING last_seq)"
+                    " INSERT INTO events (board_id, seq, kind) SELECT %s, last_seq, 'test.gap'"
+                    " FROM r",
+                    (board.id, board.id),
+                )
+            await asyncio.wait_for(feeds.wait(board.id, cursor, 20.0), 5)
+            events, _ = await feeds.read(board.id, after=cursor, limit=10, only=EventFilter())
+        assert [e.kind for e in events] == ["test.gap"]
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await db.close()
