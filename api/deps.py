@@ -2,7 +2,7 @@
 
 import time
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import Depends, Request
@@ -12,7 +12,6 @@ from blackboard.config import Settings
 from blackboard.errors import Forbidden, Unauthenticated
 from blackboard.records import Agent
 from blackboard.services import agents, boards, credentials
-from blackboard.services.coalescer import PublishCoalescer
 from blackboard.services.feed import Feeds
 from blackboard.services.presence import Presence
 from blackboard.services.schemas import SchemaCache
@@ -75,12 +74,6 @@ async def get_feeds(request: Request) -> Feeds:
     return feeds
 
 
-async def get_coalescer(request: Request) -> PublishCoalescer:
-    """Return the app's publish coalescer."""
-    coalescer: PublishCoalescer = request.app.state.coalescer
-    return coalescer
-
-
 async def get_schemas(request: Request) -> SchemaCache:
     """Return the app's compiled-schema cache."""
     cache: SchemaCache = request.app.state.schemas
@@ -91,7 +84,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SchemasDep = Annotated[SchemaCache, Depends(get_schemas)]
 FeedsDep = Annotated[Feeds, Depends(get_feeds)]
-CoalescerDep = Annotated[PublishCoalescer, Depends(get_coalescer)]
 
 
 async def get_principal(request: Request, creds: HTTPAuthorizationCredentials | None) -> Principal:
@@ -120,11 +112,10 @@ class _Caller(HTTPBearer):
     """Who is calling, as one dependency that is also the OpenAPI bearer scheme.
 
     One node rather than a chain (bearer header -> principal -> agent or admin): FastAPI
-    resolves every node of every request anew, about 20 us each here, and every route but
-    /healthz has one of these.
+    resolves every node of every request anew, and every route but /healthz has one.
     """
 
-    def __init__(self, needs: str) -> None:
+    def __init__(self, needs: Literal["anyone", "agent", "admin"]) -> None:
         super().__init__(
             auto_error=False,
             scheme_name="HTTPBearer",
