@@ -4,6 +4,8 @@ or long-poll that arrives makes it listen again and misses nothing."""
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
 
@@ -49,56 +51,61 @@ async def publish(c: httpx.AsyncClient, headers: dict[str, str], board: str, n: 
     return seqs
 
 
-async def test_nobody_waiting_means_no_listening_and_a_new_stream_misses_nothing(
+@asynccontextmanager
+async def quiet_server(
     settings: Settings,
-) -> None:
+) -> AsyncIterator[tuple[Feeds, Listener, httpx.AsyncClient, dict[str, str], str]]:
+    """The app on a loopback port that stops listening 0.2 s after its last follower left,
+    once it has; a client, an agent's headers and a board."""
     async with serve_app(settings.model_copy(update=SLOW_FALLBACK)) as server:
         feeds, listener = server.app.state.feeds, server.app.state.listener
         feeds.keep_listening_s = 0.2
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as c:
             headers, board = await setup(c)
             await until(lambda: listener.connected.is_set() and not listener.listening)
-            before = await publish(c, headers, board, 5)
-            await asyncio.sleep(0.3)
-            # no notification reached this process: its feeds never heard of these events
-            assert feeds.board(UUID(board)).hint < before[0]
-            listed = await c.get(f"/v1/boards/{board}/events", headers=ADMIN)
-            assert [e["seq"] for e in listed.json()["items"]][-5:] == before  # read from the log
-            async with c.stream(
-                "GET",
-                f"/v1/boards/{board}/events/stream",
-                params={"after": before[-1]},
-                headers=ADMIN,
-            ) as r:
-                sse = SSE(r)
-                await until(lambda: listener.listening)
-                after = await publish(c, headers, board, 3)
-                got = await asyncio.wait_for(sse.read(3), 5)  # far sooner than the fallback
-            assert [int(e["id"]) for e in got] == after
+            yield feeds, listener, c, headers, board
+
+
+async def test_nobody_waiting_means_no_listening_and_a_new_stream_misses_nothing(
+    settings: Settings,
+) -> None:
+    async with quiet_server(settings) as (feeds, listener, c, headers, board):
+        before = await publish(c, headers, board, 5)
+        await asyncio.sleep(0.3)
+        # no notification reached this process: its feeds never heard of these events
+        assert feeds.board(UUID(board)).hint < before[0]
+        listed = await c.get(f"/v1/boards/{board}/events", headers=ADMIN)
+        assert [e["seq"] for e in listed.json()["items"]][-5:] == before  # read from the log
+        async with c.stream(
+            "GET",
+            f"/v1/boards/{board}/events/stream",
+            params={"after": before[-1]},
+            headers=ADMIN,
+        ) as r:
+            sse = SSE(r)
+            await until(lambda: listener.listening)
+            after = await publish(c, headers, board, 3)
+            got = await asyncio.wait_for(sse.read(3), 5)  # far sooner than the fallback
+        assert [int(e["id"]) for e in got] == after
         await until(lambda: not listener.listening)  # the stream is gone: it stops again
 
 
 async def test_a_long_poll_that_starts_the_listening_gets_an_event_published_meanwhile(
     settings: Settings,
 ) -> None:
-    async with serve_app(settings.model_copy(update=SLOW_FALLBACK)) as server:
-        feeds, listener = server.app.state.feeds, server.app.state.listener
-        feeds.keep_listening_s = 0.2
-        async with httpx.AsyncClient(base_url=server.url, timeout=30) as c:
-            headers, board = await setup(c)
-            await until(lambda: listener.connected.is_set() and not listener.listening)
-            head = (await c.get(f"/v1/boards/{board}", headers=ADMIN)).json()["last_seq"]
-            waiting = asyncio.create_task(
-                c.get(
-                    f"/v1/boards/{board}/events",
-                    params={"after": head, "wait": 20},
-                    headers=ADMIN,
-                )
+    async with quiet_server(settings) as (_, _listener, c, headers, board):
+        head = (await c.get(f"/v1/boards/{board}", headers=ADMIN)).json()["last_seq"]
+        waiting = asyncio.create_task(
+            c.get(
+                f"/v1/boards/{board}/events",
+                params={"after": head, "wait": 20},
+                headers=ADMIN,
             )
-            # published at once: possibly before the LISTEN is in effect, which then makes
-            # the waiter look at the log again
-            seqs = await publish(c, headers, board, 1)
-            answer = await asyncio.wait_for(waiting, 5)
+        )
+        # published at once: possibly before the LISTEN is in effect, which then makes
+        # the waiter look at the log again
+        seqs = await publish(c, headers, board, 1)
+        answer = await asyncio.wait_for(waiting, 5)
         assert [e["seq"] for e in answer.json()["items"]] == seqs
 
 

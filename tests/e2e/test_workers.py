@@ -89,11 +89,9 @@ async def connect_at_once(server: Server, port: int, count: int) -> Counter[int]
         await asyncio.gather(*(c.aclose() for c in clients))
 
 
-def test_connections_spread_over_every_worker_and_a_dead_worker_is_replaced(
-    tmp_path: Path, database_url: str
-) -> None:
-    port = free_port()
-    server = Server(
+def two_workers(tmp_path: Path, port: int, database_url: str) -> Server:
+    """`blackboard serve --workers 2` on `port`, against the test's database."""
+    return Server(
         tmp_path / "data",
         port,
         database_url=database_url,
@@ -101,6 +99,13 @@ def test_connections_spread_over_every_worker_and_a_dead_worker_is_replaced(
         auto_migrate="false",
         workers="2",
     )
+
+
+def test_connections_spread_over_every_worker_and_a_dead_worker_is_replaced(
+    tmp_path: Path, database_url: str
+) -> None:
+    port = free_port()
+    server = two_workers(tmp_path, port, database_url)
     try:
         workers = workers_of(server)
         assert len(workers) == 2
@@ -133,11 +138,4 @@ def test_serve_fails_at_once_when_the_port_is_taken(tmp_path: Path, database_url
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(AssertionError, match="Address already in use"):
-            Server(
-                tmp_path / "data",
-                port,
-                database_url=database_url,
-                admin_token=ADMIN_TOKEN,
-                auto_migrate="false",
-                workers="2",
-            )
+            two_workers(tmp_path, port, database_url)
