@@ -39,8 +39,6 @@ from blackboard.services.schemas import SchemaCache, register_standard_types
 from blackboard.services.tasks import ClaimGroups
 from blackboard.services.webhooks import DeliveryPolicy, run_deliveries
 from blackboard.store.database import Database
-from blackboard.store.events import CHANNEL
-from blackboard.store.listener import Listener
 
 
 def _admin_token(settings: Settings) -> str:
@@ -89,15 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await database.open()
         async with database.transaction() as conn:
             await register_standard_types(conn)
-        listener = Listener(
-            settings.database_url or "",
-            CHANNEL,
-            on_notify=feeds.on_notify,
-            on_listen=feeds.on_listen,
-            on_unlisten=feeds.on_unlisten,
-            wanted=feeds.wanted,
-            followed=feeds.followed,
-        )
+        listener = feeds.listener(settings.database_url or "")
         app.state.listener = listener
         background = [
             asyncio.create_task(listener.run()),

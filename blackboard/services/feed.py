@@ -33,6 +33,8 @@ from uuid import UUID
 from blackboard.records import Event
 from blackboard.store import events as event_store
 from blackboard.store.database import Database
+from blackboard.store.events import CHANNEL
+from blackboard.store.listener import Listener
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +154,18 @@ class Feeds:
     def on_unlisten(self) -> None:
         """Notifications stopped: hints no longer tell whether a feed is current."""
         self.listening = False
+
+    def listener(self, url: str) -> Listener:
+        """Return the LISTEN connection that feeds these boards (to be run)."""
+        return Listener(
+            url,
+            CHANNEL,
+            on_notify=self.on_notify,
+            on_listen=self.on_listen,
+            on_unlisten=self.on_unlisten,
+            wanted=self.wanted,
+            followed=self.followed,
+        )
 
     def board(self, board_id: UUID) -> BoardFeed:
         """Return the feed of one board."""

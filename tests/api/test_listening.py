@@ -17,7 +17,6 @@ from blackboard.drafts import BoardDraft
 from blackboard.services import boards
 from blackboard.services.feed import EventFilter, Feeds
 from blackboard.store.database import Database
-from blackboard.store.events import CHANNEL
 from blackboard.store.listener import Listener
 from tests.conftest import ADMIN, SSE, serve_app
 
@@ -119,15 +118,7 @@ async def test_an_event_committed_just_before_the_listening_starts_still_wakes_t
     await db.open()
     feeds = Feeds(db, fallback_s=30.0)
     feeds.keep_listening_s = 0.0
-    listener = Listener(
-        database_url,
-        CHANNEL,
-        on_notify=feeds.on_notify,
-        on_listen=feeds.on_listen,
-        on_unlisten=feeds.on_unlisten,
-        wanted=feeds.wanted,
-        followed=feeds.followed,
-    )
+    listener = feeds.listener(database_url)
     running = asyncio.create_task(listener.run())
     try:
         async with db.transaction() as conn:
