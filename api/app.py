@@ -31,12 +31,11 @@ from api.stream_guard import StalledStreamGuard
 from blackboard.background import cancel_and_wait
 from blackboard.config import Settings
 from blackboard.controller.driver import Controller
-from blackboard.services.coalescer import PublishCoalescer
+from blackboard.services.board_writes import BoardWrites
 from blackboard.services.feed import Feeds
 from blackboard.services.presence import Presence
 from blackboard.services.reaper import run_reaper
 from blackboard.services.schemas import SchemaCache, register_standard_types
-from blackboard.services.tasks import ClaimGroups
 from blackboard.services.webhooks import DeliveryPolicy, run_deliveries
 from blackboard.store.database import Database
 
@@ -135,8 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.token_cache = TokenCache()
     app.state.presence = presence
     app.state.feeds = feeds
-    app.state.coalescer = PublishCoalescer()
-    app.state.claim_groups = ClaimGroups()
+    app.state.board_writes = BoardWrites()
     app.state.admin_token = _admin_token(settings)
     errors.install(app)
     # Routes are matched in order, every route of a router before the next (1-2 us each

@@ -61,7 +61,7 @@ async def publish(
             drafts=[draft],
             idempotency_key=idempotency_key,
             schemas=state.schemas,
-            coalescer=state.coalescer,
+            grouped=state.board_writes,
         ),
         atomic=False,  # the publish is one statement, or its own transaction when fenced
     )

@@ -71,9 +71,9 @@ async def claim_task(
     lease_s = (draft or TaskClaimDraft()).lease_s
     task = await db.run(
         lambda conn: tasks.claim_next(
-            conn, board_id=board_id, agent=agent, lease_s=lease_s, groups=state.claim_groups
+            conn, board_id=board_id, agent=agent, lease_s=lease_s, grouped=state.board_writes
         ),
-        atomic=False,  # one statement (three once a lease lapsed), each atomic with its events
+        atomic=False,  # each of its statements is atomic with its events
     )
     return task if task is not None else Response(status_code=204)
 
@@ -118,7 +118,7 @@ async def complete_task(
             artifact=draft.artifact,
             schemas=state.schemas,
             idempotency_key=idempotency_key,
-            coalescer=state.coalescer,
+            grouped=state.board_writes,
         ),
         atomic=False,  # one statement: the result, the task and both events
     )

@@ -20,7 +20,7 @@ from blackboard.errors import (
 )
 from blackboard.records import Agent, Artifact, Lineage, Retraction, Task
 from blackboard.services import boards, claims
-from blackboard.services.coalescer import PublishCoalescer
+from blackboard.services.board_writes import BoardWrites
 from blackboard.services.schemas import SchemaCache
 from blackboard.services.validation import validate_body
 from blackboard.store import artifact_writes as writes
@@ -58,7 +58,7 @@ async def publish(
     schemas: SchemaCache,
     batch: bool = False,
     items_at: str = "/items",
-    coalescer: PublishCoalescer | None = None,
+    grouped: BoardWrites | None = None,
     completing: TaskDone | TurnDone | None = None,
 ) -> Published:
     """Validate and write `drafts` as new versions, all or nothing; return them in order.
@@ -67,7 +67,7 @@ async def publish(
     With an idempotency key, a repeat of the same request returns what the first one
     wrote and writes nothing; the same key with a different request is a conflict.
     Drafts that name a claim are written only while that claim is the author's and active.
-    With a `coalescer` (only outside a transaction), the write may share a statement with
+    With `grouped` (only outside a transaction), the write may share a statement with
     concurrent publishes (and task completions) to the same board. With `completing`, the
     same statement also
     completes that task with the first version as its result, or claims that turn's role,
@@ -117,8 +117,8 @@ async def publish(
         ]
         task = [completing] if isinstance(completing, TaskDone) else []
         try:
-            if coalescer is not None and not fenced and not isinstance(completing, TurnDone):
-                rows = await coalescer.publish(
+            if grouped is not None and not fenced and not isinstance(completing, TurnDone):
+                rows = await grouped.publish(
                     conn, board_id=board_id, versions=new, where=where, tasks=task
                 )
             else:

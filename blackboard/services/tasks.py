@@ -15,8 +15,7 @@ from blackboard.errors import (
 )
 from blackboard.records import Agent, Artifact, Task
 from blackboard.services import abstentions, artifacts, boards
-from blackboard.services.coalescer import PublishCoalescer
-from blackboard.services.group_commit import GroupCommit
+from blackboard.services.board_writes import BoardWrites, claim_tasks
 from blackboard.services.schemas import SchemaCache
 from blackboard.store import artifacts as artifact_store
 from blackboard.store import events as event_store
@@ -27,8 +26,6 @@ from blackboard.store.database import Conn
 from blackboard.store.events import EventDraft
 
 MAX_BACKOFF_S = 300.0
-EXPIRE_BATCH = 100
-MAX_CLAIM_GROUP = 64  # claims per statement
 
 
 class KnownTasks:
@@ -123,48 +120,22 @@ async def post(conn: Conn, *, board_id: UUID, poster: Agent | None, draft: TaskD
     return task
 
 
-async def _claim_for(
-    conn: Conn, board_id: UUID, claimants: list[task_store.Claimant]
-) -> list[Task | BaseException | None]:
-    """Lease a task to each claimant (None where there is none for it), taking back the
-    board's lapsed leases first if there are any: a crashed holder's task is offered again
-    without waiting for the reaper. Usually one statement: the claim finds no lapsed
-    lease and claims. If it finds one, it claims nothing; the lapsed leases are taken back
-    and the claim runs again. Each statement logs its own events and holds the board's
-    seq lock only while it runs."""
-    tasks, lapsed = await task_store.claim_next(conn, board_id=board_id, claimants=claimants)
-    if lapsed:
-        expired = await task_store.expire_on_board(conn, board_id=board_id, limit=EXPIRE_BATCH)
-        telemetry.LEASE_EXPIRIES.labels("task").inc(expired)
-        tasks, _ = await task_store.claim_next(
-            conn, board_id=board_id, claimants=claimants, defer_to_lapsed=False
-        )
-    return list(tasks)
-
-
-class ClaimGroups(GroupCommit[task_store.Claimant, Task | None]):
-    """Per process: claims for one board that arrive together share one statement."""
-
-    def __init__(self) -> None:
-        super().__init__(_claim_for, max_size=MAX_CLAIM_GROUP)
-
-
 async def claim_next(
     conn: Conn,
     *,
     board_id: UUID,
     agent: Agent,
     lease_s: float,
-    groups: ClaimGroups | None = None,
+    grouped: BoardWrites | None = None,
 ) -> Task | None:
     """Lease the oldest task the agent can do (by capabilities, not declined); None if none.
-    With `groups` (only outside a transaction), the claim may share its statement with
-    other agents' claims on the same board."""
+    With `grouped` (only outside a transaction), the claim may share its transaction with
+    other writes to the same board."""
     claimant = task_store.Claimant(agent.id, agent.capabilities, lease_s)
-    if groups is not None:
-        task = await groups.submit(conn, board_id=board_id, request=claimant)
+    if grouped is not None:
+        task = await grouped.claim(conn, board_id=board_id, claimant=claimant)
     else:
-        outcome = (await _claim_for(conn, board_id, [claimant]))[0]
+        outcome = (await claim_tasks(conn, board_id, [claimant]))[0]
         assert not isinstance(outcome, BaseException)
         task = outcome
     if task is None:
@@ -201,11 +172,11 @@ async def complete(
     artifact: ArtifactDraft,
     schemas: SchemaCache,
     idempotency_key: str | None,
-    coalescer: PublishCoalescer | None = None,
+    grouped: BoardWrites | None = None,
 ) -> tuple[Task, Artifact]:
     """Publish the task's result and complete it, atomically: one statement, outside a
-    transaction, so the board's seq lock is held only while it runs and commits. With a
-    `coalescer`, the statement may also write other publishes and completions on the board.
+    transaction, so the board's seq lock is held only while it runs and commits. With
+    `grouped`, the statement may also write other publishes and completions on the board.
 
     A retry of a completion that already succeeded (same Idempotency-Key) gets the same
     task and result again instead of LeaseLost."""
@@ -234,7 +205,7 @@ async def complete(
             drafts=[artifact],
             idempotency_key=idempotency_key,
             schemas=schemas,
-            coalescer=coalescer,
+            grouped=grouped,
             completing=TaskDone(task_id=task_id, holder_id=agent.id),
         )
     except InvalidInput as exc:

@@ -33,8 +33,8 @@ from blackboard.errors import (
 from blackboard.records import Retraction
 from blackboard.store import runs
 from blackboard.store.constraints import failed_check, translated
-from blackboard.store.database import Conn
-from blackboard.store.events import CHANNEL
+from blackboard.store.database import Conn, Statement
+from blackboard.store.events import CHANNEL, seqs_taken
 from blackboard.store.tasks import task_columns
 
 
@@ -99,8 +99,8 @@ class TurnDone:
 @dataclass(frozen=True)
 class _Completion:
     """SQL put around the publish statement to complete something in it: `held` locks its
-    row first, `check` (on the board's seq lock) aborts unless it may be completed, `tail`
-    writes the completion after the versions, `returned` adds columns to every row."""
+    row first, `check` (then, before the board's seq lock) aborts unless it may be completed,
+    `tail` writes the completion after the versions, `returned` adds columns to every row."""
 
     held: str
     check: str
@@ -125,8 +125,7 @@ _HELD = """held AS (
 ), """
 # Evaluated over `held`'s output, i.e. once the rows are locked: a projection inside `held`
 # would read the clock before the lock wait.
-_LEASES_RUNNING = """
-      AND (SELECT coalesce(min(blackboard_fail('LeaseLost',
+_LEASES_RUNNING = """(SELECT coalesce(min(blackboard_fail('LeaseLost',
                                    jsonb_build_object('task_id', id, 'status', status))), 0)
            FROM held
            WHERE NOT (status = 'leased' AND holder_id = holder
@@ -153,8 +152,7 @@ _DONE = f"""
 # Every parent must be an artifact on this board, checked as the statement starts rather
 # than by a query before it: a round trip less for every publish with lineage (a turn's
 # answer usually has some). Versions are immutable, so it is the same check either way.
-_PARENTS_EXIST = """
-      AND (SELECT CASE WHEN missing IS NULL THEN 0
+_PARENTS_EXIST = """(SELECT CASE WHEN missing IS NULL THEN 0
                        ELSE blackboard_fail('UnknownParent',
                                             jsonb_build_object('missing', missing))
                        END
@@ -180,12 +178,9 @@ def _publish_sql(completion: _Completion) -> str:
         """
 WITH """
         + completion.held
-        + """reserved AS (
-    UPDATE board_seqs SET last_seq = last_seq + %(n)s WHERE board_id = %(board_id)s"""
-        + _PARENTS_EXIST
-        + completion.check
+        + "reserved AS (\n"
+        + seqs_taken("%(n)s", *filter(None, [_PARENTS_EXIST, completion.check]))
         + """
-    RETURNING last_seq - %(n)s AS base
 ), items AS (
     -- One jsonb parameter for all drafts: far cheaper to send than a dozen arrays.
     SELECT v.*, reserved.base + %(before)s + v.ord AS seq
@@ -310,23 +305,10 @@ def _unknown_parents(
     )
 
 
-async def publish(
-    conn: Conn,
-    *,
-    board_id: UUID,
-    versions: list[NewVersion],
-    where: list[str],
-    completing: Sequence[TaskDone] | TurnDone = (),
-) -> list[dict[str, Any]]:
-    """Write the versions (of one author or several) and their events in one statement;
-    return [{id, seq, version, created_at}] in input order. NotFound if no such board.
-
-    With `TaskDone`s, the same statement completes each of those tasks with its result
-    version (LeaseLost unless each holder's lease is still running); each row then also
-    carries the task it completed as `task` (None if none). With a `TurnDone`, it claims
-    the turn's role, writes the versions under that claim and closes the turn (LeaseLost
-    once the turn closed, Forbidden if it is another agent's); each row then also carries
-    the turn's `completed_at` and `role_flip`."""
+def publish_statement(
+    board_id: UUID, versions: list[NewVersion], completing: Sequence[TaskDone] | TurnDone = ()
+) -> Statement:
+    """The statement `publish` runs (see there); read its rows with `published`."""
     params: dict[str, Any] = {
         "board_id": board_id,
         "n": len(versions),
@@ -361,19 +343,46 @@ async def publish(
                 ]
             ),
         )
-    with translated(), _failed_checks(versions, where):
-        cur = await conn.execute(query, params)
-        rows = await cur.fetchall()
+    return Statement(query, params)
+
+
+def published(board_id: UUID, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of a `publish_statement`; NotFound if it found no such board."""
     if not rows:
         raise NotFound("no board with this id", board_id=str(board_id))
     return rows
 
 
+async def publish(
+    conn: Conn,
+    *,
+    board_id: UUID,
+    versions: list[NewVersion],
+    where: list[str],
+    completing: Sequence[TaskDone] | TurnDone = (),
+) -> list[dict[str, Any]]:
+    """Write the versions (of one author or several) and their events in one statement;
+    return [{id, seq, version, created_at}] in input order. NotFound if no such board.
+
+    With `TaskDone`s, the same statement completes each of those tasks with its result
+    version (LeaseLost unless each holder's lease is still running); each row then also
+    carries the task it completed as `task` (None if none). With a `TurnDone`, it claims
+    the turn's role, writes the versions under that claim and closes the turn (LeaseLost
+    once the turn closed, Forbidden if it is another agent's); each row then also carries
+    the turn's `completed_at` and `role_flip`."""
+    statement = publish_statement(board_id, versions, completing)
+    with translated(), _failed_checks(versions, where):
+        cur = await conn.execute(statement.query, statement.params)
+        rows = await cur.fetchall()
+    return published(board_id, rows)
+
+
 _RETRACT = (
     """
 WITH reserved AS (
-    UPDATE board_seqs SET last_seq = last_seq + 1 WHERE board_id = %(board_id)s
-    RETURNING last_seq AS seq
+    SELECT base + 1 AS seq FROM ("""
+    + seqs_taken("1")
+    + """) taken
 ), retracted AS (
     INSERT INTO artifact_retractions (artifact_id, board_id, seq, actor_id, reason)
     SELECT %(artifact_id)s, %(board_id)s, seq, %(actor_id)s, %(reason)s FROM reserved

@@ -5,8 +5,9 @@ ORM: a publish is a handful of statements and the pool hands out connections tha
 already have prepared statements, which is what keeps HTTP publish near raw-INSERT speed.
 """
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
@@ -105,3 +106,23 @@ class Database:
         """Yield a pooled connection in autocommit mode: each statement commits by itself."""
         async with self.pool.connection() as conn:
             yield conn
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A query and its parameters, to run later (see `together`)."""
+
+    query: str
+    params: dict[str, Any]
+
+
+async def together(conn: Conn, statements: Sequence[Statement]) -> list[list[DictRow]]:
+    """Run the statements as one transaction, in one round trip; return each one's rows.
+    All or nothing: if one fails, none is written, and its error is raised.
+
+    On an autocommit connection, statements sent in one pipeline share the transaction
+    that the pipeline's closing Sync commits: no BEGIN or COMMIT to wait for, so a lock
+    the first statement takes is not held across a round trip to this process."""
+    async with conn.pipeline():
+        cursors = [await conn.execute(s.query, s.params) for s in statements]
+    return [await cursor.fetchall() for cursor in cursors]

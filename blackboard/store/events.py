@@ -3,8 +3,8 @@
 Why the counter is a row and not a SEQUENCE: a reader pages with `after=<seq>` and must
 never miss an event. With a SEQUENCE, transaction A can take seq 11 and B seq 12, B
 commits first, a reader sees 12 and moves its cursor past 11, which A commits a moment
-later — lost to that reader forever. Here every writer takes its seqs with
-`UPDATE board_seqs SET last_seq = last_seq + n`, which holds the board's counter row's
+later — lost to that reader forever. Here every writer takes its seqs by raising the
+board's counter row (`blackboard_take_seqs`, see `seqs_taken`), which holds the row's
 lock until commit, so per board the seqs become visible strictly in order: whoever holds 12 could
 only take it after 11 was committed. Writers take this lock as the *last* step of their
 transaction (everything else is done first), so the lock is held for one statement
@@ -125,6 +125,22 @@ async def board_heads(conn: Conn) -> dict[UUID, int]:
     return {row["board_id"]: int(row["last_seq"]) for row in await cur.fetchall()}
 
 
+def seqs_taken(count: str, *conditions: str) -> str:
+    """SQL: a query whose one row's `base` is the board's last seq before `count` more
+    taken for it (the parameter `board_id`); no row if there is no such board. The
+    `conditions` (SQL, with no FROM to refer to) are evaluated first, before the board's
+    lock is taken, and nothing is taken unless they hold.
+
+    The counter is raised by a function (migration 0012) so that waiting for the lock
+    costs a re-check of the function's one-line UPDATE, not of the whole statement."""
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    # A subquery whose output calls a volatile function is never merged into its
+    # caller, so the function runs once, after `where`.
+    return f"""SELECT base FROM (
+        SELECT blackboard_take_seqs(%(board_id)s, {count}) AS base {where}
+    ) taken WHERE base IS NOT NULL"""
+
+
 def logged_from(source: str) -> str:
     """SQL: CTEs that log the rows of CTE `source` — columns (kind, actor_id, subject_id,
     data, ord) — as the board's next events, within the statement that produced them.
@@ -137,9 +153,7 @@ def logged_from(source: str) -> str:
 , ev_numbered AS (
     SELECT s.*, row_number() OVER (ORDER BY s.ord) AS n FROM {source} s
 ), ev_reserved AS (
-    UPDATE board_seqs SET last_seq = last_seq + (SELECT count(*) FROM ev_numbered)
-    WHERE board_id = %(board_id)s AND EXISTS (SELECT 1 FROM ev_numbered)
-    RETURNING last_seq - (SELECT count(*) FROM ev_numbered) AS base
+    {seqs_taken("(SELECT count(*) FROM ev_numbered)", "EXISTS (SELECT 1 FROM ev_numbered)")}
 ), ev_logged AS (
     INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
     SELECT %(board_id)s, r.base + e.n, e.kind, e.actor_id, e.subject_id, e.data

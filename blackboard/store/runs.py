@@ -316,8 +316,7 @@ async def close_turn(
 TURN_HELD = """held AS (
     SELECT id, status, agent_id, deadline FROM turns WHERE id = %(turn_id)s FOR UPDATE
 ), """
-TURN_OPEN = """
-      AND (SELECT CASE WHEN agent_id <> %(agent_id)s
+TURN_OPEN = """(SELECT CASE WHEN agent_id <> %(agent_id)s
                        THEN blackboard_fail('TurnNotYours', jsonb_build_object('turn_id', id))
                        WHEN status <> 'offered' OR deadline <= clock_timestamp()
                        THEN blackboard_fail('TurnClosed', jsonb_build_object('turn_id', id,
@@ -427,7 +426,7 @@ def completed(turn: Turn, row: dict[str, Any], **changes: Any) -> Turn:
 
 _ABSTAIN_TURN = f"""
 WITH {TURN_HELD}answerable AS (
-    SELECT 1 FROM held WHERE true {TURN_OPEN}
+    SELECT 1 FROM held WHERE {TURN_OPEN}
 ), closed AS (
     UPDATE turns SET status = 'abstained', reason = %(reason)s, call = %(call)s,
         manifest = manifest || '{{"outcome": "abstained"}}'::jsonb, completed_at = now()

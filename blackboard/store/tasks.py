@@ -14,7 +14,7 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 
 from blackboard.records import Task, TaskAttempt
-from blackboard.store.database import Conn
+from blackboard.store.database import Conn, Statement
 from blackboard.store.events import NOTIFIED, logged_from
 
 TASK_COLUMNS = """id, board_id, title, spec, wants_type, required_capabilities, inputs,
@@ -138,18 +138,13 @@ class Claimant:
     lease_s: float
 
 
-async def claim_next(
-    conn: Conn,
-    *,
-    board_id: UUID,
-    claimants: list[Claimant],
-    defer_to_lapsed: bool = True,
-) -> tuple[list[Task | None], bool]:
-    """Lease to each claimant, in order, the oldest open task it can do and has not
-    declined, and log `task.claimed` for each — one statement. Return each claimant's
-    task (None if there was none for it) and whether a lease on the board has run out;
-    with `defer_to_lapsed`, nothing is claimed then."""
-    cur = await conn.execute(
+def claim_statement(
+    board_id: UUID, claimants: list[Claimant], *, defer_to_lapsed: bool = True
+) -> Statement:
+    """The statement that leases to each claimant, in order, the oldest open task it can
+    do and has not declined, and logs `task.claimed` for each; with `defer_to_lapsed`, it
+    claims nothing if a lease on the board has run out. Read its rows with `claimed`."""
+    return Statement(
         _CLAIM,
         {
             "board_id": board_id,
@@ -157,15 +152,32 @@ async def claim_next(
             "defer": defer_to_lapsed,
         },
     )
-    rows = await cur.fetchall()
+
+
+def claimed(rows: list[dict[str, Any]], claimants: int) -> tuple[list[Task | None], bool]:
+    """Each claimant's task from the rows of a `claim_statement` (None if there was none
+    for it), and whether a lease on the board has run out."""
     lapsed = bool(rows[0]["lapsed"])  # one row at least, with or without a task
-    tasks: list[Task | None] = [None] * len(claimants)
+    tasks: list[Task | None] = [None] * claimants
     for row in rows:
         ord_ = row.pop("ord")
         row.pop("lapsed")
         if ord_ is not None:
             tasks[ord_ - 1] = _task(row)
     return tasks, lapsed
+
+
+async def claim_next(
+    conn: Conn,
+    *,
+    board_id: UUID,
+    claimants: list[Claimant],
+    defer_to_lapsed: bool = True,
+) -> tuple[list[Task | None], bool]:
+    """Run a `claim_statement`; return what `claimed` reads from it."""
+    statement = claim_statement(board_id, claimants, defer_to_lapsed=defer_to_lapsed)
+    cur = await conn.execute(statement.query, statement.params)
+    return claimed(await cur.fetchall(), len(claimants))
 
 
 async def extend_lease(conn: Conn, *, task_id: UUID, lease_s: float) -> Task:

@@ -1,5 +1,5 @@
 """Group commit of claims and completions: requests for one board that arrive while a
-statement for it runs share the next statement, and each still gets its own outcome."""
+write for it runs share the next one, and each still gets its own outcome."""
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable
@@ -42,6 +42,23 @@ def started(request: Awaitable[httpx.Response]) -> "asyncio.Task[httpx.Response]
     return asyncio.ensure_future(request)
 
 
+async def hold_tasks(
+    client: httpx.AsyncClient,
+    board: dict[str, Any],
+    agents: list[dict[str, Any]],
+    lease_s: list[float],
+) -> list[dict[str, Any]]:
+    """Each agent claims a task (posted for it here, "held <i>") for its lease; return
+    the tasks."""
+    held = []
+    for i, (agent, lease) in enumerate(zip(agents, lease_s, strict=True)):
+        await post_task(client, board, title=f"held {i}")
+        r = await claim(client, board, agent, lease_s=lease)
+        assert r.status_code == 200, r.text
+        held.append(r.json())
+    return held
+
+
 async def test_claims_that_arrive_together_share_a_statement_and_each_gets_a_task_it_may_take(
     app: FastAPI, client: httpx.AsyncClient, actors: Actors, database_url: str
 ) -> None:
@@ -58,7 +75,7 @@ async def test_claims_that_arrive_together_share_a_statement_and_each_gets_a_tas
         f"/v1/tasks/{t2['id']}/abstain", json={"reason": "not mine"}, headers=picky["headers"]
     )
     assert declined.status_code == 200, declined.text
-    groups = app.state.claim_groups
+    groups = app.state.board_writes
     async with board_locked(database_url, board["id"]):
         writer = started(claim(client, board, first))
         await asyncio.sleep(0.1)  # it leases t0, then waits for the board's lock
@@ -91,13 +108,7 @@ async def test_a_completion_whose_lease_ran_out_fails_alone_and_its_group_comple
 ) -> None:
     board = await actors.board()
     agents = [await actors.agent() for _ in range(4)]
-    for i in range(4):
-        await post_task(client, board, title=f"t{i}")
-    held: list[dict[str, Any]] = []
-    for i, agent in enumerate(agents):
-        r = await claim(client, board, agent, lease_s=0.5 if i == 3 else 60)
-        assert r.status_code == 200, r.text
-        held.append(r.json())
+    held = await hold_tasks(client, board, agents, [60, 60, 60, 0.5])
 
     def done(i: int) -> Awaitable[httpx.Response]:
         return complete(client, held[i]["id"], agents[i], body={"summary": f"by {i}"})
@@ -106,19 +117,19 @@ async def test_a_completion_whose_lease_ran_out_fails_alone_and_its_group_comple
         writer = started(done(0))
         await asyncio.sleep(0.1)
         group = [started(done(i)) for i in (1, 2, 3)]
-        await queued(app.state.coalescer, board["id"], 3)
+        await queued(app.state.board_writes, board["id"], 3)
         await asyncio.sleep(0.6)  # the last holder's lease runs out while it waits
     answers = [await writer] + [await r for r in group]
     assert [a.status_code for a in answers] == [200, 200, 200, 409], [a.text for a in answers]
     assert answers[3].json()["error"] == "LeaseLost"
-    assert app.state.coalescer.groups == 1
+    assert app.state.board_writes.groups == 1
     assert count_rows(db, "artifacts") == 3
     rows = db.execute("SELECT title, status, result_id IS NOT NULL FROM tasks ORDER BY title")
     assert [r[:1] + r[2:] for r in rows.fetchall()] == [
-        ("t0", True),
-        ("t1", True),
-        ("t2", True),
-        ("t3", False),
+        ("held 0", True),
+        ("held 1", True),
+        ("held 2", True),
+        ("held 3", False),
     ]
     completions = db.execute("SELECT count(*) FROM events WHERE kind = 'task.completed'").fetchone()
     assert completions == (3,)
@@ -126,3 +137,88 @@ async def test_a_completion_whose_lease_ran_out_fails_alone_and_its_group_comple
         task = answers[i].json()["task"]
         assert task["id"] == held[i]["id"] and task["status"] == "completed"
         assert task["result_id"] == answers[i].json()["artifact"]["id"]
+
+
+async def test_claims_and_completions_that_arrive_together_commit_as_one_transaction(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    actors: Actors,
+    database_url: str,
+    db: psycopg.Connection[Any],
+) -> None:
+    board = await actors.board()
+    finishers = [await actors.agent() for _ in range(3)]
+    claimers = [await actors.agent() for _ in range(2)]
+    held = await hold_tasks(client, board, finishers, [60, 60, 60])
+    await post_task(client, board, title="next 0")
+    await post_task(client, board, title="next 1")
+    writes = app.state.board_writes
+
+    def done(i: int) -> Awaitable[httpx.Response]:
+        return complete(client, held[i]["id"], finishers[i], body={"summary": f"by {i}"})
+
+    async with board_locked(database_url, board["id"]):
+        writer = started(done(0))
+        await asyncio.sleep(0.1)  # it waits in its statement for the board's lock
+        group = [started(done(1)), started(claim(client, board, claimers[0]))]
+        group += [started(done(2)), started(claim(client, board, claimers[1]))]
+        await queued(writes, board["id"], 4)
+    answers = [await writer] + [await r for r in group]
+    assert [a.status_code for a in answers] == [200] * 5, [a.text for a in answers]
+    assert writes.groups == 1 and writes.grouped == 4
+    got = sorted(answers[i].json()["title"] for i in (2, 4))
+    assert got == ["next 0", "next 1"]
+    # one transaction: its events were committed together, the results' first
+    rows = db.execute(
+        "SELECT kind, xmin::text FROM events WHERE board_id = %s ORDER BY seq DESC LIMIT 6",
+        (board["id"],),
+    ).fetchall()
+    assert [kind for kind, _ in reversed(rows)] == [
+        "artifact.published",
+        "artifact.published",
+        "task.completed",
+        "task.completed",
+        "task.claimed",
+        "task.claimed",
+    ]
+    assert len({xmin for _, xmin in rows}) == 1
+
+
+async def test_a_failing_completion_in_a_group_with_claims_fails_alone(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    actors: Actors,
+    database_url: str,
+    db: psycopg.Connection[Any],
+) -> None:
+    board = await actors.board()
+    finishers = [await actors.agent() for _ in range(3)]
+    claimer = await actors.agent()
+    held = await hold_tasks(client, board, finishers, [60, 60, 0.5])
+    await post_task(client, board, title="open")
+
+    def done(i: int) -> Awaitable[httpx.Response]:
+        return complete(client, held[i]["id"], finishers[i], body={"summary": f"by {i}"})
+
+    async with board_locked(database_url, board["id"]):
+        writer = started(done(0))
+        await asyncio.sleep(0.1)
+        group = [started(done(1)), started(done(2)), started(claim(client, board, claimer))]
+        await queued(app.state.board_writes, board["id"], 3)
+        await asyncio.sleep(0.6)  # the last finisher's lease runs out while it waits
+    answers = [await writer] + [await r for r in group]
+    assert [a.status_code for a in answers] == [200, 200, 409, 200], [a.text for a in answers]
+    assert answers[2].json()["error"] == "LeaseLost"
+    # the claim was written all the same: the lapsed lease is older than the open task,
+    # so it is taken back and handed to the claimer as a second attempt
+    assert answers[3].json()["id"] == held[2]["id"] and answers[3].json()["attempt"] == 2
+    assert count_rows(db, "artifacts") == 2
+    statuses = db.execute(
+        "SELECT title, status FROM tasks WHERE board_id = %s ORDER BY title", (board["id"],)
+    ).fetchall()
+    assert statuses == [
+        ("held 0", "completed"),
+        ("held 1", "completed"),
+        ("held 2", "leased"),
+        ("open", "open"),
+    ]
