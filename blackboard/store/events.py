@@ -4,12 +4,14 @@ Why the counter is a row and not a SEQUENCE: a reader pages with `after=<seq>` a
 never miss an event. With a SEQUENCE, transaction A can take seq 11 and B seq 12, B
 commits first, a reader sees 12 and moves its cursor past 11, which A commits a moment
 later — lost to that reader forever. Here every writer takes its seqs by raising the
-board's counter row (`blackboard_take_seqs`, see `seqs_taken`), which holds the row's
-lock until commit, so per board the seqs become visible strictly in order: whoever holds 12 could
-only take it after 11 was committed. Writers take this lock as the *last* step of their
-transaction (everything else is done first), so the lock is held for one statement
-plus the commit — well under a millisecond — and every transaction takes the board
-lock after any other row lock, which rules out deadlocks between writers.
+board's counter row (`blackboard_take_seqs`, see `seqs_taken`), which holds the row's lock
+until commit, so per board the seqs become visible strictly in order: whoever holds 12
+could only take it after 11 was committed. A statement takes this lock as its *last*
+step (everything else is done first), and commits at once: the lock is held for the
+rest of the statement (or of a group's two, sent together: services/board_writes.py)
+plus the commit, never across a round trip to a client. No writer waits for a row lock
+while it holds the board's (what a group's claims lock after it, they take with SKIP
+LOCKED), which rules out deadlocks between writers.
 """
 
 import functools
