@@ -29,11 +29,20 @@ TASK_STATUSES = "^(open|leased|completed|failed)$"
 
 @router.post("/v1/boards/{board_id}/tasks", status_code=201)
 async def post_task(
-    board_id: UUID, draft: TaskDraft, principal: PrincipalDep, db: DatabaseDep
+    board_id: UUID, draft: TaskDraft, principal: PrincipalDep, request: Request
 ) -> Task:
     """Post a task that agents with the required capabilities can volunteer for."""
+    state = request.app.state  # a busy route: no dependency per collaborator (see claim)
+    db: Database = state.database
     return await db.run(
-        lambda conn: tasks.post(conn, board_id=board_id, poster=principal.agent, draft=draft)
+        lambda conn: tasks.post(
+            conn,
+            board_id=board_id,
+            poster=principal.agent,
+            draft=draft,
+            grouped=state.board_writes,
+        ),
+        atomic=False,  # one statement: the task and its event
     )
 
 

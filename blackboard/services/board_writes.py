@@ -1,16 +1,20 @@
 """Group commit for a board's busiest writes: publishes, the task completions that publish
-a result, and task claims. Those that arrive for one board while its last group is being
-written go to the database together (see services/group_commit.py for who writes when).
+a result, posted tasks and task claims. Those that arrive for one board while its last
+group is being written go to the database together (see services/group_commit.py for
+who writes when).
 
-A group's publishes (with their completions) are one statement and its claims another,
-and both run as one transaction in one round trip (`store.database.together`): one
-commit, and one wait for the board's seq lock, for the lot. Every request still gets its
-own versions, task, seqs and events, in arrival order.
+A group's publishes (with their completions) are one statement, its posts another and its
+claims a third, and they run as one transaction in one round trip
+(`store.database.together`): one commit, and one wait for the board's seq lock, for the
+lot. Every request still gets its own versions, task, seqs and events, in arrival order
+within its kind. Publishes go first: their statement locks the tasks it completes before
+the board's seq lock; posts and claims wait for no row lock (claims skip locked rows), so
+no writer holds the board's lock while waiting for one.
 
 A group is all or nothing in SQL, but requests must succeed or fail on their own: when a
 group fails (a version conflict, an idempotency race, a key's type, a lease that ran
-out), its claims are written again on their own, and each of its publishes alone, so
-that every request gets exactly its own outcome.
+out), each kind is written again on its own, and each publish and post alone, so that
+every request gets exactly its own outcome.
 """
 
 from dataclasses import dataclass, replace
@@ -23,10 +27,10 @@ from blackboard.services.group_commit import GroupCommit
 from blackboard.store import artifact_writes as writes
 from blackboard.store import tasks as task_store
 from blackboard.store.artifact_writes import NewVersion, TaskDone
-from blackboard.store.database import Conn, together
-from blackboard.store.tasks import Claimant
+from blackboard.store.database import Conn, Statement, together
+from blackboard.store.tasks import Claimant, NewTask
 
-MAX_GROUP = 1_000  # versions and claims per group
+MAX_GROUP = 1_000  # versions, posts and claims per group
 EXPIRE_BATCH = 100  # lapsed leases taken back per statement
 
 Rows = list[dict[str, Any]]
@@ -43,7 +47,7 @@ class _Publish:
         return [replace(t, result_id=t.result_id or self.versions[0].id) for t in self.tasks]
 
 
-_Write = _Publish | Claimant
+_Write = _Publish | NewTask | Claimant
 _Outcome = Rows | Task | None
 
 
@@ -116,48 +120,93 @@ def _split(rows: Rows, group: list[_Publish]) -> list[Rows | BaseException]:
     return outcomes
 
 
-async def _publish_and_claim(
-    conn: Conn, board_id: UUID, publishes: list[_Publish], claimants: list[Claimant]
-) -> tuple[list[Rows | BaseException], list[Task | BaseException | None]] | None:
-    """Write the publishes and the claims as one transaction; None if that failed (and
-    nothing was written). The publishes go first: their statement locks the tasks it
-    completes before the board's seq lock, and the claims, which skip locked rows instead
-    of waiting for them, take no lock that anyone could hold while waiting for that one."""
-    try:
-        published, claimed = await together(
-            conn,
-            [
-                writes.publish_statement(
-                    board_id,
-                    [v for p in publishes for v in p.versions],
-                    [t for p in publishes for t in p.completing()],
-                ),
-                task_store.claim_statement(board_id, claimants),
-            ],
+async def _post_each(
+    conn: Conn, board_id: UUID, tasks: list[NewTask]
+) -> list[Task | BaseException]:
+    """Post the tasks as one statement; if that fails, each one alone."""
+    if len(tasks) > 1:
+        try:
+            return list(await task_store.post(conn, board_id=board_id, tasks=tasks))
+        except Exception:  # some member failed: give every member its own outcome
+            pass
+    outcomes: list[Task | BaseException] = []
+    for task in tasks:
+        try:
+            outcomes.extend(await task_store.post(conn, board_id=board_id, tasks=[task]))
+        except Exception as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
+async def _together(
+    conn: Conn,
+    board_id: UUID,
+    publishes: list[_Publish],
+    posts: list[NewTask],
+    claimants: list[Claimant],
+) -> list[list[_Outcome | BaseException]] | None:
+    """Write the kinds as one transaction: each kind's outcomes, in order; None if that
+    failed (and nothing was written)."""
+    statements: list[Statement] = []
+    if publishes:
+        statements.append(
+            writes.publish_statement(
+                board_id,
+                [v for p in publishes for v in p.versions],
+                [t for p in publishes for t in p.completing()],
+            )
         )
+    if posts:
+        statements.append(task_store.post_statement(board_id, posts))
+    if claimants:
+        statements.append(task_store.claim_statement(board_id, claimants))
+    try:
+        results = iter(await together(conn, statements))
     except Exception:  # some member failed; the caller writes each kind on its own
         return None
-    if not published:  # no such board: let each write find out on its own
-        return None
-    tasks, lapsed = task_store.claimed(claimed, len(claimants))
-    if lapsed:  # a lease ran out: the claims (none was made) first take it back
-        tasks = await _claim_after_lapsed(conn, board_id, claimants)
-    return _split(published, publishes), list(tasks)
+    outcomes: list[list[_Outcome | BaseException]] = [[], [], []]
+    if publishes:
+        rows = next(results)
+        if not rows:  # no such board: let each write find out on its own
+            return None
+        outcomes[0] = list(_split(rows, publishes))
+    if posts:
+        outcomes[1] = list(task_store.posted(next(results)))
+    if claimants:
+        tasks, lapsed = task_store.claimed(next(results), len(claimants))
+        if lapsed:  # a lease ran out: the claims (none was made) first take it back
+            tasks = await _claim_after_lapsed(conn, board_id, claimants)
+        outcomes[2] = list(tasks)
+    return outcomes
+
+
+async def _each_kind(
+    conn: Conn,
+    board_id: UUID,
+    publishes: list[_Publish],
+    posts: list[NewTask],
+    claimants: list[Claimant],
+) -> list[list[_Outcome | BaseException]]:
+    """Write each kind on its own: each kind's outcomes, in order."""
+    return [
+        list(await _publish_each(conn, board_id, publishes)) if publishes else [],
+        list(await _post_each(conn, board_id, posts)) if posts else [],
+        list(await claim_tasks(conn, board_id, claimants)) if claimants else [],
+    ]
 
 
 async def _write(conn: Conn, board_id: UUID, group: list[_Write]) -> list[_Outcome | BaseException]:
     publishes = [w for w in group if isinstance(w, _Publish)]
+    posts = [w for w in group if isinstance(w, NewTask)]
     claimants = [w for w in group if isinstance(w, Claimant)]
-    both = None
-    if publishes and claimants:
-        both = await _publish_and_claim(conn, board_id, publishes, claimants)
-    if both is None:
-        both = (
-            await _publish_each(conn, board_id, publishes) if publishes else [],
-            await claim_tasks(conn, board_id, claimants) if claimants else [],
-        )
-    published, claimed = iter(both[0]), iter(both[1])
-    return [next(published) if isinstance(w, _Publish) else next(claimed) for w in group]
+    outcomes = None
+    if sum(map(bool, (publishes, posts, claimants))) > 1:
+        outcomes = await _together(conn, board_id, publishes, posts, claimants)
+    if outcomes is None:
+        outcomes = await _each_kind(conn, board_id, publishes, posts, claimants)
+    by_kind = [iter(o) for o in outcomes]
+    kind = {_Publish: 0, NewTask: 1, Claimant: 2}
+    return [next(by_kind[kind[type(w)]]) for w in group]
 
 
 def _size(write: _Write) -> int:
@@ -165,7 +214,8 @@ def _size(write: _Write) -> int:
 
 
 class BoardWrites(GroupCommit[_Write, _Outcome]):
-    """Per process: queues publishes and claims per board and writes each queue in groups."""
+    """Per process: queues publishes, posts and claims per board and writes each queue in
+    groups."""
 
     def __init__(self) -> None:
         super().__init__(_write, max_size=MAX_GROUP, size=_size)
@@ -184,6 +234,12 @@ class BoardWrites(GroupCommit[_Write, _Outcome]):
         rows = await self.submit(conn, board_id=board_id, request=_Publish(versions, where, tasks))
         assert isinstance(rows, list)
         return rows
+
+    async def post(self, conn: Conn, *, board_id: UUID, task: NewTask) -> Task:
+        """Post the task and log its event (alone or grouped with others); return it."""
+        posted = await self.submit(conn, board_id=board_id, request=task)
+        assert isinstance(posted, Task)
+        return posted
 
     async def claim(self, conn: Conn, *, board_id: UUID, claimant: Claimant) -> Task | None:
         """Lease the claimant the oldest open task it may take (alone or grouped with

@@ -72,8 +72,17 @@ def expired_events(expired: list[tuple[Task, UUID]]) -> list[EventDraft]:
     return events
 
 
-async def post(conn: Conn, *, board_id: UUID, poster: Agent | None, draft: TaskDraft) -> Task:
-    """Post an open task on the board; return it."""
+async def post(
+    conn: Conn,
+    *,
+    board_id: UUID,
+    poster: Agent | None,
+    draft: TaskDraft,
+    grouped: BoardWrites | None = None,
+) -> Task:
+    """Post an open task on the board (and log `task.posted`), in one statement; return
+    it. With `grouped` (only outside a transaction), the statement may also post other
+    tasks on the board."""
     await boards.require(conn, board_id=board_id)
     if draft.wants_type is not None:
         registered = await type_store.latest_versions(conn, names=[draft.wants_type])
@@ -91,10 +100,8 @@ async def post(conn: Conn, *, board_id: UUID, poster: Agent | None, draft: TaskD
         ]
         if missing:
             raise UnknownParent("an input is not an artifact on this board", errors=missing)
-    task = await task_store.insert(
-        conn,
-        task_id=uuid4(),
-        board_id=board_id,
+    new = task_store.NewTask(
+        id=uuid4(),
         title=draft.title,
         spec=draft.spec,
         wants_type=draft.wants_type,
@@ -103,19 +110,10 @@ async def post(conn: Conn, *, board_id: UUID, poster: Agent | None, draft: TaskD
         max_attempts=draft.max_attempts,
         posted_by=poster.id if poster else None,
     )
-    await event_store.append(
-        conn,
-        board_id=board_id,
-        events=[
-            task_event(
-                "task.posted",
-                task,
-                poster.id if poster else None,
-                required_capabilities=task.required_capabilities,
-                wants_type=task.wants_type,
-            )
-        ],
-    )
+    if grouped is not None:
+        task = await grouped.post(conn, board_id=board_id, task=new)
+    else:
+        (task,) = await task_store.post(conn, board_id=board_id, tasks=[new])
     telemetry.TASK_TRANSITIONS.labels("posted").inc()
     return task
 

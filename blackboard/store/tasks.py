@@ -31,39 +31,71 @@ def _task(row: dict[str, Any] | None) -> Task | None:
     return Task.model_validate(row) if row else None
 
 
-async def insert(
-    conn: Conn,
-    *,
-    task_id: UUID,
-    board_id: UUID,
-    title: str,
-    spec: dict[str, Any],
-    wants_type: str | None,
-    required_capabilities: list[str],
-    inputs: list[UUID],
-    max_attempts: int,
-    posted_by: UUID | None,
-) -> Task:
-    """Insert an open task; return it."""
-    cur = await conn.execute(
-        f"""INSERT INTO tasks (id, board_id, title, spec, wants_type, required_capabilities,
-                               inputs, max_attempts, status, posted_by)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'open', %s) RETURNING {TASK_COLUMNS}""",
-        (
-            task_id,
-            board_id,
-            title,
-            Jsonb(spec),
-            wants_type,
-            required_capabilities,
-            inputs,
-            max_attempts,
-            posted_by,
-        ),
+@dataclass(frozen=True)
+class NewTask:
+    """A validated task to post."""
+
+    id: UUID
+    title: str
+    spec: dict[str, Any]
+    wants_type: str | None
+    required_capabilities: list[str]
+    inputs: list[UUID]
+    max_attempts: int
+    posted_by: UUID | None
+
+
+# Posting is one statement: the open tasks, in order (created_at by the clock, so that the
+# oldest-first claim order is the order they came in), and a `task.posted` for each.
+_POST = f"""
+WITH input AS (
+    SELECT * FROM jsonb_to_recordset(%(tasks)s::jsonb)
+        AS p(id uuid, title text, spec jsonb, wants_type text, required_capabilities jsonb,
+             inputs jsonb, max_attempts int, posted_by uuid, ord int)
+), posted AS (
+    INSERT INTO tasks (id, board_id, title, spec, wants_type, required_capabilities,
+                       inputs, max_attempts, status, posted_by, created_at)
+    SELECT p.id, %(board_id)s, p.title, p.spec, p.wants_type,
+           ARRAY(SELECT jsonb_array_elements_text(p.required_capabilities)),
+           ARRAY(SELECT jsonb_array_elements_text(p.inputs))::uuid[],
+           p.max_attempts, 'open', p.posted_by, clock_timestamp()
+    FROM input p ORDER BY p.ord
+    RETURNING {TASK_COLUMNS}
+), evs AS (
+    SELECT 'task.posted'::text AS kind, t.posted_by AS actor_id, t.id AS subject_id,
+           jsonb_build_object('title', t.title, 'status', t.status, 'attempt', t.attempt,
+                              'required_capabilities', t.required_capabilities,
+                              'wants_type', t.wants_type) AS data,
+           p.ord
+    FROM posted t JOIN input p USING (id)
+){logged_from("evs")}
+SELECT {task_columns("t")}, {NOTIFIED}
+FROM posted t JOIN input p USING (id) ORDER BY p.ord
+"""
+
+
+def post_statement(board_id: UUID, tasks: list[NewTask]) -> Statement:
+    """The statement that posts the tasks on the board, open, and logs `task.posted` for
+    each, in order; read its rows with `posted`."""
+    return Statement(
+        _POST,
+        {
+            "board_id": board_id,
+            "tasks": Jsonb([{**vars(t), "ord": i} for i, t in enumerate(tasks)]),
+        },
     )
-    task = _task(await cur.fetchone())
-    assert task is not None
-    return task
+
+
+def posted(rows: list[dict[str, Any]]) -> list[Task]:
+    """The tasks a `post_statement` posted, in order."""
+    return [Task.model_validate(row) for row in rows]
+
+
+async def post(conn: Conn, *, board_id: UUID, tasks: list[NewTask]) -> list[Task]:
+    """Run a `post_statement`; return the tasks it posted."""
+    statement = post_statement(board_id, tasks)
+    cur = await conn.execute(statement.query, statement.params)
+    return posted(await cur.fetchall())
 
 
 async def get(conn: Conn, *, task_id: UUID) -> Task | None:

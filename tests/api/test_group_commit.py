@@ -222,3 +222,40 @@ async def test_a_failing_completion_in_a_group_with_claims_fails_alone(
         ("held 2", "leased"),
         ("open", "open"),
     ]
+
+
+async def test_posts_that_arrive_together_share_a_transaction_and_keep_their_order(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    actors: Actors,
+    database_url: str,
+    db: psycopg.Connection[Any],
+) -> None:
+    board = await actors.board()
+    claimers = [await actors.agent() for _ in range(3)]
+    writes = app.state.board_writes
+
+    async with board_locked(database_url, board["id"]):
+        writer = started(post_task(client, board, title="p0"))
+        await asyncio.sleep(0.1)  # it waits in its statement for the board's lock
+        group = [started(post_task(client, board, title=f"p{i}")) for i in (1, 2, 3)]
+        await queued(writes, board["id"], 3)
+        claimed = started(claim(client, board, claimers[0]))
+        await queued(writes, board["id"], 4)
+    posted = [await writer] + [await p for p in group]
+    assert [p["title"] for p in posted] == ["p0", "p1", "p2", "p3"]
+    assert (await claimed).json()["title"] == "p0"  # posted (and committed) first
+    assert writes.groups == 1 and writes.grouped == 4
+    rows = db.execute(
+        "SELECT kind, data->>'title', xmin::text FROM events WHERE board_id = %s"
+        " ORDER BY seq DESC LIMIT 4",
+        (board["id"],),
+    ).fetchall()
+    kinds = [kind for kind, _, _ in reversed(rows)]
+    assert kinds == ["task.posted"] * 3 + ["task.claimed"]
+    assert len({xmin for _, _, xmin in rows}) == 1
+    in_order = [title for _, title, _ in reversed(rows[1:])]  # as the group had them
+    assert sorted(in_order) == ["p1", "p2", "p3"]
+    # posted in one statement, they are still claimed oldest first, in the order they came
+    titles = [(await claim(client, board, a)).json()["title"] for a in claimers[1:]]
+    assert titles == in_order[:2]
