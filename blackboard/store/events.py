@@ -6,10 +6,11 @@ commits first, a reader sees 12 and moves its cursor past 11, which A commits a 
 later — lost to that reader forever. Here every writer takes its seqs by raising the
 board's counter row (`blackboard_take_seqs`, see `seqs_taken`), which holds the row's lock
 until commit, so per board the seqs become visible strictly in order: whoever holds 12
-could only take it after 11 was committed. A statement takes this lock as its *last*
-step (everything else is done first), and commits at once: the lock is held for the
-rest of the statement (or of a group's two, sent together: services/board_writes.py)
-plus the commit, never across a round trip to a client. No writer waits for a row lock
+could only take it after 11 was committed. A write takes this lock as its *last* step
+(everything else is done first). The busy writes (publishes, completions, posts, claims)
+are single statements that commit at once, so they hold it for the rest of the statement
+(or of a group's few, sent together: services/board_writes.py) plus the commit; writes
+in an explicit transaction also for the round trip of their COMMIT. No writer waits for a row lock
 while it holds the board's (what a group's claims lock after it, they take with SKIP
 LOCKED), which rules out deadlocks between writers.
 """
