@@ -10,9 +10,10 @@ could only take it after 11 was committed. A write takes this lock as its *last*
 (everything else is done first). The busy writes (publishes, completions, posts, claims)
 are single statements that commit at once, so they hold it for the rest of the statement
 (or of a group's few, sent together: services/board_writes.py) plus the commit; writes
-in an explicit transaction also for the round trip of their COMMIT. No writer waits for a row lock
-while it holds the board's (what a group's claims lock after it, they take with SKIP
-LOCKED), which rules out deadlocks between writers.
+in an explicit transaction also for the round trip of their COMMIT. No writer waits
+for a row lock while it holds the board's (what a group's posts and claims lock after
+it, nobody else holds: new rows, and rows taken with SKIP LOCKED), which rules out
+deadlocks between writers.
 """
 
 import functools
