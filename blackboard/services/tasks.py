@@ -174,7 +174,7 @@ async def complete(
 ) -> tuple[Task, Artifact]:
     """Publish the task's result and complete it, atomically: one statement, outside a
     transaction, so the board's seq lock is held only while it runs and commits. With
-    `grouped`, the statement may also write other publishes and completions on the board.
+    `grouped`, it may share its statement and transaction with other writes to the board.
 
     A retry of a completion that already succeeded (same Idempotency-Key) gets the same
     task and result again instead of LeaseLost."""
