@@ -17,8 +17,9 @@ out), each kind is written again on its own, and each publish and post alone, so
 every request gets exactly its own outcome.
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from blackboard import telemetry
@@ -34,6 +35,8 @@ MAX_GROUP = 1_000  # versions, posts and claims per group
 EXPIRE_BATCH = 100  # lapsed leases taken back per statement
 
 Rows = list[dict[str, Any]]
+M = TypeVar("M")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -77,64 +80,43 @@ async def _claim_after_lapsed(
     return tasks
 
 
-async def _publish_each(
-    conn: Conn, board_id: UUID, group: list[_Publish]
-) -> list[Rows | BaseException]:
-    """Write the publishes as one statement; if that fails, each one alone."""
-    if len(group) > 1:
+async def _one_else_each(
+    members: list[M], write: Callable[[list[M]], Awaitable[list[R]]]
+) -> list[R | BaseException]:
+    """Write the members in one statement (`write` returns each one's outcome); if that
+    fails, each one alone, so that every member gets exactly its own outcome."""
+    if len(members) > 1:
         try:
-            rows = await writes.publish(
-                conn,
-                board_id=board_id,
-                versions=[v for p in group for v in p.versions],
-                where=[w for p in group for w in p.where],
-                completing=[t for p in group for t in p.completing()],
-            )
-        except Exception:  # some member failed: give every member its own outcome
+            return list(await write(members))
+        except Exception:  # some member failed
             pass
-        else:
-            return _split(rows, group)
-    outcomes: list[Rows | BaseException] = []
-    for p in group:
+    outcomes: list[R | BaseException] = []
+    for member in members:
         try:
-            outcomes.append(
-                await writes.publish(
-                    conn,
-                    board_id=board_id,
-                    versions=p.versions,
-                    where=p.where,
-                    completing=p.tasks,
-                )
-            )
+            outcomes.extend(await write([member]))
         except Exception as exc:
             outcomes.append(exc)
     return outcomes
 
 
-def _split(rows: Rows, group: list[_Publish]) -> list[Rows | BaseException]:
+async def _publish(conn: Conn, board_id: UUID, group: list[_Publish]) -> list[Rows]:
+    """Write the publishes as one statement; return each one's rows."""
+    rows = await writes.publish(
+        conn,
+        board_id=board_id,
+        versions=[v for p in group for v in p.versions],
+        where=[w for p in group for w in p.where],
+        completing=[t for p in group for t in p.completing()],
+    )
+    return _split(rows, group)
+
+
+def _split(rows: Rows, group: list[_Publish]) -> list[Rows]:
     """Each publish's rows, from the rows of the statement that wrote them all, in order."""
-    outcomes: list[Rows | BaseException] = []
+    outcomes: list[Rows] = []
     for p in group:
         outcomes.append(rows[: len(p.versions)])
         rows = rows[len(p.versions) :]
-    return outcomes
-
-
-async def _post_each(
-    conn: Conn, board_id: UUID, tasks: list[NewTask]
-) -> list[Task | BaseException]:
-    """Post the tasks as one statement; if that fails, each one alone."""
-    if len(tasks) > 1:
-        try:
-            return list(await task_store.post(conn, board_id=board_id, tasks=tasks))
-        except Exception:  # some member failed: give every member its own outcome
-            pass
-    outcomes: list[Task | BaseException] = []
-    for task in tasks:
-        try:
-            outcomes.extend(await task_store.post(conn, board_id=board_id, tasks=[task]))
-        except Exception as exc:
-            outcomes.append(exc)
     return outcomes
 
 
@@ -188,11 +170,17 @@ async def _each_kind(
     claimants: list[Claimant],
 ) -> list[list[_Outcome | BaseException]]:
     """Write each kind on its own: each kind's outcomes, in order."""
-    return [
-        list(await _publish_each(conn, board_id, publishes)) if publishes else [],
-        list(await _post_each(conn, board_id, posts)) if posts else [],
-        list(await claim_tasks(conn, board_id, claimants)) if claimants else [],
-    ]
+
+    async def publish(group: list[_Publish]) -> list[Rows]:
+        return await _publish(conn, board_id, group)
+
+    async def post(tasks: list[NewTask]) -> list[Task]:
+        return await task_store.post(conn, board_id=board_id, tasks=tasks)
+
+    published = await _one_else_each(publishes, publish)
+    posted = await _one_else_each(posts, post)
+    claimed = await claim_tasks(conn, board_id, claimants) if claimants else []
+    return [list(published), list(posted), list(claimed)]
 
 
 async def _write(conn: Conn, board_id: UUID, group: list[_Write]) -> list[_Outcome | BaseException]:
