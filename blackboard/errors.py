@@ -7,6 +7,9 @@ BlackboardError
 ├── Conflict                 the request is valid but collides with current state
 │   ├── VersionConflict      expected_version did not match the key's latest version
 │   ├── IdempotencyKeyReused the same Idempotency-Key with a different request
+│   ├── RoleTaken            another agent holds an active claim that excludes this one
+│   ├── LeaseLost            a task's, turn's or claim's lease ran out or was given up
+│   ├── StaleClaim           a write under a claim that lapsed or is someone else's
 │   └── NameTaken            a unique name that already exists
 ├── Retry                    lost a race that a fresh attempt of the transaction resolves
 └── InvalidInput             the request is well-formed but its content is not acceptable
