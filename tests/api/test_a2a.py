@@ -3,8 +3,13 @@ board, follow it on a stream while agents do it over REST, cancel, and stay out 
 callers' tasks."""
 
 import asyncio
+import os
+import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -394,3 +399,85 @@ async def test_the_0_3_method_names_post_a_task_too(live_server: Any) -> None:
         listed = await c.get(f"/v1/boards/{board_id}/tasks", headers=ADMIN)
         [task] = listed.json()["items"]
         assert task["id"] == result["id"] and task["title"] == "An old client's task"
+
+
+async def test_bad_requests_get_json_rpc_errors_and_change_nothing(
+    live_server: Any, db: psycopg.Connection[Any]
+) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as c:
+        poster = await register(c)
+        board_id = await new_board(c)
+        call = {**poster["headers"], "A2A-Version": "1.0"}
+        events_before = count_rows(db, "events")
+
+        async def rpc(body: Any) -> dict[str, Any]:
+            if isinstance(body, bytes):
+                r = await c.post("/a2a", content=body, headers=call)
+            else:
+                r = await c.post("/a2a", json=body, headers=call)
+            assert r.status_code == 200, r.text
+            error: dict[str, Any] = r.json()["error"]
+            return error
+
+        def send(parts: list[Any], **message: Any) -> dict[str, Any]:
+            params = {"message": {"messageId": "m", "role": "ROLE_USER", "contextId": board_id,
+                                  "parts": parts, **message}}  # fmt: skip
+            return {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": params}
+
+        assert (await rpc(b"{not json"))["code"] == -32700
+        assert (await rpc({"jsonrpc": "2.0", "id": 1, "method": "Nope"}))["code"] == -32601
+        assert (await rpc({"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": 5}}))[
+            "code"
+        ] in (-32602, -32001)
+        listed = {"jsonrpc": "2.0", "id": 1, "method": "ListTasks", "params": {"pageSize": 1000}}
+        assert (await rpc(listed))["code"] == -32602
+        raw_part = await rpc(send([{"raw": "aGVsbG8=", "mediaType": "text/plain"}]))
+        assert raw_part["code"] == -32602
+        assert raw_part["data"][0]["metadata"]["errors"][0]["path"] == "/message/parts/0"
+        list_data = await rpc(send([{"text": "t"}, {"data": [1, 2]}]))
+        assert list_data["code"] == -32602
+        follow_up = await rpc(send([{"text": "t"}], taskId=str(uuid4())))
+        assert follow_up["code"] == -32602
+        too_long = await rpc(send([{"text": "x" * 600}]))
+        assert too_long["data"][0]["metadata"]["errors"][0]["path"] == "/message/parts"
+        bad_attempts = await rpc(send([{"text": "t"}], metadata={"max_attempts": 0}))
+        assert bad_attempts["data"][0]["metadata"]["errors"][0]["path"] == (
+            "/message/metadata/max_attempts"
+        )
+        push = {"jsonrpc": "2.0", "id": 1, "method": "GetTaskPushNotificationConfig",
+                "params": {"taskId": str(uuid4()), "id": "x"}}  # fmt: skip
+        assert (await rpc(push))["code"] == -32003
+    assert count_rows(db, "tasks") == 0
+    assert count_rows(db, "events") == events_before
+
+
+def readme_example() -> str:
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    match = re.search(r"<!-- a2a-example[^>]*-->\n```python\n(.*?)```", text, re.S)
+    assert match, "the README lost its A2A example"
+    return match.group(1)
+
+
+async def test_the_readme_a2a_example_runs(live_server: Any) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as c:
+        poster, worker = await register(c), await register(c)
+        board_id = await new_board(c)
+    env = {**os.environ, "BB_URL": live_server.url, "BB_TOKEN": poster["token"]}
+    env["BB_BOARD"] = board_id
+    example = asyncio.create_task(
+        asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-c", readme_example()],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    )
+    task_id = await work_one(live_server.url, board_id, worker, "100 C")
+    result = await example
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [f"posted {task_id}", "TASK_STATE_WORKING"]
+    assert lines[2].startswith("result {'summary': '100 C'} {") and "'type': 'result'" in lines[2]
+    assert lines[3:] == ["TASK_STATE_COMPLETED"]
