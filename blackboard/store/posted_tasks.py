@@ -9,17 +9,18 @@ from blackboard.records import Abstention, Task
 from blackboard.store.database import Conn
 from blackboard.store.tasks import TASK_COLUMNS
 
-# Newest first by (created_at, id), after the cursor's task: served by ix_tasks_posted_by.
 _FILTER = """posted_by = %(poster)s
     AND (%(board_id)s::uuid IS NULL OR board_id = %(board_id)s)
     AND (%(status)s::text IS NULL OR status = %(status)s)
     AND (%(changed_after)s::timestamptz IS NULL OR updated_at > %(changed_after)s)"""
 
+# Newest first by (created_at, id), after the cursor's task: a range of ix_tasks_posted_by
+# (the first page starts after an infinitely new task, so the same plan serves every page).
+_LAST_ID = UUID(int=2**128 - 1)
 _PAGE = f"""
 SELECT {TASK_COLUMNS} FROM tasks
 WHERE {_FILTER}
-  AND (%(before_at)s::timestamptz IS NULL
-       OR (created_at, id) < (%(before_at)s::timestamptz, %(before_id)s::uuid))
+  AND (created_at, id) < (%(before_at)s::timestamptz, %(before_id)s::uuid)
 ORDER BY created_at DESC, id DESC
 LIMIT %(limit)s
 """
@@ -42,8 +43,8 @@ async def page(
         "board_id": board_id,
         "status": status,
         "changed_after": changed_after,
-        "before_at": before[0] if before else None,
-        "before_id": before[1] if before else None,
+        "before_at": before[0] if before else "infinity",
+        "before_id": before[1] if before else _LAST_ID,
         "limit": limit,
     }
     cur = await conn.execute(_PAGE, params)
