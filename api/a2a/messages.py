@@ -3,21 +3,24 @@
 `contextId` names the board. The first line of the text parts is the task's title; the
 data parts (JSON objects) are merged into its spec, and text beyond the title line is
 kept there as `text`. `wants_type` (default `result`), `required_capabilities` and
-`max_attempts` come from the message's metadata, or else the request's.
+`max_attempts` come from the message's metadata, or else the request's. The result is
+JSON: a request whose `acceptedOutputModes` leave it out is refused.
 """
 
 from typing import Any
 from uuid import UUID
 
 from a2a.types.a2a_pb2 import SendMessageRequest
+from a2a.utils.errors import ContentTypeNotSupportedError
 from google.protobuf.json_format import MessageToDict
 from pydantic import ValidationError
 
-from api.a2a.errors import invalid_params, validation_error
+from api.a2a.errors import field_errors, invalid_params, shaped, validation_error
 from blackboard.drafts import TaskDraft
 from blackboard.errors import FieldError
 
 DEFAULT_WANTS_TYPE = "result"
+RESULT_MODE = "application/json"
 _FROM_METADATA = ("wants_type", "required_capabilities", "max_attempts")
 
 
@@ -40,6 +43,15 @@ def board_of(request: SendMessageRequest) -> UUID:
 
 def task_draft(request: SendMessageRequest) -> TaskDraft:
     """The task the message asks for."""
+    accepted = request.configuration.accepted_output_modes
+    if accepted and RESULT_MODE not in accepted and "*/*" not in accepted:
+        detail = f"a task's result is {RESULT_MODE}, which acceptedOutputModes leaves out"
+        raise ContentTypeNotSupportedError(
+            detail,
+            data=shaped("ValidationFailed", detail, errors=field_errors(
+                [FieldError("/configuration/acceptedOutputModes", f"must include {RESULT_MODE}")]
+            )),
+        )  # fmt: skip
     message = request.message
     if message.task_id:
         raise invalid_params(

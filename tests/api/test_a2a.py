@@ -444,6 +444,9 @@ async def test_bad_requests_get_json_rpc_errors_and_change_nothing(
         assert bad_attempts["data"][0]["metadata"]["errors"][0]["path"] == (
             "/message/metadata/max_attempts"
         )
+        text_only = send([{"text": "t"}])
+        text_only["params"]["configuration"] = {"acceptedOutputModes": ["text/plain"]}
+        assert (await rpc(text_only))["code"] == -32005
         push = {"jsonrpc": "2.0", "id": 1, "method": "GetTaskPushNotificationConfig",
                 "params": {"taskId": str(uuid4()), "id": "x"}}  # fmt: skip
         assert (await rpc(push))["code"] == -32003
