@@ -11,7 +11,7 @@ from a2a.types.a2a_pb2 import (
     SecurityScheme,
     StringList,
 )
-from a2a.utils.constants import PROTOCOL_VERSION_1_0, TransportProtocol
+from a2a.utils.constants import PROTOCOL_VERSION_0_3, PROTOCOL_VERSION_1_0, TransportProtocol
 
 import artifacts
 import blackboard
@@ -25,9 +25,9 @@ def _skill(name: str, doc: str | None) -> AgentSkill:
         id=name,
         name=f"produce a {name}",
         description=(
-            f"Post a task on a board (the message's contextId) that an agent there answers "
-            f"with a '{name}' artifact ({(doc or name).strip()}). Set metadata.wants_type "
-            f"to '{name}'."
+            f"{(doc or name).strip()} Ask for one: send a message whose contextId is a board "
+            f"and whose metadata.wants_type is '{name}'; an agent on that board answers "
+            f"with the artifact."
         ),
         tags=["blackboard", "task", name],
         examples=[f'{{"wants_type": "{name}"}}'],
@@ -47,12 +47,14 @@ def agent_card(base_url: str) -> AgentCard:
             "task publishes."
         ),
         version=blackboard.__version__,
+        # one endpoint, which also answers the 0.3 method names (message/send, ...)
         supported_interfaces=[
             AgentInterface(
                 url=base_url + RPC_PATH,
                 protocol_binding=TransportProtocol.JSONRPC.value,
-                protocol_version=PROTOCOL_VERSION_1_0,
+                protocol_version=version,
             )
+            for version in (PROTOCOL_VERSION_1_0, PROTOCOL_VERSION_0_3)
         ],
         capabilities=AgentCapabilities(streaming=True, push_notifications=False),
         security_schemes={

@@ -129,12 +129,16 @@ def settings(settings: Settings) -> Settings:
 async def test_the_card_says_what_the_board_does_and_how_to_reach_it(live_server: Any) -> None:
     async with httpx.AsyncClient(timeout=30) as http:
         card = await A2ACardResolver(http, live_server.url).get_agent_card()
+        raw = (await http.get(f"{live_server.url}/.well-known/agent-card.json")).json()
+    # what a 0.3 client reads
+    assert (raw["url"], raw["preferredTransport"]) == (f"{live_server.url}/a2a", "JSONRPC")
     assert card.name == "Blackboard"
     assert {s.id for s in card.skills} == set(artifacts.STANDARD_TYPES)
     assert card.capabilities.streaming
-    [interface] = card.supported_interfaces
-    assert interface.url == f"{live_server.url}/a2a"
-    assert interface.protocol_binding == "JSONRPC"
+    assert {(i.url, i.protocol_binding, i.protocol_version) for i in card.supported_interfaces} == {
+        (f"{live_server.url}/a2a", "JSONRPC", "1.0"),
+        (f"{live_server.url}/a2a", "JSONRPC", "0.3"),
+    }
     [scheme] = card.security_schemes.values()
     assert scheme.http_auth_security_scheme.scheme.lower() == "bearer"
     [requirement] = card.security_requirements
