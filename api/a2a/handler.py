@@ -31,20 +31,18 @@ from a2a.types.a2a_pb2 import (
 from a2a.utils.errors import (
     ExtendedAgentCardNotConfiguredError,
     PushNotificationNotSupportedError,
-    TaskNotFoundError,
     UnsupportedOperationError,
 )
 from a2a.utils.task import apply_history_length, validate_history_length
 
 from api.a2a import listing, messages
-from api.a2a.errors import shaped, translated
+from api.a2a.errors import a2a_error, shaped, translated
 from api.a2a.tasks import STATES, a2a_task, artifact_update, status_change, status_update
 from blackboard import records
-from blackboard.services import artifacts, boards, posted_tasks, task_watch, tasks
+from blackboard.services import artifacts, posted_tasks, task_watch, tasks
 from blackboard.services.board_writes import BoardWrites
 from blackboard.services.feed import Feeds
 from blackboard.services.posted_tasks import PostedTask
-from blackboard.store import events as event_store
 from blackboard.store.database import Conn, Database
 
 
@@ -60,8 +58,7 @@ def task_id_of(text: str) -> UUID:
     try:
         return UUID(text)
     except ValueError:
-        detail = "you posted no task with this id"
-        raise TaskNotFoundError(detail, data=shaped("NotFound", detail, task_id=text)) from None
+        raise a2a_error(posted_tasks.not_found(text)) from None
 
 
 class BoardHandler(RequestHandler):
@@ -98,9 +95,8 @@ class BoardHandler(RequestHandler):
         board_id = messages.board_of(params)
         with translated():
             async with self.db.connection() as conn:
-                await boards.require(conn, board_id=board_id)
                 # nothing logged before the post is about this task: follow from here
-                after = await event_store.last_seq(conn, board_id=board_id)
+                after = await task_watch.start(conn, board_id=board_id)
         task = await self._post(params, agent)
         yield a2a_task(PostedTask(task))
         async for update in self._updates(task, after):
@@ -115,8 +111,7 @@ class BoardHandler(RequestHandler):
         with translated():
             async with self.db.connection() as conn:
                 board_id = (await posted_tasks.own(conn, task_id=task_id, poster=agent)).board_id
-                # the seq first: the task read after it is at least as new
-                after = await event_store.last_seq(conn, board_id=board_id)
+                after = await task_watch.start(conn, board_id=board_id)
                 posted = await posted_tasks.get(conn, task_id=task_id, poster=agent)
         if posted.task.status in task_watch.ENDED:
             detail = f"the task is {posted.task.status}: nothing more will happen to it"

@@ -24,7 +24,7 @@ class PostedTask:
     abstentions: list[Abstention] = field(default_factory=list)
 
 
-def not_found(task_id: UUID) -> NotFound:
+def not_found(task_id: UUID | str) -> NotFound:
     """The answer for a task that does not exist or that the caller did not post."""
     return NotFound("you posted no task with this id", task_id=str(task_id))
 

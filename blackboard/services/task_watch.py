@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator
 from uuid import UUID
 
 from blackboard.records import Event
-from blackboard.services import events
+from blackboard.services import boards, events
 from blackboard.services.feed import EventFilter, Feeds
+from blackboard.store import events as event_store
+from blackboard.store.database import Conn
 
 TASK_EVENTS = EventFilter(
     kinds=frozenset(
@@ -22,6 +24,14 @@ TASK_EVENTS = EventFilter(
     )
 )
 ENDED = frozenset({"completed", "failed", "cancelled"})
+
+
+async def start(conn: Conn, *, board_id: UUID) -> int:
+    """Where to follow a task of the board from: its log's last seq now (NotFound if there
+    is no such board). Read it before the task: whatever the task read then shows, later
+    events are after it."""
+    await boards.require(conn, board_id=board_id)
+    return await event_store.last_seq(conn, board_id=board_id)
 
 
 def ends(event: Event) -> bool:

@@ -294,6 +294,8 @@ async def test_another_caller_can_neither_read_nor_cancel_a_task_it_did_not_post
                 await anext(client.subscribe(SubscribeToTaskRequest(id=task.id)))
             listed = await client.list_tasks(ListTasksRequest())
             assert list(listed.tasks) == []
+            with pytest.raises(TaskNotFoundError):
+                await client.get_task(GetTaskRequest(id="not-a-task-id"))
         r = await c.post(f"/v1/tasks/{task.id}/cancel", headers=stranger["headers"])
         assert r.status_code == 403 and r.json()["error"] == "Forbidden"
     row = db.execute("SELECT status FROM tasks WHERE id = %s", (task.id,)).fetchone()
