@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 import blackboard
-from api import errors, inspector, prometheus
+from api import a2a, errors, inspector, prometheus
 from api.body_limit import DeclaredSizeLimit
 from api.deps import TokenCache
 from api.prometheus import RequestMetrics
@@ -148,4 +148,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(prometheus.router)
     app.include_router(inspector.router)
     app.mount("/inspector/static", inspector.static, name="inspector-static")
+    a2a.mount(app)
     return app

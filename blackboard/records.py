@@ -167,7 +167,7 @@ class Task(Record):
     max_attempts: int
     attempt: int
     failures: int
-    status: str  # open | leased | completed | failed
+    status: str  # open | leased | completed | failed | cancelled
     available_at: datetime
     holder_id: UUID | None = None
     lease_token: int

@@ -330,6 +330,8 @@ class Task(SQLModel, table=True):
             postgresql_where=text("status = 'leased'"),
         ),
         Index("ix_tasks_board_status", "board_id", "status"),
+        # A poster's own tasks, newest first, page by page (A2A ListTasks).
+        Index("ix_tasks_posted_by", "posted_by", "created_at", "id"),
     )
 
     id: UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
@@ -352,7 +354,8 @@ class Task(SQLModel, table=True):
     # or expired — abstaining hands a task back without spending its budget
     attempt: int = Field(sa_column=Column(Integer, nullable=False, server_default=text("0")))
     failures: int = Field(sa_column=Column(Integer, nullable=False, server_default=text("0")))
-    status: str = Field(sa_column=Column(Text, nullable=False))  # open|leased|completed|failed
+    # open|leased|completed|failed|cancelled
+    status: str = Field(sa_column=Column(Text, nullable=False))
     available_at: datetime = Field(sa_column=_now())
     holder_id: UUID | None = Field(
         default=None, sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("agents.id"))

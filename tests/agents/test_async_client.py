@@ -325,3 +325,14 @@ async def test_webhooks_deliver_signed_events_the_sdk_can_verify(
         assert (await admin.get_webhook(hook.id)).active is False
     finally:
         receiver.server.shutdown()
+
+
+async def test_cancel_task(admin: AsyncClient, new_agent: NewAgent) -> None:
+    board = await admin.create_board("cancels")
+    poster, other = await new_agent(), await new_agent()
+    posted = await poster.post_task(board.id, "Not needed after all")
+    with pytest.raises(Forbidden):
+        await other.cancel_task(posted.id)
+    assert (await poster.cancel_task(posted.id)).status == "cancelled"
+    assert await other.claim_task(board.id) is None
+    assert [t.id for t in await poster.list_tasks(board.id, status="cancelled")] == [posted.id]
