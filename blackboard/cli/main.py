@@ -13,7 +13,6 @@ from rich.console import Console
 import blackboard
 from blackboard.cli import agent_command, demo_command
 from blackboard.config import Settings
-from blackboard.store import migrate as migrations
 
 app = typer.Typer(
     name="blackboard",
@@ -182,6 +181,7 @@ def migrate(
 ) -> None:
     """Upgrade the database schema to REVISION (default: head)."""
     from blackboard.cli.runtime import database_url
+    from blackboard.store import migrate as migrations
 
     with database_url(_settings(data_dir=data_dir)) as url:
         migrations.upgrade(url, revision)
