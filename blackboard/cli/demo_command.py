@@ -134,7 +134,7 @@ def run_demo(
                     client,
                     summary,
                     protocols,
-                    rounds=1 if fast else rounds,
+                    rounds=rounds,
                     model=model,
                     observer=observer,
                     fast=fast,
@@ -173,7 +173,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
         fast: Annotated[
-            bool, typer.Option("--fast", help="One round, agents without pauses (for tests).")
+            bool, typer.Option("--fast", help="Agents answer without pauses (for tests).")
         ] = False,
         model: Annotated[
             str | None,
