@@ -16,12 +16,10 @@ with the JSON of a TurnDecision, decided only from that bundle and its capabilit
 
 It reports `usage_metadata` (about four characters a token) so token accounting can be tested.
 
-With `revise` (the demo's agents) the work reads like a team's: artifacts go under readable
-keys (`plan/main`, `finding/<topic>`, `critique/<key>`, `result/main`); the planner's first
-plan is a draft without a review step, the critic reviews the newest artifact nobody has
-reviewed yet (plans first) and asks for a revision of such a plan, and the planner then
-publishes the plan's next version. `think_s` makes each answer take that long, as a real
-model's would.
+With `revise` (the demo's agents) artifacts go under readable keys (`plan/main`,
+`finding/<topic>`, `critique/<key>`, `result/main`), the first plan lacks a review step, the
+critic reviews what nobody has reviewed yet (plans first) and asks for a revision of such a
+plan, and the planner publishes the plan's next version. `think_s`: a real model's pace.
 """
 
 import asyncio
@@ -61,6 +59,7 @@ Answer = dict[str, Any]
 
 _FILLER = {"a", "an", "the", "is", "are", "why", "how", "what", "explain", "does", "do", "of"}
 _REVIEW_STEP = {"description": "Review the findings and point out gaps", "role": "critic"}
+_VERBS = {"researcher": "research", "critic": "review", "synthesiser": "synthesise"}
 
 
 def _text(message: BaseMessage) -> str:
@@ -199,7 +198,8 @@ def _planner(b: _Bundle) -> Answer | str:
     ]
     if b.revise:  # a first draft, for the critic to catch
         steps.remove(_REVIEW_STEP)
-    body = {"summary": f"Plan for {b.title!r}: research, review, synthesise", "steps": steps}
+    work = ", ".join(_VERBS[str(step["role"])] for step in steps)
+    body = {"summary": f"Plan for {b.title!r}: {work}", "steps": steps}
     return b.act(
         "planner",
         "plan",
