@@ -5,14 +5,17 @@ import inspect
 import os
 import signal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 import blackboard
+from blackboard import defaults
 from blackboard.cli import agent_command, demo_command
-from blackboard.config import Settings
+
+if TYPE_CHECKING:
+    from blackboard.config import Settings
 
 app = typer.Typer(
     name="blackboard",
@@ -28,7 +31,7 @@ DataDir = Annotated[
         help="Data directory (embedded PostgreSQL, admin token).",
         envvar="BLACKBOARD_DATA_DIR",
         show_envvar=True,
-        show_default=str(Settings.model_construct().data_dir),
+        show_default=defaults.DATA_DIR,
     ),
 ]
 
@@ -45,13 +48,11 @@ def _raise_shutdown(signum: int, frame: object) -> None:
     raise _Shutdown
 
 
-def _settings(**overrides: object) -> Settings:
+def _settings(**overrides: object) -> "Settings":
+    from blackboard.config import Settings
+
     settings = Settings()
     return settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
-
-
-_DEFAULTS = Settings.model_construct()
-"""The settings' defaults, shown in the options' help."""
 
 
 @app.command()
@@ -62,7 +63,7 @@ def serve(
             help="Interface to bind.",
             envvar="BLACKBOARD_HOST",
             show_envvar=True,
-            show_default=_DEFAULTS.host,
+            show_default=defaults.HOST,
         ),
     ] = None,
     port: Annotated[
@@ -71,7 +72,7 @@ def serve(
             help="Port to bind.",
             envvar="BLACKBOARD_PORT",
             show_envvar=True,
-            show_default=str(_DEFAULTS.port),
+            show_default=str(defaults.PORT),
         ),
     ] = None,
     data_dir: DataDir = None,
@@ -81,7 +82,7 @@ def serve(
             help="API worker processes.",
             envvar="BLACKBOARD_WORKERS",
             show_envvar=True,
-            show_default=str(_DEFAULTS.workers),
+            show_default=str(defaults.WORKERS),
         ),
     ] = None,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
