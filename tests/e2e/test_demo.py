@@ -153,6 +153,52 @@ def test_the_demo_leaves_boards_that_serve_shows_and_its_commands_work(workdir: 
         ).json()["items"]
         assert {"demo-sequential", "demo-sequential-2"} <= {b["name"] for b in boards}
 
+        # with a token that service does not know, it says so and changes nothing
+        wrong = subprocess.run(
+            [BLACKBOARD, "demo", "--fast"],
+            env={**env, "BLACKBOARD_ADMIN_TOKEN": "bbadmin_not-this-one"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert wrong.returncode == 1, wrong.stdout + wrong.stderr
+        assert f"the service at {url} refused" in wrong.stdout
+        assert "Traceback" not in wrong.stdout + wrong.stderr
+        after = httpx.get(
+            f"{url}/v1/boards", headers={"Authorization": f"Bearer {admin_token(workdir)}"}
+        ).json()["items"]
+        assert len(after) == len(boards)
+
+
+def test_keep_serves_until_told_to_stop(workdir: Path) -> None:
+    env = environment(workdir, free_port())
+    process = subprocess.Popen(
+        [BLACKBOARD, "demo", "--fast", "--fresh", "--keep"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Serving at "):
+                break
+        url = lines[-1].split()[2]
+        assert url.startswith("http://127.0.0.1:"), "".join(lines)
+        assert any(line.startswith("curl -s ") for line in lines)
+        assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200  # still serving
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=60)
+    assert code == 0
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{url}/healthz", timeout=2)
+    assert not (workdir / "data").exists()  # --fresh: serve's data dir was never touched
+
 
 def admin_token(workdir: Path) -> str:
     return (workdir / "data" / "admin_token").read_text().strip()
