@@ -29,10 +29,12 @@ if TYPE_CHECKING:
     from blackboard.cli.service import Address
     from blackboard.config import Settings
 
-__all__ = ["register", "run_demo"]
+__all__ = ["DEFAULT_GOAL", "PROTOCOLS", "register", "run_demo"]
 
-_PROTOCOLS = ("sequential", "coordinator", "broadcast", "shared", "solo")
-"""As `demo_driver.PROTOCOLS` (not imported here, to keep the command's start-up light)."""
+PROTOCOLS = ("sequential", "coordinator", "broadcast", "shared", "solo")
+"""Every built-in protocol; `solo` is the single-agent baseline."""
+
+DEFAULT_GOAL = "Explain why the sky is blue"
 
 
 def _answers(url: str) -> bool:
@@ -103,14 +105,7 @@ def run_demo(
     keeps rounds at 1 and the agents quick; `hold`, if given, is called with the summary
     while the service still runs."""
     from agents.client import APIError, Client
-    from blackboard.cli.demo_driver import (
-        DEFAULT_GOAL,
-        PROTOCOLS,
-        DemoError,
-        DemoSummary,
-        Quiet,
-        drive,
-    )
+    from blackboard.cli.demo_driver import DemoError, DemoSummary, Quiet, drive
 
     if unknown := [p for p in protocols if p not in PROTOCOLS]:
         raise ValueError(f"unknown protocol(s): {', '.join(unknown)}")
@@ -159,7 +154,7 @@ def register(app: typer.Typer) -> None:
         protocol: Annotated[
             str | None,
             typer.Option(
-                help=f"Protocol to run: {', '.join(_PROTOCOLS)}.", show_default="sequential"
+                help=f"Protocol to run: {', '.join(PROTOCOLS)}.", show_default="sequential"
             ),
         ] = None,
         compare: Annotated[
@@ -182,9 +177,7 @@ def register(app: typer.Typer) -> None:
                 show_default="scripted per capability",
             ),
         ] = None,
-        goal: Annotated[
-            str | None, typer.Option(help="The goal of the runs.", show_default="sky is blue")
-        ] = None,
+        goal: Annotated[str, typer.Option(help="The goal of the runs.")] = DEFAULT_GOAL,
         keep: Annotated[
             bool, typer.Option("--keep", help="Keep serving after the demo until Ctrl-C.")
         ] = False,
@@ -197,15 +190,15 @@ def register(app: typer.Typer) -> None:
         """
         console = Console()
         began = time.monotonic()
-        if protocol is not None and protocol not in _PROTOCOLS:
+        if protocol is not None and protocol not in PROTOCOLS:
             raise typer.BadParameter(
-                f"choose one of {', '.join(_PROTOCOLS)}", param_hint="--protocol"
+                f"choose one of {', '.join(PROTOCOLS)}", param_hint="--protocol"
             )
         if compare and protocol is not None:
             raise typer.BadParameter(
                 "--compare runs every protocol; leave out --protocol", param_hint="--protocol"
             )
-        protocols = _PROTOCOLS if compare else (protocol or "sequential",)
+        protocols = PROTOCOLS if compare else (protocol or "sequential",)
         report = LiveReport(console, protocols)  # first, so that something shows at once
         report.stage("loading the service")
         from blackboard.cli.demo_driver import DemoError

@@ -26,8 +26,6 @@ from agents.client import (
 )
 
 __all__ = [
-    "DEFAULT_GOAL",
-    "PROTOCOLS",
     "DemoError",
     "DemoSummary",
     "Observer",
@@ -36,11 +34,6 @@ __all__ = [
     "TurnLine",
     "drive",
 ]
-
-PROTOCOLS = ("sequential", "coordinator", "broadcast", "shared", "solo")
-"""Every built-in protocol; `solo` is the single-agent baseline."""
-
-DEFAULT_GOAL = "Explain why the sky is blue"
 
 REFERENCE_AGENTS: tuple[tuple[str, str], ...] = (
     ("planner", "planner"),

@@ -1,7 +1,8 @@
 """`blackboard demo` as a new user meets it: on serve's data dir, it leaves boards that a
 later `blackboard serve` shows, and the curl commands it printed work against that service,
-verbatim; run again while the service is up, it joins it. In-process (`run_demo`): --fresh
-cleans up after itself, and every protocol's figures agree with the service's."""
+verbatim; run again while the service is up, it joins it; --keep serves until told to stop.
+In-process (`run_demo`): --fresh cleans up after itself, and every protocol's figures agree
+with the service's."""
 
 import json
 import os
@@ -21,8 +22,8 @@ import typer
 from typer.testing import CliRunner
 
 from blackboard.cli import demo_command
-from blackboard.cli.demo_command import run_demo
-from blackboard.cli.demo_driver import PROTOCOLS, DemoSummary, RunSummary, TurnLine
+from blackboard.cli.demo_command import PROTOCOLS, run_demo
+from blackboard.cli.demo_driver import DemoSummary, RunSummary, TurnLine
 from blackboard.config import Settings
 from tests.conftest import free_port
 
