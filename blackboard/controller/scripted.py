@@ -295,7 +295,7 @@ def _critique(b: _Bundle) -> Answer | str:
         "critic",
         "critique",
         critique,
-        rationale=f"reviewed the newest {target.get('type')}",
+        rationale=f"reviewed the {'unreviewed' if b.revise else 'newest'} {target.get('type')}",
         parents=[target.get("id")],
         key=f"critique/{target.get('key') or target.get('type')}",
     )
