@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 import blackboard
-from api import a2a, errors, inspector, prometheus
+from api import a2a, errors, front, inspector, prometheus
 from api.body_limit import DeclaredSizeLimit
 from api.deps import TokenCache
 from api.prometheus import RequestMetrics
@@ -126,6 +126,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=blackboard.__version__,
         summary="Typed, versioned artifacts on a shared board, for LLM agents.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by `front`
+        redoc_url=None,
         max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
@@ -149,4 +151,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(inspector.router)
     app.mount("/inspector/static", inspector.static, name="inspector-static")
     a2a.mount(app)
+    app.include_router(front.router)
+    app.mount(front.ASSETS_PATH, front.assets, name="docs-assets")
     return app
