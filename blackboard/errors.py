@@ -7,7 +7,8 @@ BlackboardError
 ├── Conflict                 the request is valid but collides with current state
 │   ├── VersionConflict      expected_version did not match the key's latest version
 │   ├── IdempotencyKeyReused the same Idempotency-Key with a different request
-│   └── NameTaken            a unique name that already exists
+│   ├── NameTaken            a unique name that already exists
+│   └── IncompatibleSchema   a type's new schema breaks the type's compatibility mode
 ├── Retry                    lost a race that a fresh attempt of the transaction resolves
 └── InvalidInput             the request is well-formed but its content is not acceptable
     ├── SchemaViolation      an artifact body that fails its type's JSON Schema
@@ -90,6 +91,12 @@ class StaleClaim(Conflict):
 
 class NameTaken(Conflict):
     """A name that must be unique is already used."""
+
+
+class IncompatibleSchema(Conflict):
+    """A new version of a type's schema breaks the type's compatibility mode.
+
+    `reasons`: one {path, message} per problem, the path a JSON pointer into the schema."""
 
 
 class Retry(BlackboardError):
