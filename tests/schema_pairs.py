@@ -318,6 +318,17 @@ PAIRS = [
         True,
         {"text": "t"},
     ),
+    Pair(
+        "no alternative of anyOf fits, through references",
+        field({"type": "string"}),
+        {
+            **field({"anyOf": [{"$ref": "#/$defs/n"}, {"$ref": "#/$defs/n"}]}),
+            "$defs": {"n": {"type": "number"}},
+        },
+        ["/properties/x/anyOf"],
+        False,
+        {"x": "a"},
+    ),
     Pair("allOf requirement lifted", note(allOf=[{"required": ["score"]}]), NOTE, [], False),
     Pair(
         "oneOf changed (undecided: refused)",

@@ -17,6 +17,7 @@ side are only ever ignored, never guessed, so every "compatible" is a proof; the
 that some harmless changes are refused too.
 """
 
+import json
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, get_args
@@ -124,7 +125,7 @@ class Inclusion:
     sub: dict[str, Any]
     sup: dict[str, Any]
     new_is_sup: bool
-    _assumed: set[tuple[str, str]] = field(default_factory=set)
+    _assumed: dict[tuple[str, str], None] = field(default_factory=dict)
 
     def check(self) -> list[Reason]:
         """Every reason found, with paths into the new schema."""
@@ -280,12 +281,18 @@ class Inclusion:
         if target is None:
             return [self._reason(pa, f"{pb}/$ref", "a reference that is not followed here")]
         node, at = target
-        # `a` accepting anything is one case wherever it occurs (else a recursive `b` would
-        # be unfolded forever under an ever longer path)
-        if ((pa if a else "*"), at) in self._assumed:
+        # keyed by what `a` says, not where: the same left schema meets a recursive `b`
+        # under ever longer paths, and different ones can share a path
+        key = (json.dumps(a, sort_keys=True), at)
+        if key in self._assumed:
             return []  # recursive schemas: assumed while it is being proven (co-induction)
-        self._assumed.add(((pa if a else "*"), at))
-        return self.within(a, node, pa, at)
+        mark = len(self._assumed)
+        self._assumed[key] = None
+        found = self.within(a, node, pa, at)
+        if found:  # disproven: so is whatever was proven assuming it
+            for later in list(self._assumed)[mark:]:
+                del self._assumed[later]
+        return found
 
     def _any_within(self, a: dict[str, Any], options: list[Any], pa: str, pb: str) -> list[Reason]:
         sub, sup = self._names()
