@@ -12,24 +12,22 @@ change whose effect cannot be decided from structure alone — a different `patt
 `if`/`then`/`else`, `contains`, `unevaluated*`, `patternProperties`, `$dynamicRef` — is
 refused unless that keyword is unchanged: a registry that lets such a change through
 cannot promise what it promises, while a refusal costs the operator one look at the
-data (`POST /v1/types/{name}/check`) and an explicit override. Keywords on the accepting
-side are only ever ignored, never guessed, so every "compatible" is a proof; the price is
-that some harmless changes are refused too.
+data (`POST /v1/types/{name}/check`) and an explicit override. On the side whose bodies
+must stay valid, a constraint is at most left out (which only widens what the other side
+must take); the other side's are all compared. So every "compatible" is a proof; the
+price is that some harmless changes are refused too.
 """
 
 import json
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, get_args
+from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from blackboard.drafts import Compatibility
+from blackboard.services.schema_nodes import conjoin, covers, resolve, same, types_of
 from blackboard.services.validation import pointer
 
-MODES: tuple[str, ...] = get_args(Compatibility)
-
-_ALL_TYPES = frozenset({"null", "boolean", "object", "array", "number", "integer", "string"})
 # decided only when unchanged (see module doc)
 _OPAQUE = (
     "oneOf",
@@ -69,55 +67,6 @@ def problems(previous: dict[str, Any], new: dict[str, Any], mode: str) -> list[R
     return list(dict.fromkeys(found))
 
 
-def _has_ref(node: Any) -> bool:
-    if isinstance(node, dict):
-        return any(k in ("$ref", "$dynamicRef") or _has_ref(v) for k, v in node.items())
-    if isinstance(node, list):
-        return any(map(_has_ref, node))
-    return False
-
-
-def _same(a: dict[str, Any], b: dict[str, Any], keyword: str) -> bool:
-    """Whether both nodes hold `keyword` with the same meaning (equal, and no references
-    whose targets could differ between the two documents)."""
-    return keyword in a and a[keyword] == b[keyword] and not _has_ref(b[keyword])
-
-
-def _types(node: dict[str, Any]) -> set[str]:
-    declared = node.get("type")
-    if declared is None:
-        return set(_ALL_TYPES)
-    return {declared} if isinstance(declared, str) else set(declared)
-
-
-def _covers(types: set[str], t: str) -> bool:
-    return t in types or (t == "integer" and "number" in types)
-
-
-def _conjoin(x: dict[str, Any], y: dict[str, Any]) -> dict[str, Any] | None:
-    """A schema accepting at least what both accept (None: they accept nothing together).
-
-    Exact for independent keywords; where both constrain the same keyword one of the two
-    is dropped, which only ever widens the result (so it is safe on the side whose
-    bodies must stay valid)."""
-    merged = dict(x)
-    for k, v in y.items():
-        if k not in merged:
-            merged[k] = v
-        elif k == "required":
-            merged[k] = list(dict.fromkeys([*merged[k], *v]))
-        elif k == "properties":
-            merged[k] = {**v, **merged[k]}
-        elif k == "type":
-            both = {t for t in _types(x) if _covers(_types(y), t)} | {
-                t for t in _types(y) if _covers(_types(x), t)
-            }
-            if not both:
-                return None
-            merged[k] = sorted(both)
-    return merged
-
-
 @dataclass
 class Inclusion:
     """The proof, or the reasons against, that schema `sub` accepts nothing `sup` refuses."""
@@ -141,22 +90,6 @@ class Inclusion:
 
     # --- references ---------------------------------------------------------------------
 
-    @staticmethod
-    def _resolve(root: dict[str, Any], ref: str) -> tuple[Any, str] | None:
-        """The node a local JSON-pointer reference names, and its path; None if none."""
-        if not ref.startswith("#") or (len(ref) > 1 and not ref.startswith("#/")):
-            return None  # an anchor: not followed, so refused where it matters
-        node: Any = root
-        for raw in ref[2:].split("/") if len(ref) > 1 else []:
-            part = raw.replace("~1", "/").replace("~0", "~")
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            else:
-                return None
-        return node, ref[1:]
-
     # --- the side whose bodies must stay valid: taken apart into a union of plain nodes ---
 
     def _branches(self, node: Any, at: str, depth: int = 0) -> list[tuple[dict[str, Any], str]]:
@@ -167,7 +100,7 @@ class Inclusion:
             return [({}, at)]
         base = {k: v for k, v in node.items() if k not in _COMBINATORS}
         parts: list[list[tuple[dict[str, Any], str]]] = [[(base, at)]]
-        target = self._resolve(self.sub, node["$ref"]) if "$ref" in node else None
+        target = resolve(self.sub, node["$ref"]) if "$ref" in node else None
         if target is not None and depth < _MAX_REF_DEPTH:
             parts.append(self._branches(target[0], target[1], depth + 1))
         for i, entry in enumerate(node.get("allOf", [])):
@@ -190,7 +123,7 @@ class Inclusion:
                 (merged, p)
                 for x, _ in union
                 for y, p in part
-                if (merged := _conjoin(x, y)) is not None
+                if (merged := conjoin(x, y)) is not None
             ]
         return union
 
@@ -222,10 +155,10 @@ class Inclusion:
             found += self._ref_within(a, b["$ref"], pa, pb)
         for i, entry in enumerate(b.get("allOf", [])):
             found += self.within(a, entry, pa, f"{pb}/allOf/{i}")
-        if "anyOf" in b and not _same(origin, b, "anyOf"):
+        if "anyOf" in b and not same(origin, b, "anyOf"):
             found += self._any_within(a, b["anyOf"], pa, f"{pb}/anyOf")
         for keyword in _OPAQUE:
-            if keyword in b and not _same(origin, b, keyword):
+            if keyword in b and not same(origin, b, keyword):
                 found.append(
                     self._reason(
                         pa,
@@ -234,9 +167,9 @@ class Inclusion:
                         "decided from the schemas, so the change is refused",
                     )
                 )
-        types = _types(a)
+        types = types_of(a)
         if "type" in b:
-            lost = sorted(t for t in types if not _covers(_types(b), t))
+            lost = sorted(t for t in types if not covers(types_of(b), t))
             if lost:
                 found.append(
                     self._reason(
@@ -277,7 +210,7 @@ class Inclusion:
         ]
 
     def _ref_within(self, a: dict[str, Any], ref: str, pa: str, pb: str) -> list[Reason]:
-        target = self._resolve(self.sup, ref)
+        target = resolve(self.sup, ref)
         if target is None:
             return [self._reason(pa, f"{pb}/$ref", "a reference that is not followed here")]
         node, at = target
@@ -327,7 +260,7 @@ class Inclusion:
         if "multipleOf" in b:
             step = Fraction(str(b["multipleOf"]))
             have = a.get("multipleOf")
-            integers = _types(a) <= {"integer"} and step == 1
+            integers = types_of(a) <= {"integer"} and step == 1
             if not integers and (have is None or Fraction(str(have)) % step != 0):
                 found.append(self._bound(pa, pb, "multipleOf", f"must now be a multiple of {step}"))
         return found
@@ -432,7 +365,7 @@ class Inclusion:
                 f"{pa}/propertyNames",
                 f"{pb}/propertyNames",
             )
-        if "patternProperties" in b and not _same(origin, b, "patternProperties"):
+        if "patternProperties" in b and not same(origin, b, "patternProperties"):
             found.append(
                 self._bound(
                     pa,
