@@ -1,6 +1,7 @@
 """Types that evolve without breaking their publishers: compatibility modes, overrides,
 dry runs against the data, `type.registered` events, and the standard types at start-up."""
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -318,3 +319,42 @@ async def test_a_standard_type_changed_compatibly_is_registered_and_announced(
     # started again with the same code: nothing new
     await start(settings)
     assert count_rows(db, "artifact_types") == len(artifacts.STANDARD_TYPES) + 1
+
+
+async def test_concurrent_registrations_and_publishes_all_land_on_every_board(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    """Registrations of two types, each announced on the same two boards, race each other
+    and the boards' publishes on separate connections: none waits forever, none fails,
+    and each board's log holds every announcement in its order."""
+    agent = await actors.agent()
+    boards = [await actors.board(), await actors.board()]
+    for name in ("memo", "note"):
+        assert (await put(client, name, MEMO)).status_code == 201
+        for board in boards:
+            await publish(client, board, agent, type=name, body={"text": "t"})
+    rounds = 4
+    for i in range(rounds):
+        described = {**MEMO, "description": f"round {i}"}  # annotations only: compatible
+        answers = await asyncio.gather(
+            put(client, "memo", described),
+            put(client, "note", described),
+            *(
+                client.post(
+                    f"/v1/boards/{board['id']}/artifacts",
+                    json={"type": "memo", "body": {"text": f"r{i}"}},
+                    headers=agent["headers"],
+                )
+                for board in boards
+            ),
+        )
+        assert [a.status_code for a in answers] == [201] * 4, [a.text for a in answers]
+    for board in boards:
+        r = await client.get(
+            f"/v1/boards/{board['id']}/events",
+            params={"kind": "type.registered", "limit": 100},
+            headers=agent["headers"],
+        )
+        seen = [(e["data"]["type"], e["data"]["version"]) for e in r.json()["items"]]
+        for name in ("memo", "note"):
+            assert [v for t, v in seen if t == name] == list(range(2, rounds + 2))
