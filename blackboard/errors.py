@@ -10,7 +10,8 @@ BlackboardError
 │   ├── RoleTaken            another agent holds an active claim that excludes this one
 │   ├── LeaseLost            a task's, turn's or claim's lease ran out or was given up
 │   ├── StaleClaim           a write under a claim that lapsed or is someone else's
-│   └── NameTaken            a unique name that already exists
+│   ├── NameTaken            a unique name that already exists
+│   └── IncompatibleSchema   a type's new schema breaks the type's compatibility mode
 ├── Retry                    lost a race that a fresh attempt of the transaction resolves
 └── InvalidInput             the request is well-formed but its content is not acceptable
     ├── SchemaViolation      an artifact body that fails its type's JSON Schema
@@ -93,6 +94,12 @@ class StaleClaim(Conflict):
 
 class NameTaken(Conflict):
     """A name that must be unique is already used."""
+
+
+class IncompatibleSchema(Conflict):
+    """A new version of a type's schema breaks the type's compatibility mode.
+
+    `reasons`: one {path, message} per problem, the path a JSON pointer into the schema."""
 
 
 class Retry(BlackboardError):

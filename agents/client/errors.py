@@ -14,7 +14,8 @@ BlackboardError
     │   ├── LeaseLost            the claim, task lease or turn is no longer yours
     │   ├── StaleClaim           a publish fenced off by an expired or foreign claim
     │   ├── IdempotencyKeyReused the same Idempotency-Key with a different request
-    │   └── NameTaken            a unique name that already exists
+    │   ├── NameTaken            a unique name that already exists
+    │   └── IncompatibleSchema   a type's new schema breaks its compatibility (see .reasons)
     ├── PayloadTooLarge          413: the request body is too large
     ├── UnsupportedMediaType     415: the body is not JSON
     ├── ValidationFailed         422: the content is not acceptable (see .errors)
@@ -99,6 +100,20 @@ class NameTaken(Conflict):
     """A name that must be unique is already used."""
 
 
+class IncompatibleSchema(Conflict):
+    """A type's new schema breaks the type's compatibility mode."""
+
+    @property
+    def reasons(self) -> list[dict[str, str]]:
+        """One per problem, each `{"path": <JSON pointer into the schema>, "message": ...}`."""
+        items = self.body.get("reasons") or []
+        return [
+            {"path": str(e.get("path", "")), "message": str(e.get("message", ""))}
+            for e in items
+            if isinstance(e, dict)
+        ]
+
+
 class PayloadTooLarge(APIError):
     """413: the request body is larger than the service accepts."""
 
@@ -155,6 +170,7 @@ _BY_NAME: dict[str, type[APIError]] = {
         StaleClaim,
         IdempotencyKeyReused,
         NameTaken,
+        IncompatibleSchema,
         PayloadTooLarge,
         UnsupportedMediaType,
         ValidationFailed,

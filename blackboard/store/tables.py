@@ -105,6 +105,23 @@ class ArtifactType(SQLModel, table=True):
     schema_hash: str = Field(sa_column=Column(Text, nullable=False))
     description: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(sa_column=_now())
+    # the compatibility mode this version was checked under ('none': not checked)
+    compatibility: str = Field(
+        sa_column=Column(Text, nullable=False, server_default=text("'backward'"))
+    )
+    # who registered it: 'operator' (the admin token) or 'standard types' (start-up)
+    registered_by: str | None = Field(default=None, sa_column=Column(Text))
+    # the type's mode this version breaks, when registered with 'none' over it
+    overrode: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class ArtifactTypeMode(SQLModel, table=True):
+    """The compatibility mode a type's next versions are checked under."""
+
+    __tablename__ = "artifact_type_modes"
+
+    name: str = Field(sa_column=Column(Text, primary_key=True))
+    compatibility: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class ArtifactKey(SQLModel, table=True):
