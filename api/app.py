@@ -12,6 +12,7 @@ import blackboard
 from api import errors, inspector, prometheus
 from api.body_limit import DeclaredSizeLimit
 from api.deps import TokenCache
+from api.mcp import McpEndpoint
 from api.prometheus import RequestMetrics
 from api.routes import (
     agents,
@@ -114,7 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # and stall whichever request happens to trigger one.
         gc.freeze()
         try:
-            yield
+            async with mcp_endpoint.running():
+                yield
         finally:
             gc.unfreeze()
             await cancel_and_wait(background)
@@ -148,4 +150,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(prometheus.router)
     app.include_router(inspector.router)
     app.mount("/inspector/static", inspector.static, name="inspector-static")
+    mcp_endpoint = McpEndpoint(app)  # MCP at /mcp, acting through the same services
     return app

@@ -1,0 +1,56 @@
+"""The board as MCP tools, resources and a prompt, at `/mcp` on the service's own port.
+
+Streamable HTTP in the SDK's stateless mode: no request depends on an earlier one having
+reached the same process, so `serve --workers N` can hand consecutive requests of one
+client to different workers. Subscriptions are `subscriptions/listen` streams
+(`listening.py`), each one request long."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from mcp.server.context import ServerRequestContext
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from starlette.requests import Request
+from starlette.routing import Route
+
+from api.mcp.backend import Backend
+from api.mcp.gate import BearerGate, principal_of
+from api.mcp.listening import BoardListening
+from api.mcp.server import build_server
+from api.mcp.service import ServiceBackend
+
+PATH = "/mcp"
+
+
+class McpEndpoint:
+    """The MCP endpoint of one app: its server, session manager and subscriptions."""
+
+    def __init__(self, app: FastAPI) -> None:
+        state = app.state
+        self.listening = BoardListening(state.database, state.feeds)
+
+        async def backend_for(ctx: ServerRequestContext[Any]) -> Backend:
+            request = ctx.request
+            assert isinstance(request, Request)  # HTTP is this server's only transport
+            return ServiceBackend(state, principal_of(request.scope))
+
+        self.server = build_server(backend_for, self.listening.listen)
+        self.manager = StreamableHTTPSessionManager(
+            app=self.server,
+            stateless=True,
+            max_request_body_size=state.settings.max_body_bytes,
+        )
+        app.router.routes.append(
+            Route(PATH, endpoint=BearerGate(self.manager.handle_request), methods=["POST"])
+        )
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Serve MCP while the app runs (its lifespan)."""
+        async with self.manager.run():
+            try:
+                yield
+            finally:
+                await self.listening.close()
