@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 import blackboard
-from blackboard.cli import agent_command, demo_command
+from blackboard.cli import agent_command, demo_command, mcp_command
 from blackboard.config import Settings
 from blackboard.store import migrate as migrations
 
@@ -152,6 +152,7 @@ def migrate(
 
 agent_command.register(app)
 demo_command.register(app)
+mcp_command.register(app)
 
 
 @app.command()
