@@ -5,6 +5,7 @@ reached the same process, so `serve --workers N` can hand consecutive requests o
 client to different workers. Subscriptions are `subscriptions/listen` streams
 (`listening.py`), each one request long."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -48,9 +49,27 @@ class McpEndpoint:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Serve MCP while the app runs (its lifespan)."""
-        async with self.manager.run():
-            try:
-                yield
-            finally:
-                await self.listening.close()
+        """Serve MCP while the app runs (its lifespan).
+
+        The session manager's task group lives in a task of its own: a task group must
+        be left by the task that entered it, and a lifespan may be entered and left by
+        different tasks (test fixtures do)."""
+        started, stop = asyncio.Event(), asyncio.Event()
+
+        async def run() -> None:
+            async with self.manager.run():
+                started.set()
+                await stop.wait()
+
+        runner = asyncio.create_task(run())
+        waiter = asyncio.create_task(started.wait())
+        await asyncio.wait([runner, waiter], return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if runner.done():
+            runner.result()  # it failed to start: say why
+        try:
+            yield
+        finally:
+            await self.listening.close()
+            stop.set()
+            await runner
