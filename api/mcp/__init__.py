@@ -43,8 +43,10 @@ class McpEndpoint:
             stateless=True,
             max_request_body_size=state.settings.max_body_bytes,
         )
-        app.router.routes.append(
-            Route(PATH, endpoint=BearerGate(self.manager.handle_request), methods=["POST"])
+        # first: FastAPI tries the routes in order, and the REST routes, with their path
+        # parameters, would each be tried (1-2 us each) before a request reaches this one
+        app.router.routes.insert(
+            0, Route(PATH, endpoint=BearerGate(self.manager.handle_request), methods=["POST"])
         )
 
     @asynccontextmanager

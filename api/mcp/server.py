@@ -66,6 +66,7 @@ def build_server(backend_for: BackendFor, listen: ListenFn | None = None) -> Ser
     """An MCP server whose every request is carried out by `backend_for(request)`;
     `subscriptions/listen` is served by `listen` where given."""
     listed = types.ListToolsResult(tools=_tools())
+    input_schemas = {tool.name: tool.input_schema for tool in listed.tools}
 
     async def list_tools(
         _: ServerRequestContext[Any], __: types.PaginatedRequestParams | None
@@ -138,6 +139,9 @@ def build_server(backend_for: BackendFor, listen: ListenFn | None = None) -> Ser
         "blackboard",
         version=blackboard.__version__,
         instructions=prompts.INSTRUCTIONS,
+        # looked up on every call (its Mcp-Param headers); without it, the SDK would list
+        # and serialize every tool to find one schema
+        get_tool_input_schema=input_schemas.get,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
         on_list_resources=list_resources,
