@@ -6,7 +6,10 @@ import json
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated
 
@@ -215,3 +218,16 @@ async def test_bad_input_gets_a_tool_or_protocol_error_never_a_500_or_a_write(
         )
     assert r.status_code == 413 and r.json()["error"] == "PayloadTooLarge"
     assert db.execute("SELECT count(*) FROM artifacts").fetchone()[0] == 0
+
+
+async def test_a_handshake_era_client_works_without_sessions(service: Any) -> None:
+    scene = await make_scene(service.url)
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {scene.a['token']}"}, timeout=30)
+    transport = streamable_http_client(f"{service.url}/mcp", http_client=http)
+    async with http, Client(transport, mode="legacy") as legacy:
+        assert legacy.protocol_version == "2025-11-25"
+        published = await legacy.call_tool("publish_artifact", finding(scene.board["id"]))
+        refused = await legacy.call_tool("claim_role", {"board_id": scene.board["id"]})
+    assert published.structured_content["author_id"] == scene.a["id"]
+    assert error_text(refused).startswith("ValidationFailed: ")
+    assert "/role: Field required" in error_text(refused)
