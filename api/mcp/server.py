@@ -2,12 +2,12 @@
 `Backend`. The protocol plumbing is the `mcp` SDK's low-level `Server`; this module says
 what each request means for the board."""
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
 import mcp_types as types
+import orjson
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
 from mcp.shared.exceptions import MCPError
@@ -28,7 +28,7 @@ ListenFn = Callable[
 
 
 def _json_text(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return orjson.dumps(value).decode()
 
 
 def tool_result(value: Any) -> types.CallToolResult:
