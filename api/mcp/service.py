@@ -89,26 +89,6 @@ class ServiceBackend:
         self.state = state
         self.principal = principal
         self.db: Database = state.database
-        self._tools: dict[str, Callable[[Any], Awaitable[Any]]] = {
-            "list_boards": self.list_boards,
-            "list_types": self.list_types,
-            "get_type": self.get_type,
-            "publish_artifact": self.publish_artifact,
-            "get_artifact": self.get_artifact,
-            "list_artifacts": self.list_artifacts,
-            "key_history": self.key_history,
-            "read_events": self.read_events,
-            "claim_role": self.claim_role,
-            "renew_claim": self.renew_claim,
-            "release_claim": self.release_claim,
-            "abstain": self.abstain,
-            "post_task": self.post_task,
-            "claim_task": self.claim_task,
-            "complete_task": self.complete_task,
-            "my_turns": self.my_turns,
-            "complete_turn": self.complete_turn,
-            "abstain_turn": self.abstain_turn,
-        }
 
     @property
     def agent(self) -> Agent:
@@ -127,7 +107,9 @@ class ServiceBackend:
                 [{"path": pointer(nul), "message": "must not contain the NUL character"}],
             )
         try:
-            return await self._tools[tool](args)
+            # each tool is the method of its name (names come from the catalogue)
+            run: Callable[[Any], Awaitable[Any]] = getattr(self, tool)
+            return await run(args)
         except BlackboardError as exc:
             raise refusal_of(exc) from None
 
