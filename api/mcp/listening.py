@@ -19,7 +19,7 @@ import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler, ResourceUpdated
 
-from api.mcp.resources import board_of, board_uri, key_uri
+from api.mcp.resources import artifact_uri, board_of, board_uri, key_uri
 from blackboard.background import cancel_and_wait
 from blackboard.errors import NotFound
 from blackboard.services import boards, events
@@ -83,6 +83,11 @@ class BoardListening:
         ):
             for key in dict.fromkeys(str(e.data.get("key")) for e in batch):
                 await self.bus.publish(ResourceUpdated(uri=key_uri(board_id, key)))
+            for e in batch:  # a retracted version is marked so: its own resource changed
+                if e.kind == "artifact.retracted" and e.subject_id is not None:
+                    await self.bus.publish(
+                        ResourceUpdated(uri=artifact_uri(board_id, e.subject_id))
+                    )
             if batch:
                 await self.bus.publish(ResourceUpdated(uri=board_uri(board_id)))
 

@@ -51,6 +51,11 @@ def key_uri(board_id: UUID, key: str) -> str:
     return f"{SCHEME}{board_id}/keys/{quote(key, safe='')}"
 
 
+def artifact_uri(board_id: UUID, artifact_id: UUID) -> str:
+    """The resource URI of one artifact version."""
+    return f"{SCHEME}{board_id}/artifacts/{artifact_id}"
+
+
 def board_of(uri: str) -> UUID | None:
     """The board a resource URI names, if it names one."""
     if not uri.startswith(SCHEME):

@@ -4,6 +4,7 @@ service: two agents with their own tokens, acting through the service's rules.""
 import asyncio
 import json
 from typing import Any
+from uuid import UUID
 
 import httpx
 import httpx2
@@ -13,7 +14,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated
 
-from api.mcp.resources import board_uri, key_uri
+from api.mcp.resources import artifact_uri, board_uri, key_uri
 from tests.conftest import ADMIN_TOKEN
 from tests.mcp.conftest import McpClients
 from tests.mcp.scene import error_text, finding, make_scene
@@ -231,3 +232,25 @@ async def test_a_handshake_era_client_works_without_sessions(service: Any) -> No
     assert published.structured_content["author_id"] == scene.a["id"]
     assert error_text(refused).startswith("ValidationFailed: ")
     assert "/role: Field required" in error_text(refused)
+
+
+async def test_a_subscriber_to_an_artifact_hears_of_its_retraction(
+    service: Any, mcp_client: McpClients
+) -> None:
+    scene = await make_scene(service.url)
+    board_id = scene.board["id"]
+    async with mcp_client(scene.a["token"]) as a:
+        published = await a.call_tool("publish_artifact", finding(board_id, key="pump/seal"))
+        artifact_id = published.structured_content["id"]
+        uri = artifact_uri(UUID(board_id), UUID(artifact_id))
+        async with a.listen(resource_subscriptions=[uri]) as subscription, scene.rest() as rest:
+            r = await rest.post(
+                f"/v1/boards/{board_id}/artifacts/{artifact_id}/retract",
+                json={"reason": "wrong pump"},
+                headers={"Authorization": f"Bearer {scene.a['token']}"},
+            )
+            assert r.status_code == 200, r.text
+            event = await asyncio.wait_for(anext(aiter(subscription)), timeout=10)
+        reread = await a.read_resource(uri)
+    assert event == ResourceUpdated(uri=uri)
+    assert json.loads(reread.contents[0].text)["retracted"]["reason"] == "wrong pump"
