@@ -15,6 +15,7 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from starlette.requests import Request
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from api.mcp.backend import Backend
 from api.mcp.gate import BearerGate, principal_of
@@ -26,7 +27,7 @@ PATH = "/mcp"
 
 
 class McpEndpoint:
-    """The MCP endpoint of one app: its server, session manager and subscriptions."""
+    """The MCP endpoint of one app: its server, session managers and subscriptions."""
 
     def __init__(self, app: FastAPI) -> None:
         state = app.state
@@ -38,16 +39,23 @@ class McpEndpoint:
             return ServiceBackend(state, principal_of(request.scope))
 
         self.server = build_server(backend_for, self.listening.listen)
-        self.manager = StreamableHTTPSessionManager(
-            app=self.server,
-            stateless=True,
-            max_request_body_size=state.settings.max_body_bytes,
+        limit = state.settings.max_body_bytes
+        # A listen request's response is a stream (SSE); every other call is answered with
+        # one JSON body, in the request's own task, which costs less per call.
+        self.streams = StreamableHTTPSessionManager(
+            app=self.server, stateless=True, max_request_body_size=limit
+        )
+        self.calls = StreamableHTTPSessionManager(
+            app=self.server, stateless=True, json_response=True, max_request_body_size=limit
         )
         # first: FastAPI tries the routes in order, and the REST routes, with their path
         # parameters, would each be tried (1-2 us each) before a request reaches this one
-        app.router.routes.insert(
-            0, Route(PATH, endpoint=BearerGate(self.manager.handle_request), methods=["POST"])
-        )
+        app.router.routes.insert(0, Route(PATH, endpoint=BearerGate(self._route), methods=["POST"]))
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = next((v for k, v in scope["headers"] if k == b"mcp-method"), None)
+        manager = self.streams if method == b"subscriptions/listen" else self.calls
+        await manager.handle_request(scope, receive, send)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -59,7 +67,7 @@ class McpEndpoint:
         started, stop = asyncio.Event(), asyncio.Event()
 
         async def run() -> None:
-            async with self.manager.run():
+            async with self.streams.run(), self.calls.run():
                 started.set()
                 await stop.wait()
 
