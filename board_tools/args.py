@@ -56,8 +56,9 @@ class OnBoard(Args):
     board_id: UUID = BoardId
 
 
+# `board_id` first: a model's fields are ordered from its last base to its first
 class PublishArtifact(ArtifactFields, OnBoard):
-    """`board_id` first: fields are ordered from the last base to the first."""
+    pass
 
 
 class GetArtifact(Args):
