@@ -9,15 +9,11 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from blackboard.config import Settings
-from tests.conftest import serve_app
-
 
 @pytest.fixture
-async def service(settings: Settings) -> AsyncIterator[Any]:
-    """The real app served by uvicorn (MCP needs real HTTP streams)."""
-    async with serve_app(settings) as server:
-        yield server
+def service(live_server: Any) -> Any:
+    """The real app served by uvicorn: MCP needs real HTTP streams."""
+    return live_server
 
 
 McpClients = Callable[[str], AbstractAsyncContextManager[Client]]
