@@ -12,6 +12,7 @@ import blackboard
 from api import a2a, errors, front, inspector, prometheus
 from api.body_limit import DeclaredSizeLimit
 from api.deps import TokenCache
+from api.mcp import McpEndpoint
 from api.prometheus import RequestMetrics
 from api.routes import (
     agents,
@@ -114,7 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # and stall whichever request happens to trigger one.
         gc.freeze()
         try:
-            yield
+            async with mcp_endpoint.running():
+                yield
         finally:
             gc.unfreeze()
             await cancel_and_wait(background)
@@ -153,4 +155,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     a2a.mount(app)
     app.include_router(front.router)
     app.mount(front.ASSETS_PATH, front.assets, name="docs-assets")
+    mcp_endpoint = McpEndpoint(app)  # MCP at /mcp, acting through the same services
     return app

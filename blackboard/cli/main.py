@@ -12,7 +12,7 @@ from rich.console import Console
 
 import blackboard
 from blackboard import defaults
-from blackboard.cli import agent_command, demo_command
+from blackboard.cli import agent_command, demo_command, mcp_command
 
 if TYPE_CHECKING:
     from blackboard.config import Settings
@@ -191,6 +191,7 @@ def migrate(
 
 agent_command.register(app)
 demo_command.register(app)
+mcp_command.register(app)
 
 
 @app.command()
