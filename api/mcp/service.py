@@ -132,9 +132,14 @@ class ServiceBackend:
 
     async def get_type(self, args: a.GetType) -> Any:
         async with self.db.connection() as conn:
-            latest, versions = await schemas.get_type(conn, name=args.name)
+            latest, versions, mode = await schemas.get_type(conn, name=args.name)
         return _json(
-            TypeDetail(name=args.name, latest=latest, versions=[v.version for v in versions])
+            TypeDetail(
+                name=args.name,
+                latest=latest,
+                versions=[v.version for v in versions],
+                compatibility=mode,
+            )
         )
 
     async def publish_artifact(self, args: a.PublishArtifact) -> Any:
