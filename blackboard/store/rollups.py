@@ -205,6 +205,22 @@ STATEMENTS = (
 )
 
 
+# Every roll-up table, watermark last.
+TABLES = (
+    "rollup_activity",
+    "rollup_ledger",
+    "rollup_role_runs",
+    "rollup_holdings",
+    "rollup_tasks",
+    "rollup_publishes",
+    "rollup_built_on",
+    "rollup_tokens",
+    "rollup_contents",
+    "rollup_duplicates",
+    "rollup_marks",
+)
+
+
 def batch_args(board_id: UUID, origin: datetime, lo: int, hi: int) -> dict[str, Any]:
     """The parameters every statement of a batch takes."""
     return {
