@@ -385,11 +385,11 @@ class Running:
 
 
 @contextlib.contextmanager
-def blackboard_server(data_dir: Path, admin_token: str) -> Iterator[Running]:
+def blackboard_server(data_dir: Path, admin_token: str, workers: int = 2) -> Iterator[Running]:
     """Run `blackboard serve` with production settings until the block ends."""
     port = free_port()
     argv = [console_script("blackboard"), "serve", "--port", str(port)]
-    argv += ["--data-dir", str(data_dir), "--workers", "2", "--no-access-log"]
+    argv += ["--data-dir", str(data_dir), "--workers", str(workers), "--no-access-log"]
     env = clean_env(BLACKBOARD_ADMIN_TOKEN=admin_token)
     server = ServerProcess("blackboard serve", argv, env, data_dir.parent / "blackboard.log")
     try:

@@ -33,9 +33,9 @@ from blackboard.metrics.models import (
     TaskMetrics,
 )
 from blackboard.services.roller import catch_up
-from blackboard.store import boards as board_store
 from blackboard.store import metrics as q
 from blackboard.store import rollup_reads as rollup
+from blackboard.store import rollups
 from blackboard.store.database import Conn, Database
 
 MAX_WINDOWS = 1000
@@ -129,11 +129,12 @@ async def scope_of(
             "since must be before until", [FieldError("/since", "must be before until")]
         )
     async with db.connection() as conn:
-        board = await board_store.get(conn, board_id=board_id)
+        board = await rollups.state(conn, board_id=board_id)
     if board is None:
         raise NotFound("no board with this id", board_id=str(board_id))
-    await catch_up(db, board_id)
-    origin = board.created_at
+    if board["behind"]:
+        await catch_up(db, board_id)
+    origin: datetime = board["origin"]
     lo, hi = _seconds(since, origin, math.floor), _seconds(until, origin, math.ceil)
     since = None if lo is None else origin + timedelta(seconds=lo)
     until = None if hi is None else origin + timedelta(seconds=hi)

@@ -246,6 +246,18 @@ BEHIND = """SELECT s.board_id FROM board_seqs s LEFT JOIN rollup_marks m USING (
 WHERE s.last_seq > coalesce(m.last_seq, 0) ORDER BY s.board_id LIMIT %(limit)s"""
 
 
+_STATE = """SELECT b.created_at AS origin, s.last_seq - coalesce(m.last_seq, 0) AS behind
+FROM boards b JOIN board_seqs s ON s.board_id = b.id
+LEFT JOIN rollup_marks m ON m.board_id = b.id WHERE b.id = %(board_id)s"""
+
+
+async def state(conn: Conn, *, board_id: UUID) -> dict[str, Any] | None:
+    """Return the board's creation time (`origin`) and how many committed events its
+    roll-ups lack (`behind`); None if there is no such board."""
+    cur = await conn.execute(_STATE, {"board_id": board_id})
+    return await cur.fetchone()
+
+
 async def ensure_mark(conn: Conn, *, board_id: UUID) -> None:
     """Give the board a watermark (at 0) if it has none."""
     await conn.execute(MARK, {"board_id": board_id})
