@@ -55,7 +55,7 @@ async def board_page(db: Database, feeds: Feeds, board_id: UUID) -> dict[str, An
         "rows": [timeline.row(e, names) for e in events],
         "after": events[0].seq if events else 0,
         "metrics": metrics,
-        "role_chart": charts.role_chart(metrics.roles),
+        "role_chart": charts.holding_chart(metrics.holdings, metrics.roles.totals),
         "graph": charts.interaction_graph(metrics.interactions),
         "abstentions": declined,
         "abstention_total": sum(by_agent.values()),
