@@ -16,6 +16,7 @@ from blackboard.store import rollups
 from blackboard.store.database import Database
 from tests.conftest import ADMIN, Actors
 from tests.metrics.scratch import Log, from_scratch, offset, read_log, shannon
+from tests.metrics.test_run_metrics import run  # noqa: F401  (a fixture)
 
 VOCABULARY = [
     "alpha",
@@ -256,3 +257,20 @@ async def test_two_rolling_up_at_once_count_each_event_once(
         ).fetchone()
     assert row is not None and row[0] == len(log.events)
     assert_same(await metrics(client, busy_board), log, None, None)
+
+
+async def test_a_run_reports_who_held_which_role_while_it_ran(
+    client: httpx.AsyncClient,
+    run: dict[str, Any],  # noqa: F811  (the fixture imported above)
+) -> None:
+    r = await client.get(f"/v1/runs/{run['run']['id']}/metrics", headers=ADMIN)
+    assert r.status_code == 200, r.text
+    holdings = r.json()["holdings"]
+    ann, bob = run["ann"]["id"], run["bob"]["id"]
+    held: dict[str, set[str]] = {}
+    for window in holdings["windows"]:
+        for role, agents in window["roles"].items():
+            held.setdefault(role, set()).update(agents)
+    # every completed turn claimed its role: ann planner then critic, bob critic twice
+    assert held == {"planner": {ann}, "critic": {ann, bob}}
+    assert max(w["distinct_roles"] for w in holdings["windows"]) == 2
