@@ -23,6 +23,7 @@ A benchmark run by hand, not a test.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import time
@@ -76,7 +77,8 @@ WITH g AS (
 ), v AS (
     SELECT g.*, md5(%(board)s || ':' || g)::uuid AS id,
            jsonb_build_object('claim', (
-               SELECT string_agg((%(words)s::text[])[1 + (text_of * w * 31 + w) %% %(n)s], ' ')
+               SELECT string_agg((%(words)s::text[])[1 + abs(hashint8(text_of * 8 + w)) %% %(n)s],
+                                 ' ')
                FROM generate_series(1, 5) AS w)) AS body
     FROM g WHERE g %% 100 NOT IN (50, 51)
 ), arts AS (
@@ -199,6 +201,7 @@ class Figures:
     warm: list[float]
     ranged: list[float]
     baseline: list[float]
+    parts: dict[str, float]  # part -> p50 ms
     stall_ms: float
     rss_before: float
     rss_after: float
@@ -243,9 +246,25 @@ async def measure(port: int, token: str, board: str, size: int, rounds: int) -> 
                 await timed(metrics, since=_plus(origin, 6), until=_plus(origin, 7), window_s=300)
             )
             baseline.append(await timed(f"/v1/boards/{board}/events", limit=100))
+        parts = {}
+        for part in PARTS:
+            ms = sorted([await timed(f"{metrics}/{part}") for _ in range(max(rounds // 3, 3))])
+            parts[part] = percentile(ms, 50)
         done.set()
         await prober
-    return Figures(size, 0, 0, cold, warm, ranged, baseline, stall[0], 0, 0)
+    return Figures(size, 0, 0, cold, warm, ranged, baseline, parts, stall[0], 0, 0)
+
+
+PARTS = [
+    "roles",
+    "holdings",
+    "abstentions",
+    "claims",
+    "tasks",
+    "interactions",
+    "entropy",
+    "duplicates",
+]
 
 
 def _plus(iso: str, hours: int) -> str:
@@ -253,7 +272,7 @@ def _plus(iso: str, hours: int) -> str:
 
 
 def run(session: Session) -> None:
-    sizes = [10_000, 50_000] if session.quick else [100_000, 1_000_000]
+    sizes = session.args.sizes or ([10_000, 50_000] if session.quick else [100_000, 1_000_000])
     rounds = 8 if session.quick else 30
     table = Table()
     say("starting blackboard serve --workers 1 ...")
@@ -307,6 +326,8 @@ def report(table: Table, f: Figures) -> None:
         f"{k}: baseline /events p50/p99 (ms)", f"{percentile(b, 50):.1f}/{percentile(b, 99):.1f}"
     )
     table.row(f"{k}: warm p99 / baseline p99", f"{p99 / percentile(b, 99):.1f}x")
+    for part, ms in f.parts.items():
+        table.row(f"{k}:   /metrics/{part} p50 (ms)", f"{ms:.1f}")
     table.row(
         f"{k}: worst /healthz meanwhile (ms)",
         f"{f.stall_ms:.0f}",
@@ -321,4 +342,8 @@ def report(table: Table, f: Figures) -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(bench_main("bench_metrics_scale", __doc__, run))
+
+    def more(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--sizes", type=int, nargs="+", help="board sizes (events)")
+
+    raise SystemExit(bench_main("bench_metrics_scale", __doc__, run, more))
