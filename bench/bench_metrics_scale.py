@@ -119,7 +119,8 @@ def load(url: str, board: str, agents: list[str], n: int) -> float:
             for table in TABLES[:-1]:  # all but the watermarks
                 conn.execute(f"DELETE FROM {table} WHERE board_id = %s", [board])
             conn.execute(
-                "UPDATE rollup_marks SET origin = %s, last_seq = 0 WHERE board_id = %s",
+                "UPDATE rollup_marks SET origin = %s, last_seq = 0, duplicate_versions = 0"
+                " WHERE board_id = %s",
                 [t0, board],
             )
         step = HISTORY.total_seconds() / n

@@ -69,7 +69,7 @@ async def _measure(
     db: DatabaseDep, board_id: UUID, r: Range, metric: Callable[[Conn, board.Scope], Awaitable[T]]
 ) -> T:
     scope = await board.scope_of(db, board_id, since=r.since, until=r.until, window_s=r.window_s)
-    async with board.reading(db) as conn:
+    async with db.connection() as conn:
         return await metric(conn, scope)
 
 

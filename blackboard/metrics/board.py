@@ -192,9 +192,10 @@ async def board_metrics(
     """Return every population metric of the board between `since` and `until`."""
     scope = await scope_of(db, board_id, since=since, until=until, window_s=window_s)
 
-    # Independent reads: each on its own pooled connection, at once.
+    # Independent reads: each on its own pooled connection, at once. Sums of roll-up rows:
+    # no transaction or memory settings needed (see `reading`, for scans of runs).
     async def read(work: Callable[[Conn, Scope], Awaitable[T]]) -> T:
-        async with reading(db) as conn:
+        async with db.connection() as conn:
             return await work(conn, scope)
 
     (roles_, holdings_), ledger, tasks_, graph, duplicates_, entropy_ = await asyncio.gather(

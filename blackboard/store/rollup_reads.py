@@ -184,8 +184,8 @@ async def duplicates(
                    ARRAY(SELECT d.artifact_id FROM rollup_duplicates d
                          WHERE d.board_id = %(board_id)s AND d.content_hash = s.content_hash
                          ORDER BY d.seq LIMIT {IDS_PER_GROUP}) AS ids,
-                   (SELECT sum(versions - 1) FROM rollup_contents
-                    WHERE board_id = %(board_id)s AND duplicated)::int AS total
+                   (SELECT duplicate_versions FROM rollup_marks
+                    WHERE board_id = %(board_id)s)::int AS total
             FROM shown s ORDER BY s.first_seq"""
     else:
         query = f"""

@@ -45,6 +45,11 @@ class RollupMark(SQLModel, table=True):
     board_id: UUID = Field(sa_column=_uuid(primary_key=True))
     origin: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     last_seq: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    # versions beyond the first of every hash more than one agent published (a running
+    # total: the board-wide duplicate count without summing rollup_contents)
+    duplicate_versions: int = Field(
+        sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
 
 
 class RollupActivity(SQLModel, table=True):

@@ -157,7 +157,8 @@ ON CONFLICT (board_id, size, bucket, token) DO UPDATE SET n = r.n + EXCLUDED.n
 
 # Content hashes: merge the batch's into rollup_contents; a hash that has (now) more than
 # one author moves its versions to rollup_duplicates: the batch's, and the earlier ones
-# kept in `seqs` while it had one author (empty once duplicated).
+# kept in `seqs` while it had one author (empty once duplicated); and the board's running
+# total of duplicate versions (rollup_marks.duplicate_versions) moves with them.
 CONTENTS = f"""
 WITH {_ARTIFACTS}, batch AS (
     SELECT content_hash, min(seq) AS first_seq, array_agg(DISTINCT author_id) AS authors,
@@ -168,7 +169,8 @@ WITH {_ARTIFACTS}, batch AS (
            ARRAY(SELECT DISTINCT u FROM unnest(coalesce(p.authors, '{{}}') || b.authors) AS u
                  ORDER BY u) AS authors,
            coalesce(p.versions, 0) + b.n AS versions,
-           coalesce(p.seqs, '{{}}') || b.seqs AS seqs
+           coalesce(p.seqs, '{{}}') || b.seqs AS seqs,
+           coalesce(p.duplicated, false) AS was, coalesce(p.versions, 0) AS before
     FROM batch b LEFT JOIN rollup_contents p
         ON p.board_id = %(board_id)s AND p.content_hash = b.content_hash
 ), kept AS (
@@ -181,6 +183,12 @@ WITH {_ARTIFACTS}, batch AS (
     ON CONFLICT (board_id, content_hash) DO UPDATE SET
         first_seq = EXCLUDED.first_seq, authors = EXCLUDED.authors,
         versions = EXCLUDED.versions, seqs = EXCLUDED.seqs, duplicated = EXCLUDED.duplicated
+), tally AS (
+    UPDATE rollup_marks SET duplicate_versions = duplicate_versions + (
+        SELECT coalesce(sum(CASE WHEN cardinality(authors) > 1 THEN versions - 1 ELSE 0 END
+                            - CASE WHEN was THEN before - 1 ELSE 0 END), 0)
+        FROM merged)
+    WHERE board_id = %(board_id)s
 )
 INSERT INTO rollup_duplicates (board_id, content_hash, seq, bucket, author_id, artifact_id)
 SELECT %(board_id)s, a.content_hash, a.seq,

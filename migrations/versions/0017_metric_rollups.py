@@ -63,6 +63,7 @@ def upgrade() -> None:
         _board(),
         _c("origin", sa.DateTime(timezone=True)),
         sa.Column("last_seq", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("duplicate_versions", sa.BigInteger(), server_default="0", nullable=False),
         _pk("rollup_marks", "board_id"),
     )
     op.create_table(

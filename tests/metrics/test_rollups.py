@@ -196,7 +196,10 @@ async def reset(url: str, board: str) -> None:
         await conn.execute("SELECT 1 FROM rollup_marks WHERE board_id = %s FOR UPDATE", [board])
         for table in rollups.TABLES[:-1]:
             await conn.execute(f"DELETE FROM {table} WHERE board_id = %s", [board])
-        await conn.execute("UPDATE rollup_marks SET last_seq = 0 WHERE board_id = %s", [board])
+        await conn.execute(
+            "UPDATE rollup_marks SET last_seq = 0, duplicate_versions = 0 WHERE board_id = %s",
+            [board],
+        )
 
 
 async def test_a_roll_up_killed_midway_resumes_without_double_counting(
