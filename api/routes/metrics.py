@@ -38,10 +38,18 @@ class Range:
     def __init__(
         self,
         since: Annotated[
-            datetime | None, Query(description="Count from this time on (ISO 8601).")
+            datetime | None,
+            Query(
+                description="Count from this time on (ISO 8601), rounded down to a whole "
+                "second since the board's creation (the answer says what was counted)."
+            ),
         ] = None,
         until: Annotated[
-            datetime | None, Query(description="Count up to, not including, this time.")
+            datetime | None,
+            Query(
+                description="Count up to, not including, this time, rounded up to a whole "
+                "second since the board's creation."
+            ),
         ] = None,
         window_s: Annotated[
             int | None,
