@@ -36,6 +36,7 @@ from blackboard.services.board_writes import BoardWrites
 from blackboard.services.feed import Feeds
 from blackboard.services.presence import Presence
 from blackboard.services.reaper import run_reaper
+from blackboard.services.roller import run_roller
 from blackboard.services.schemas import SchemaCache, register_standard_types
 from blackboard.services.webhooks import DeliveryPolicy, run_deliveries
 from blackboard.store.database import Database
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(listener.run()),
             asyncio.create_task(run_reaper(database, interval_s=settings.reaper_interval_s)),
             asyncio.create_task(presence.run(database)),
+            asyncio.create_task(run_roller(database, interval_s=settings.rollup_interval_s)),
             asyncio.create_task(
                 run_deliveries(
                     database,

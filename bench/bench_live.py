@@ -699,7 +699,7 @@ def run(session: Session) -> None:
         "duration_s": session.args.duration,
     }
     plan = dataclasses.replace(plan, **{k: v for k, v in changes.items() if v is not None})
-    with service_and_baseline(session) as (bb, base):
+    with service_and_baseline(session, session.args.workers) as (bb, base):
         figures = measure(plan, bb, base, session)
     report(figures)
 
@@ -710,6 +710,7 @@ def main() -> int:
         parser.add_argument("--subscribers", type=int, help="SSE subscribers (default 50)")
         parser.add_argument("--rate", type=float, help="publishes per second (default 200)")
         parser.add_argument("--duration", type=float, help="seconds of publishing (default 15)")
+        parser.add_argument("--workers", type=int, default=2, help="API workers (default 2)")
 
     return bench_main("bench_live", __doc__, run, more)
 

@@ -16,13 +16,14 @@ the run metrics and run comparison, and the baseline read, interleaved round by 
 that a noisy machine slows them alike: p50/p99/max, p99 as a ratio to the baseline's,
 and the servers' CPU time per request (API processes and PostgreSQL apart).
 
-Entropy keeps per-process token counts per (board, window size) and afterwards reads only
-newer artifacts, so the first entropy (or full /metrics) call in each API process is a
-cold read of the whole board. The benchmark finds out which API process serves each of
-its keep-alive connections (Linux /proc), keeps one connection per process, and makes
-the first call in one process a full /metrics and in the other an /metrics/entropy: both
-are reported apart as "cold", and the steady state (after a few untimed warm-up calls)
-alternates between the two processes round by round. A benchmark run by hand, not a test.
+Metrics are read from the roll-ups in PostgreSQL (nothing is kept per process), but the
+first call in each API process still pays for its connections and caches warming up. The
+benchmark finds out which API process serves each of its keep-alive connections (Linux
+/proc), keeps one connection per process, and makes the first call in one process a full
+/metrics and in the other an /metrics/entropy: both are reported apart as "cold", and the
+steady state (after a few untimed warm-up calls) alternates between the two processes
+round by round. Boards of a million versions: bench_metrics_scale.py.
+A benchmark run by hand, not a test.
 """
 
 from __future__ import annotations

@@ -385,11 +385,11 @@ class Running:
 
 
 @contextlib.contextmanager
-def blackboard_server(data_dir: Path, admin_token: str) -> Iterator[Running]:
+def blackboard_server(data_dir: Path, admin_token: str, workers: int = 2) -> Iterator[Running]:
     """Run `blackboard serve` with production settings until the block ends."""
     port = free_port()
     argv = [console_script("blackboard"), "serve", "--port", str(port)]
-    argv += ["--data-dir", str(data_dir), "--workers", "2", "--no-access-log"]
+    argv += ["--data-dir", str(data_dir), "--workers", str(workers), "--no-access-log"]
     env = clean_env(BLACKBOARD_ADMIN_TOKEN=admin_token)
     server = ServerProcess("blackboard serve", argv, env, data_dir.parent / "blackboard.log")
     try:
@@ -434,12 +434,12 @@ def baseline_server(url: str, postgres: int | None, log_dir: Path) -> Iterator[R
 
 
 @contextlib.contextmanager
-def service_and_baseline(session: Session) -> Iterator[tuple[Running, Running]]:
+def service_and_baseline(session: Session, workers: int = 2) -> Iterator[tuple[Running, Running]]:
     """`blackboard serve` (see blackboard_server) and the bare baseline on its PostgreSQL,
     until the block ends."""
     data_dir = session.data_dir
-    say(f"starting blackboard serve --workers 2, data in {data_dir} ...")
-    with blackboard_server(data_dir, session.admin_token) as bb:
+    say(f"starting blackboard serve --workers {workers}, data in {data_dir} ...")
+    with blackboard_server(data_dir, session.admin_token, workers) as bb:
         say("starting the bare baseline (2 workers, as the service) on the same PostgreSQL ...")
         pg = postmaster_pid(data_dir / "pgdata")
         with baseline_server(database_url(data_dir), pg, session.work_dir) as base:

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     reaper_interval_s: float = Field(
         default=1.0, gt=0, le=60, description="How often expired leases are taken back."
     )
+    rollup_interval_s: float = Field(
+        default=1.0, gt=0, le=60, description="How often the metric roll-ups catch up."
+    )
     fallback_poll_s: float = Field(
         default=1.0, gt=0, le=60, description="Longest delay if a NOTIFY is lost (waiters re-read)."
     )

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from markupsafe import Markup, escape
 
-from blackboard.metrics.models import InteractionGraph, RoleMetrics
+from blackboard.metrics.models import HoldingMetrics, InteractionGraph, RoleMetrics
 
 # Colour-blind-friendly (Okabe-Ito), cycled when there are more roles than colours.
 PALETTE = [
@@ -49,49 +49,77 @@ def role_colours(roles: list[str]) -> dict[str, str]:
 
 
 def role_chart(roles: RoleMetrics) -> Markup:
-    """A stacked bar per time window: how many claims of each role were made in it.
+    """A stacked bar per time window: how many claims of each role were made in it."""
+    return _stacked_bars(
+        [(w.start, w.end, w.claims) for w in roles.windows],
+        roles.totals,
+        what="role claims per window",
+        empty="no role claims in this range",
+    )
+
+
+def holding_chart(holdings: HoldingMetrics, totals: dict[str, int]) -> Markup:
+    """A stacked bar per time window: how many agents held each role at any moment of it
+    (a role held all along shows in every window, not only where it was claimed). The
+    legend counts each role's claims over the range (`totals`)."""
+    return _stacked_bars(
+        [(w.start, w.end, {r: len(a) for r, a in w.roles.items()}) for w in holdings.windows],
+        totals,
+        what="agents holding each role per window",
+        empty="no roles held in this range",
+    )
+
+
+def _stacked_bars(
+    windows: list[tuple[datetime, datetime, dict[str, int]]],
+    totals: dict[str, int],
+    *,
+    what: str,
+    empty: str,
+) -> Markup:
+    """A stacked bar per window, a segment per role.
 
     Bar heights are proportional to counts, on one scale for the whole chart (the busiest
     window is full height), so windows can be compared by eye.
     """
-    names = sorted({r for w in roles.windows for r in w.claims} | set(roles.totals))
-    if not roles.windows or not names:
-        return _empty("no role claims in this range")
+    names = sorted({r for _, _, counts in windows for r in counts} | set(totals))
+    if not windows or not names:
+        return _empty(empty)
     colours = role_colours(names)
     plot_w, plot_h = CHART_W - LEFT - RIGHT, CHART_H - TOP - BOTTOM
-    peak = max(sum(w.claims.values()) for w in roles.windows) or 1
-    slot = plot_w / len(roles.windows)
+    peak = max(sum(counts.values()) for _, _, counts in windows) or 1
+    slot = plot_w / len(windows)
     bar_w = max(slot * 0.8, 1.0)
     legend_h = LEGEND_ROW * len(names)
     height = CHART_H + 8 + legend_h
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart roles" width="{CHART_W}" '
         f'height="{height}" viewBox="0 0 {CHART_W} {height}" role="img" '
-        f'aria-label="role claims per window">',
+        f'aria-label="{what}">',
         f'<line class="axis" x1="{LEFT}" y1="{TOP + plot_h}" x2="{LEFT + plot_w}" '
         f'y2="{TOP + plot_h}" stroke="#888"/>',
         f'<text class="peak" x="{LEFT - 4}" y="{TOP + 10}" text-anchor="end">{peak}</text>',
         f'<text x="{LEFT - 4}" y="{TOP + plot_h}" text-anchor="end">0</text>',
     ]
-    for i, window in enumerate(roles.windows):
+    for i, (start, end, counts) in enumerate(windows):
         x = LEFT + i * slot + (slot - bar_w) / 2
         y = float(TOP + plot_h)
         for role in names:  # same stacking order in every bar
-            count = window.claims.get(role, 0)
+            count = counts.get(role, 0)
             if count == 0:
                 continue
             h = count / peak * plot_h
             y -= h
-            tip = f"{role}: {count} ({_clock(window.start)} to {_clock(window.end)})"
+            tip = f"{role}: {count} ({_clock(start)} to {_clock(end)})"
             parts.append(
                 f'<rect class="bar" data-role="{escape(role)}" data-count="{count}" '
                 f'data-window="{i}" x="{x:.2f}" y="{y:.2f}" width="{bar_w:.2f}" '
                 f'height="{h:.2f}" fill="{colours[role]}"><title>{escape(tip)}</title></rect>'
             )
     # label the first and last windows only: the axis stays readable with many windows
-    for i in sorted({0, len(roles.windows) - 1}):
+    for i in sorted({0, len(windows) - 1}):
         x = LEFT + i * slot + slot / 2
-        label = _clock(roles.windows[i].start)
+        label = _clock(windows[i][0])
         parts.append(
             f'<text class="tick" x="{x:.2f}" y="{TOP + plot_h + 16}" '
             f'text-anchor="middle">{label}</text>'
@@ -101,7 +129,7 @@ def role_chart(roles: RoleMetrics) -> Markup:
         parts.append(
             f'<rect class="swatch" x="{LEFT}" y="{y}" width="12" height="12" '
             f'fill="{colours[role]}"/><text class="legend" x="{LEFT + 18}" y="{y + 11}">'
-            f"{escape(role)} ({roles.totals.get(role, 0)})</text>"
+            f"{escape(role)} ({totals.get(role, 0)})</text>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))

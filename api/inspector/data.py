@@ -61,7 +61,7 @@ async def board_page(
         "after": events[0].seq if events else 0,
         "paging": paging,
         "metrics": metrics,
-        "role_chart": charts.role_chart(metrics.roles),
+        "role_chart": charts.holding_chart(metrics.holdings, metrics.roles.totals),
         "graph": charts.interaction_graph(metrics.interactions),
         "abstentions": declined,
         "abstention_total": sum(by_agent.values()),

@@ -18,6 +18,7 @@ from blackboard.metrics.models import (
     ClaimMetrics,
     DuplicateMetrics,
     EntropyMetrics,
+    HoldingMetrics,
     InteractionGraph,
     RoleMetrics,
     RunComparison,
@@ -37,10 +38,18 @@ class Range:
     def __init__(
         self,
         since: Annotated[
-            datetime | None, Query(description="Count from this time on (ISO 8601).")
+            datetime | None,
+            Query(
+                description="Count from this time on (ISO 8601), rounded down to a whole "
+                "second since the board's creation (the answer says what was counted)."
+            ),
         ] = None,
         until: Annotated[
-            datetime | None, Query(description="Count up to, not including, this time.")
+            datetime | None,
+            Query(
+                description="Count up to, not including, this time, rounded up to a whole "
+                "second since the board's creation."
+            ),
         ] = None,
         window_s: Annotated[
             int | None,
@@ -67,10 +76,8 @@ def _json(metrics: BaseModel) -> Response:
 async def _measure(
     db: DatabaseDep, board_id: UUID, r: Range, metric: Callable[[Conn, board.Scope], Awaitable[T]]
 ) -> T:
-    async with board.reading(db) as conn:
-        scope = await board.scope_of(
-            conn, board_id, since=r.since, until=r.until, window_s=r.window_s
-        )
+    scope = await board.scope_of(db, board_id, since=r.since, until=r.until, window_s=r.window_s)
+    async with db.connection() as conn:
         return await metric(conn, scope)
 
 
@@ -87,6 +94,16 @@ async def role_metrics(board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: Rang
     """Role distribution over time (claims per role per window, distinct roles) and role
     flipping: per agent, claims of a role other than its previous one."""
     return _json(await _measure(db, board_id, r, board.roles))
+
+
+@router.get("/v1/boards/{board_id}/metrics/holdings", response_model=HoldingMetrics)
+async def holding_metrics(
+    board_id: UUID, _: PrincipalDep, db: DatabaseDep, r: RangeDep
+) -> Response:
+    """Role holdings per window: each role with the agents that held it at any moment of the
+    window (a claim counts from its start until released or expired), and how many
+    distinct roles were held."""
+    return _json(await _measure(db, board_id, r, board.holdings))
 
 
 @router.get("/v1/boards/{board_id}/metrics/abstentions", response_model=AbstentionMetrics)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from blackboard.errors import FieldError, InvalidInput, NotFound
-from blackboard.metrics.entropy import TokenWindows, entropy_window
+from blackboard.metrics.entropy import entropy_window
 from blackboard.metrics.models import (
     AbstentionMetrics,
     BoardMetrics,
@@ -21,6 +21,8 @@ from blackboard.metrics.models import (
     DuplicateMetrics,
     Edge,
     EntropyMetrics,
+    HoldingMetrics,
+    HoldingWindow,
     InteractionGraph,
     Latency,
     Node,
@@ -30,9 +32,10 @@ from blackboard.metrics.models import (
     RoleWindow,
     TaskMetrics,
 )
-from blackboard.metrics.tally import BoardTally, Tallies
-from blackboard.store import boards as board_store
+from blackboard.services.roller import catch_up
 from blackboard.store import metrics as q
+from blackboard.store import rollup_reads as rollup
+from blackboard.store import rollups
 from blackboard.store.database import Conn, Database
 
 MAX_WINDOWS = 1000
@@ -73,11 +76,17 @@ def window_starts(
 
 @dataclass(frozen=True)
 class Scope:
-    """What a board metric is computed over: a board, a time range, and its windows."""
+    """What a board metric is computed over: a board, a time range, and its windows.
+
+    The range is read from the roll-ups in whole seconds since the board's creation
+    (`origin`): `since` is rounded down and `until` up to the second, and `lo`/`hi` are
+    those bounds as seconds since the origin (None: unbounded)."""
 
     board_id: UUID
     since: datetime | None
     until: datetime | None
+    lo: int | None
+    hi: int | None
     events: int
     window_s: int
     origin: datetime  # windows are aligned to the board's creation
@@ -85,19 +94,33 @@ class Scope:
 
     @property
     def range(self) -> dict[str, Any]:
-        """The board and range, as the store's queries take them."""
+        """The board and range, as the roll-up reads take them."""
+        return {"board_id": self.board_id, "lo": self.lo, "hi": self.hi}
+
+    @property
+    def time_range(self) -> dict[str, Any]:
+        """The board and range as times, for the tables read directly (turns)."""
         return {"board_id": self.board_id, "since": self.since, "until": self.until}
+
+    def offset(self, at: datetime) -> int:
+        """Whole seconds from the origin to `at`, a window start."""
+        return round((at - self.origin).total_seconds())
+
+
+def _seconds(at: datetime | None, origin: datetime, rounding: Callable[[float], int]) -> int | None:
+    return None if at is None else rounding((at - origin).total_seconds())
 
 
 async def scope_of(
-    conn: Conn,
+    db: Database,
     board_id: UUID,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
     window_s: int | None = None,
 ) -> Scope:
-    """Return the scope of the board's metrics between `since` and `until`.
+    """Bring the board's roll-ups up to date and return the scope of its metrics between
+    `since` and `until`.
 
     `window_s` sizes the time windows of the role and entropy series (default: the range
     cut into about 20 windows)."""
@@ -105,11 +128,25 @@ async def scope_of(
         raise InvalidInput(
             "since must be before until", [FieldError("/since", "must be before until")]
         )
-    board = await board_store.get(conn, board_id=board_id)
+    async with db.connection() as conn:
+        board = await rollups.state(conn, board_id=board_id)
     if board is None:
         raise NotFound("no board with this id", board_id=str(board_id))
-    span = await q.span(conn, board_id=board_id, since=since, until=until)
-    first: datetime = since or span["first"] or board.created_at
+    if board["behind"]:
+        await catch_up(db, board_id)
+    origin: datetime = board["origin"]
+    lo, hi = _seconds(since, origin, math.floor), _seconds(until, origin, math.ceil)
+    since = None if lo is None else origin + timedelta(seconds=lo)
+    until = None if hi is None else origin + timedelta(seconds=hi)
+    async with db.connection() as conn:
+        if since is None and until is None:
+            span = await q.span(conn, board_id=board_id, since=None, until=None)
+        else:
+            span = await rollup.span(conn, board_id=board_id, lo=lo, hi=hi)
+            for end in ("first", "last"):
+                if span[end] is not None:
+                    span[end] = origin + timedelta(seconds=span[end])
+    first: datetime = since or span["first"] or origin
     last: datetime = until or span["last"] or first
     window_s = window_s or nice_window((last - first).total_seconds())
     if (last - first).total_seconds() / window_s > MAX_WINDOWS:
@@ -121,10 +158,12 @@ async def scope_of(
         board_id=board_id,
         since=since,
         until=until,
-        events=span["events"],
+        lo=lo,
+        hi=hi,
+        events=int(span["events"]),
         window_s=window_s,
-        origin=board.created_at,
-        starts=window_starts(first, last, window_s, board.created_at),
+        origin=origin,
+        starts=window_starts(first, last, window_s, origin),
     )
 
 
@@ -151,16 +190,16 @@ async def board_metrics(
     window_s: int | None = None,
 ) -> BoardMetrics:
     """Return every population metric of the board between `since` and `until`."""
-    async with db.connection() as conn:
-        scope = await scope_of(conn, board_id, since=since, until=until, window_s=window_s)
+    scope = await scope_of(db, board_id, since=since, until=until, window_s=window_s)
 
-    # Independent reads: each on its own pooled connection, at once.
+    # Independent reads: each on its own pooled connection, at once. Sums of roll-up rows:
+    # no transaction or memory settings needed (see `reading`, for scans of runs).
     async def read(work: Callable[[Conn, Scope], Awaitable[T]]) -> T:
-        async with reading(db) as conn:
+        async with db.connection() as conn:
             return await work(conn, scope)
 
-    roles_, ledger, tasks_, graph, duplicates_, entropy_ = await asyncio.gather(
-        read(roles),
+    (roles_, holdings_), ledger, tasks_, graph, duplicates_, entropy_ = await asyncio.gather(
+        read(_roles_and_holdings),
         read(ledger_counts),
         read(_task_state),
         read(interactions),
@@ -169,10 +208,11 @@ async def board_metrics(
     )
     return BoardMetrics(
         board_id=board_id,
-        since=since,
-        until=until,
+        since=scope.since,
+        until=scope.until,
         events=scope.events,
         roles=roles_,
+        holdings=holdings_,
         abstentions=ledger.abstentions(),
         claims=ledger.claims(),
         tasks=ledger.tasks(*tasks_),
@@ -184,26 +224,19 @@ async def board_metrics(
 
 async def roles(conn: Conn, scope: Scope) -> RoleMetrics:
     """Role claims per window and per role, and each agent's role flips."""
-    per_window: dict[datetime, dict[str, int]] = defaultdict(dict)
+    per_window: dict[int, dict[str, int]] = defaultdict(dict)
     totals: Counter[str] = Counter()
-    rows = await q.role_claims_per_window(
-        conn, **scope.range, window_s=scope.window_s, origin=scope.origin
-    )
-    for row in rows:
-        per_window[row["start"]][row["role"]] = row["n"]
+    for row in await rollup.role_claims_per_window(conn, **scope.range, window_s=scope.window_s):
+        per_window[row["win"]][row["role"]] = row["n"]
         totals[row["role"]] += row["n"]
     step = timedelta(seconds=scope.window_s)
-    flips = await q.role_flips(conn, **scope.range)
+    flips = await rollup.role_flips(conn, **scope.range)
     return RoleMetrics(
         window_s=scope.window_s,
         windows=[
-            RoleWindow(
-                start=s,
-                end=s + step,
-                claims=per_window.get(s, {}),
-                distinct_roles=len(per_window.get(s, {})),
-            )
+            RoleWindow(start=s, end=s + step, claims=c, distinct_roles=len(c))
             for s in scope.starts
+            for c in [per_window.get(scope.offset(s) // scope.window_s, {})]
         ],
         totals=dict(totals),
         distinct_roles=len(totals),
@@ -215,6 +248,32 @@ async def roles(conn: Conn, scope: Scope) -> RoleMetrics:
                 flips=r["flips"],
             )
             for r in flips
+        ],
+    )
+
+
+async def _roles_and_holdings(conn: Conn, scope: Scope) -> tuple[RoleMetrics, HoldingMetrics]:
+    return await roles(conn, scope), await holdings(conn, scope)
+
+
+async def holdings(conn: Conn, scope: Scope) -> HoldingMetrics:
+    """Per window (cut to the range), each role with the agents that held it."""
+    step = timedelta(seconds=scope.window_s)
+    bounds = [
+        (
+            max(scope.offset(s), scope.lo if scope.lo is not None else -(2**62)),
+            min(scope.offset(s) + scope.window_s, scope.hi if scope.hi is not None else 2**62),
+        )
+        for s in scope.starts
+    ]
+    held: dict[int, dict[str, list[UUID]]] = defaultdict(dict)
+    for row in await rollup.holdings(conn, board_id=scope.board_id, windows=bounds):
+        held[row["win"]][row["role"]] = row["agents"]
+    return HoldingMetrics(
+        window_s=scope.window_s,
+        windows=[
+            HoldingWindow(start=s, end=s + step, roles=held[i], distinct_roles=len(held[i]))
+            for i, s in enumerate(scope.starts)
         ],
     )
 
@@ -294,7 +353,7 @@ def _outcomes(c: Counter[str]) -> ClaimOutcomes:
 
 async def ledger_counts(conn: Conn, scope: Scope) -> LedgerCounts:
     """The ledger's event counts in scope."""
-    return LedgerCounts(await q.ledger_counts(conn, **scope.range))
+    return LedgerCounts(await rollup.ledger_counts(conn, **scope.range))
 
 
 async def abstentions(conn: Conn, scope: Scope) -> AbstentionMetrics:
@@ -309,7 +368,7 @@ async def claims(conn: Conn, scope: Scope) -> ClaimMetrics:
 
 async def _task_state(conn: Conn, scope: Scope) -> tuple[dict[str, int], dict[str, Any]]:
     by_status = await q.tasks_by_status(conn, board_id=scope.board_id)
-    return by_status, await q.task_latency(conn, **scope.range)
+    return by_status, await rollup.task_latency(conn, **scope.range)
 
 
 async def tasks(conn: Conn, scope: Scope) -> TaskMetrics:
@@ -318,49 +377,23 @@ async def tasks(conn: Conn, scope: Scope) -> TaskMetrics:
 
 
 async def interactions(conn: Conn, scope: Scope) -> InteractionGraph:
-    """The producer → consumer graph."""
-    if scope.since or scope.until:
-        return await interaction_graph(conn, **scope.range)
-    # The whole board: built-on edges and authors from the kept tally.
-    tally = TALLIES.get(("artifacts", scope.board_id), BoardTally)
-    await tally.catch_up(conn, board_id=scope.board_id)
-    shown = await q.shown(conn, board_id=scope.board_id)
-    names = await q.agent_names(conn, agent_ids=sorted(tally.published))
-    return _graph(
-        [{"producer": p, "consumer": c, "n": n} for (p, c), n in tally.built_on.items()],
-        shown,
-        [{"agent_id": a, "name": names[a], "published": n} for a, n in tally.published.items()],
-        await q.agent_names(conn, agent_ids=sorted({r["consumer"] for r in shown} - names.keys())),
-    )
+    """The producer → consumer graph: built-on edges and authors from the roll-ups, shown
+    edges from the turns in range."""
+    built_on = await rollup.built_on(conn, **scope.range)
+    shown = await q.shown(conn, **scope.time_range)
+    published = await rollup.publishers(conn, **scope.range)
+    readers = {r["consumer"] for r in shown} - {r["agent_id"] for r in published}
+    return _graph(built_on, shown, published, await q.agent_names(conn, agent_ids=sorted(readers)))
 
 
 async def duplicates(conn: Conn, scope: Scope) -> DuplicateMetrics:
     """Content published by more than one agent."""
-    if scope.since or scope.until:
-        return await duplicate_metrics(conn, **scope.range)
-    tally = TALLIES.get(("artifacts", scope.board_id), BoardTally)
-    await tally.catch_up(conn, board_id=scope.board_id)
-    groups, extra = tally.duplicated(q.DUPLICATE_GROUPS)
-    ids = await q.ids_at(
-        conn, board_id=scope.board_id, seqs=[seq for _, c in groups for seq in c.seqs]
-    )
-    return DuplicateMetrics(
-        groups=[
-            Duplicate(
-                content_hash=content_hash,
-                agents=sorted(c.authors),
-                versions=c.versions,
-                artifacts=[ids[seq] for seq in c.seqs],
-            )
-            for content_hash, c in groups
-        ],
-        artifacts=extra,
-    )
+    return _duplicates(await rollup.duplicates(conn, **scope.range))
 
 
 async def interaction_graph(conn: Conn, **where: Any) -> InteractionGraph:
     """Return the producer → consumer graph of the artifacts and turns `where` selects
-    (a board and range, or a board and run: see store.metrics)."""
+    (a board and run: see store.metrics)."""
     built_on = await q.built_on(conn, **where)
     shown = await q.shown(conn, **where)
     published = await q.publishers(conn, **where)
@@ -394,13 +427,16 @@ def _graph(
 
 async def duplicate_metrics(conn: Conn, **where: Any) -> DuplicateMetrics:
     """Return the content published by more than one agent among the artifacts `where`
-    selects."""
-    rows = await q.duplicates(conn, **where)
+    selects (a board and run: see store.metrics)."""
+    return _duplicates(await q.duplicates(conn, **where))
+
+
+def _duplicates(rows: list[dict[str, Any]]) -> DuplicateMetrics:
     return DuplicateMetrics(
         groups=[
             Duplicate(
                 content_hash=r["content_hash"],
-                agents=r["agents"],
+                agents=sorted(r["agents"]),
                 versions=r["count"],
                 artifacts=r["ids"],
             )
@@ -410,19 +446,36 @@ async def duplicate_metrics(conn: Conn, **where: Any) -> DuplicateMetrics:
     )
 
 
-# Counts over whole boards, kept by this process (see metrics.tally).
-TALLIES = Tallies()
-
-
 async def entropy(conn: Conn, scope: Scope) -> EntropyMetrics:
     """Token entropy of the content published per window. A window only partly inside the
     range counts all of its artifacts."""
-    series = TALLIES.get(("tokens", scope.board_id, scope.window_s), TokenWindows)
-    await series.catch_up(
-        conn, board_id=scope.board_id, window_s=scope.window_s, origin=scope.origin
-    )
     step = timedelta(seconds=scope.window_s)
+    per_window: dict[int, dict[str, Any]] = {}
+    if scope.starts:
+        rows = await rollup.entropy_per_window(
+            conn,
+            board_id=scope.board_id,
+            lo=scope.offset(scope.starts[0]),
+            hi=scope.offset(scope.starts[-1]) + scope.window_s,
+            window_s=scope.window_s,
+        )
+        per_window = {r["win"]: r for r in rows}
     return EntropyMetrics(
         window_s=scope.window_s,
-        windows=[entropy_window(s, s + step, *series.window(s)) for s in scope.starts],
+        windows=[
+            entropy_window(s, s + step, **_entropy_sums(per_window.get(k)))
+            for s in scope.starts
+            for k in [scope.offset(s) // scope.window_s]
+        ],
     )
+
+
+def _entropy_sums(row: dict[str, Any] | None) -> dict[str, Any]:
+    if row is None:
+        return {"artifacts": 0, "tokens": 0, "distinct": 0, "nlogn": 0.0}
+    return {
+        "artifacts": row["artifacts"],
+        "tokens": row["tokens"],
+        "distinct": row["distinct_tokens"],
+        "nlogn": row["nlogn"],
+    }

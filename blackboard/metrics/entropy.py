@@ -1,19 +1,15 @@
 """Communication entropy: how varied the words agents publish are, window by window.
 
-Artifacts are append-only, so a window's token counts never change once its artifacts are
-in: each process keeps the counts it has read and only reads artifacts newer than those.
+A window's entropy is read from its token sums (store/rollup_reads.py): with N tokens
+in all and n_i of token i, H = log2(N) - Σ n_i·log2(n_i) / N, so the roll-ups need
+only give N, the number of distinct tokens and Σ n_i·ln(n_i) per window.
 """
 
-import asyncio
 import math
-from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
-from uuid import UUID
 
 from blackboard.metrics.models import EntropyWindow
-from blackboard.store import metrics as q
-from blackboard.store.database import Conn
 
 
 def shannon_bits(counts: Mapping[str, int]) -> float:
@@ -25,51 +21,16 @@ def shannon_bits(counts: Mapping[str, int]) -> float:
 
 
 def entropy_window(
-    start: datetime, end: datetime, artifacts: int, tokens: Mapping[str, int]
+    start: datetime, end: datetime, *, artifacts: int, tokens: int, distinct: int, nlogn: float
 ) -> EntropyWindow:
-    """Return the entropy figures of one window's token counts."""
-    bits = shannon_bits(tokens)
-    distinct = sum(1 for n in tokens.values() if n)
+    """Return the entropy figures of one window from its token sums (`nlogn`: Σ n·ln n)."""
+    bits = max(math.log2(tokens) - nlogn / tokens / math.log(2), 0.0) if tokens else 0.0
     return EntropyWindow(
         start=start,
         end=end,
         artifacts=artifacts,
-        tokens=sum(tokens.values()),
+        tokens=tokens,
         distinct_tokens=distinct,
         entropy_bits=round(bits, 6),
         normalized=round(bits / math.log2(distinct), 6) if distinct >= 2 else None,
     )
-
-
-class TokenWindows:
-    """Token counts per window of one board, for one window size, read incrementally."""
-
-    def __init__(self) -> None:
-        self.last_seq = 0
-        self.tokens: dict[datetime, Counter[str]] = {}
-        self.artifacts: Counter[datetime] = Counter()
-        # Two requests catching up at once would count the same artifacts twice.
-        self._lock = asyncio.Lock()
-
-    async def catch_up(
-        self, conn: Conn, *, board_id: UUID, window_s: int, origin: datetime
-    ) -> None:
-        """Count the artifacts published since the last catch-up."""
-        async with self._lock:
-            rows = await q.token_counts_per_window(
-                conn, board_id=board_id, after_seq=self.last_seq, window_s=window_s, origin=origin
-            )
-            seen: set[datetime] = set()
-            for row in rows:
-                start = row["start"]
-                if start not in seen:
-                    seen.add(start)
-                    self.artifacts[start] += row["artifacts"]
-                if row["token"] is not None:
-                    self.tokens.setdefault(start, Counter())[row["token"]] += row["n"]
-            if rows:
-                self.last_seq = rows[0]["last_seq"]
-
-    def window(self, start: datetime) -> tuple[int, Counter[str]]:
-        """Return how many artifacts the window starting at `start` holds, and its tokens."""
-        return self.artifacts[start], self.tokens.get(start, Counter())

@@ -48,6 +48,23 @@ class RoleMetrics(Metric):
     agents: list[RoleFlips]
 
 
+class HoldingWindow(Metric):
+    """Who held which role at any moment of one time window."""
+
+    start: datetime
+    end: datetime
+    roles: dict[str, list[UUID]] = Field(description="role → the agents that held it")
+    distinct_roles: int
+
+
+class HoldingMetrics(Metric):
+    """Role holdings over time: a claim counts from its start until it is released or
+    expires, in every window it overlaps (at 1 s resolution)."""
+
+    window_s: int
+    windows: list[HoldingWindow]
+
+
 class AbstentionMetrics(Metric):
     """Abstention rates. An agent's rate: its abstentions over its decisions (abstentions,
     role claims and task claims; a completed turn claims a role); a role's: abstentions
@@ -174,6 +191,7 @@ class BoardMetrics(Metric):
     until: datetime | None
     events: int
     roles: RoleMetrics
+    holdings: HoldingMetrics
     abstentions: AbstentionMetrics
     claims: ClaimMetrics
     tasks: TaskMetrics
@@ -226,6 +244,7 @@ class RunMetrics(Metric):
     summary: RunSummary
     rounds: list[RoundRoles]
     agents: list[RoleFlips]
+    holdings: HoldingMetrics = Field(description="role holdings on the run's board while it ran")
     abstentions: AbstentionMetrics
     interactions: InteractionGraph
     entropy_bits: float

@@ -6,15 +6,23 @@ its artifacts are those tagged `run:<id>`, its decisions its turns.
 
 import itertools
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from blackboard.errors import NotFound
-from blackboard.metrics.board import duplicate_metrics, interaction_graph, rate, reading
+from blackboard.metrics.board import (
+    duplicate_metrics,
+    holdings,
+    interaction_graph,
+    rate,
+    reading,
+    scope_of,
+)
 from blackboard.metrics.entropy import shannon_bits
 from blackboard.metrics.models import (
     AbstentionMetrics,
+    HoldingMetrics,
     RoleFlips,
     RoundRoles,
     RunComparison,
@@ -28,6 +36,7 @@ from blackboard.store import runs as run_store
 from blackboard.store.database import Conn, Database
 
 MAX_COMPARED = 20
+SECOND = timedelta(seconds=1)
 
 
 async def run_metrics(db: Database, run_id: UUID) -> RunMetrics:
@@ -40,6 +49,7 @@ async def run_metrics(db: Database, run_id: UUID) -> RunMetrics:
         summary = await _summary(conn, run, turns)
         tokens = await q.run_token_counts(conn, board_id=run.board_id, run_id=run_id)
         duplicates = await duplicate_metrics(conn, **scope)
+    held = await _holdings(db, run)
     rounds: dict[int, Counter[str]] = {}
     for t in turns:
         taken = rounds.setdefault(t["round"], Counter())
@@ -52,11 +62,21 @@ async def run_metrics(db: Database, run_id: UUID) -> RunMetrics:
             for r, c in sorted(rounds.items())
         ],
         agents=_flips(turns),
+        holdings=held,
         abstentions=_abstentions(turns),
         interactions=graph,
         entropy_bits=round(shannon_bits(tokens), 6),
         duplicates=duplicates,
     )
+
+
+async def _holdings(db: Database, run: Run) -> HoldingMetrics:
+    """Role holdings on the run's board from its start to its end (or now)."""
+    started = run.started_at or run.created_at
+    ended = run.ended_at or datetime.now(UTC)
+    scope = await scope_of(db, run.board_id, since=started, until=max(ended, started + SECOND))
+    async with reading(db) as conn:
+        return await holdings(conn, scope)
 
 
 async def compare_runs(db: Database, run_ids: list[UUID]) -> RunComparison:

@@ -566,3 +566,7 @@ class WebhookDelivery(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text))
     duration_ms: float = Field(sa_column=Column(Float, nullable=False))
     created_at: datetime = Field(sa_column=_now())
+
+
+# The metric roll-ups live in a module of their own, on the same metadata.
+import blackboard.store.rollup_tables  # noqa: E402, F401

@@ -4,8 +4,16 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
-from api.inspector.charts import interaction_graph, role_chart
-from blackboard.metrics.models import Edge, InteractionGraph, Node, RoleMetrics, RoleWindow
+from api.inspector.charts import holding_chart, interaction_graph, role_chart
+from blackboard.metrics.models import (
+    Edge,
+    HoldingMetrics,
+    HoldingWindow,
+    InteractionGraph,
+    Node,
+    RoleMetrics,
+    RoleWindow,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -133,3 +141,38 @@ def test_interaction_graph_escapes_agent_names_and_handles_no_agents() -> None:
     parse(markup)
     empty = parse(interaction_graph(InteractionGraph(nodes=[], edges=[])))
     assert empty.findall(f"{SVG}g[@class='node']") == []
+
+
+def test_holding_chart_shows_a_role_in_every_window_it_was_held() -> None:
+    ann, bob = uuid4(), uuid4()
+    held = HoldingMetrics(
+        window_s=60,
+        windows=[
+            HoldingWindow(
+                start=T0 + timedelta(minutes=i),
+                end=T0 + timedelta(minutes=i + 1),
+                roles=roles,
+                distinct_roles=len(roles),
+            )
+            for i, roles in enumerate(
+                [{"planner": [ann]}, {"planner": [ann], "critic": [ann, bob]}, {"critic": [bob]}]
+            )
+        ],
+    )
+    # one claim each: the legend counts claims, the bars the agents holding a role
+    svg = parse(holding_chart(held, {"planner": 1, "critic": 2}))
+    bars = [
+        (r.get("data-window"), r.get("data-role"), r.get("data-count"))
+        for r in svg.iter(f"{SVG}rect")
+        if r.get("class") == "bar"
+    ]
+    assert bars == [
+        ("0", "planner", "1"),
+        ("1", "critic", "2"),
+        ("1", "planner", "1"),
+        ("2", "critic", "1"),
+    ]
+    legend = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "legend"]
+    assert legend == ["critic (2)", "planner (1)"]
+    empty = holding_chart(HoldingMetrics(window_s=60, windows=[]), {})
+    assert "no roles held" in str(empty)

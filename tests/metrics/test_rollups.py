@@ -1,0 +1,279 @@
+"""The roll-ups against metrics computed from scratch (tests/metrics/scratch.py), on a board
+that concurrent agents write to over several seconds: whole board and cut ranges, windows
+of several sizes; and the roll-up itself interrupted midway, and run by two at once."""
+
+import asyncio
+import math
+import random
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from blackboard.store import rollups
+from blackboard.store.database import Database
+from tests.conftest import ADMIN, Actors
+from tests.metrics.scratch import Log, from_scratch, offset, read_log, shannon
+from tests.metrics.test_run_metrics import run  # noqa: F401  (a fixture)
+
+VOCABULARY = [
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "red",
+    "green",
+    "blue",
+    "plan",
+    "fix",
+    "test",
+    "ship",
+]
+
+
+async def ok(client: httpx.AsyncClient, method: str, url: str, who: Any, body: Any = None) -> Any:
+    r = await client.request(method, url, json=body, headers=who)
+    assert r.status_code in (200, 201), r.text
+    return r.json()
+
+
+async def agent_work(
+    client: httpx.AsyncClient, board: str, me: dict[str, Any], seed: int, published: list[str]
+) -> None:
+    """One agent: publishes (some word for word what others publish, some built on others'
+    work), claims and releases roles (some left to expire), abstains, posts, takes and
+    completes tasks — with pauses, so that the board spans several seconds."""
+    rnd = random.Random(seed)
+    who = me["headers"]
+    for _ in range(14):
+        pick = rnd.random()
+        if pick < 0.45:
+            words = " ".join(rnd.choices(VOCABULARY, k=rnd.randint(1, 4)))
+            parents = rnd.sample(published, k=min(len(published), rnd.randint(0, 2)))
+            body = {"type": "finding", "body": {"claim": words}, "parents": parents}
+            published.append(
+                (await ok(client, "POST", f"/v1/boards/{board}/artifacts", who, body))["id"]
+            )
+        elif pick < 0.7:
+            role = rnd.choice(["planner", "critic", "coder"])
+            ttl = rnd.choice([0.3, 30])
+            claim = await ok(
+                client,
+                "POST",
+                f"/v1/boards/{board}/claims",
+                who,
+                {"role": role, "scope": f"s{seed}-{rnd.random()}", "ttl_s": ttl},
+            )
+            if ttl > 1 and rnd.random() < 0.7:
+                await asyncio.sleep(rnd.uniform(0, 0.4))
+                await ok(client, "DELETE", f"/v1/claims/{claim['id']}", who)
+        elif pick < 0.8:
+            await ok(
+                client,
+                "POST",
+                f"/v1/boards/{board}/abstentions",
+                who,
+                {"role": rnd.choice(["planner", "critic"]), "reason": "busy"},
+            )
+        else:
+            await ok(client, "POST", f"/v1/boards/{board}/tasks", ADMIN, {"title": "t"})
+            r = await client.post(f"/v1/boards/{board}/tasks/claim", json={}, headers=who)
+            if r.status_code == 200 and r.json():
+                result = {"type": "finding", "body": {"claim": rnd.choice(VOCABULARY)}}
+                await ok(
+                    client,
+                    "POST",
+                    f"/v1/tasks/{r.json()['id']}/complete",
+                    who,
+                    {"artifact": result},
+                )
+        await asyncio.sleep(rnd.uniform(0, 0.25))
+
+
+@pytest.fixture
+async def busy_board(client: httpx.AsyncClient, actors: Actors) -> str:
+    board = (await actors.board())["id"]
+    agents = [await actors.agent() for _ in range(6)]
+    published: list[str] = []
+    await asyncio.gather(
+        *(agent_work(client, board, a, seed, published) for seed, a in enumerate(agents))
+    )
+    # two retractions: the versions stay in the log and in the metrics
+    for artifact_id in published[:2]:
+        await ok(
+            client,
+            "POST",
+            f"/v1/boards/{board}/artifacts/{artifact_id}/retract",
+            ADMIN,
+            {"reason": "x"},
+        )
+    await asyncio.sleep(1.6)  # let the reaper (every second) record the short claims' expiry
+    return board
+
+
+async def metrics(client: httpx.AsyncClient, board: str, **params: Any) -> dict[str, Any]:
+    r = await client.get(f"/v1/boards/{board}/metrics", params=params, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    data: dict[str, Any] = r.json()
+    return data
+
+
+def assert_same(m: dict[str, Any], log: Log, lo: int | None, hi: int | None) -> None:
+    """The API's figures `m` equal those computed from scratch over [lo, hi)."""
+    window_s = m["roles"]["window_s"]
+    starts = [offset(log, w["start"]) for w in m["roles"]["windows"]]
+    want = from_scratch(log, lo=lo, hi=hi, window_s=window_s, starts=starts)
+    assert m["events"] == want["events"]
+    roles = m["roles"]
+    for w, start in zip(roles["windows"], starts, strict=True):
+        assert w["claims"] == want["claims_per_window"].get(start // window_s, {}), w
+    assert roles["totals"] == want["totals"]
+    flips = {a["agent_id"]: (a["claims"], a["distinct_roles"], a["flips"]) for a in roles["agents"]}
+    assert flips == want["flips"]
+    held = [{r: set(a) for r, a in w["roles"].items()} for w in m["holdings"]["windows"]]
+    assert held == want["holdings"]
+    overall = m["claims"]["overall"]
+    assert (overall["claimed"], overall["released"], overall["expired"]) == (
+        want["claimed"],
+        want["released"],
+        want["expired"],
+    )
+    assert m["abstentions"]["total"] == want["abstained"]
+    assert (m["tasks"]["posted"], m["tasks"]["completed"]) == (want["posted"], want["completed"])
+    for w in m["entropy"]["windows"]:
+        artifacts, tokens = want["tokens"].get(offset(log, w["start"]) // window_s, (0, {}))
+        assert (w["artifacts"], w["tokens"], w["distinct_tokens"]) == (
+            artifacts,
+            sum(tokens.values()),
+            len(tokens),
+        )
+        assert w["entropy_bits"] == pytest.approx(shannon(tokens), abs=1e-5)
+    dup = m["duplicates"]
+    got = {
+        g["content_hash"]: (g["versions"], sorted(g["agents"]), g["artifacts"])
+        for g in dup["groups"]
+    }
+    assert got == want["duplicates"] and dup["artifacts"] == want["duplicate_total"]
+    edges = {(e["producer"], e["consumer"]): e["built_on"] for e in m["interactions"]["edges"]}
+    assert {k: v for k, v in edges.items() if v} == want["built_on"]
+    published = {
+        n["agent_id"]: n["published"] for n in m["interactions"]["nodes"] if n["published"]
+    }
+    assert published == want["published"]
+
+
+async def test_rollups_equal_metrics_from_scratch(
+    client: httpx.AsyncClient, busy_board: str, database_url: str
+) -> None:
+    log = read_log(database_url, busy_board)
+    span = math.ceil((log.events[-1]["at"] - log.origin).total_seconds())
+    assert span >= 3, "the board should span several 1 s buckets"
+    assert {"role.expired", "role.released", "artifact.retracted", "task.completed"} <= {
+        e["kind"] for e in log.events
+    }
+    whole = await metrics(client, busy_board)
+    assert whole["events"] == len(log.events)
+    assert_same(whole, log, None, None)
+    for window_s in (1, 2, 7):
+        assert_same(await metrics(client, busy_board, window_s=window_s), log, None, None)
+    # ranges whose ends cut a second: rounded out to whole seconds, and said so
+    for lo_s, hi_s, window_s in [(0.4, 2.6, 1), (1.5, span - 0.3, 2), (1.01, 1.99, 1)]:
+        since = log.origin + timedelta(seconds=lo_s)
+        until = log.origin + timedelta(seconds=hi_s)
+        m = await metrics(
+            client, busy_board, since=since.isoformat(), until=until.isoformat(), window_s=window_s
+        )
+        lo, hi = math.floor(lo_s), math.ceil(hi_s)
+        assert (offset(log, m["since"]), offset(log, m["until"])) == (lo, hi)
+        assert_same(m, log, lo, hi)
+
+
+async def reset(url: str, board: str) -> None:
+    """Throw the board's roll-ups away (under its watermark lock), back to watermark 0."""
+    async with await psycopg.AsyncConnection.connect(url) as conn, conn.transaction():
+        await conn.execute("SELECT 1 FROM rollup_marks WHERE board_id = %s FOR UPDATE", [board])
+        for table in rollups.TABLES[:-1]:
+            await conn.execute(f"DELETE FROM {table} WHERE board_id = %s", [board])
+        await conn.execute(
+            "UPDATE rollup_marks SET last_seq = 0, duplicate_versions = 0 WHERE board_id = %s",
+            [board],
+        )
+
+
+async def test_a_roll_up_killed_midway_resumes_without_double_counting(
+    client: httpx.AsyncClient, busy_board: str, database_url: str
+) -> None:
+    log = read_log(database_url, busy_board)
+    await reset(database_url, busy_board)
+    # a pass that has summed half the statements of its batch when its connection dies
+    conn = await psycopg.AsyncConnection.connect(database_url)
+    await conn.execute("BEGIN")
+    cur = await conn.execute(
+        "SELECT origin FROM rollup_marks WHERE board_id = %s FOR UPDATE", [busy_board]
+    )
+    origin = (await cur.fetchone() or [None])[0]
+    args = rollups.batch_args(busy_board, origin, 0, len(log.events))  # type: ignore[arg-type]
+    for statement in rollups.STATEMENTS[:6]:
+        await conn.execute(statement, args)
+    with psycopg.connect(database_url, autocommit=True) as killer:
+        killer.execute("SELECT pg_terminate_backend(%s)", [conn.info.backend_pid])
+    with pytest.raises(psycopg.OperationalError):
+        await conn.execute("SELECT 1")
+    await conn.close()
+    assert_same(await metrics(client, busy_board), log, None, None)
+
+
+async def test_two_rolling_up_at_once_count_each_event_once(
+    client: httpx.AsyncClient, busy_board: str, database_url: str
+) -> None:
+    await reset(database_url, busy_board)
+    passes: list[int] = []
+
+    async def roll(wait: bool) -> None:
+        # a process of its own: its own pool, its own connections
+        db = Database(database_url, pool_size=2)
+        await db.open()
+        try:
+            while True:
+                async with db.transaction() as conn:
+                    done = await rollups.roll_up_batch(
+                        conn, board_id=busy_board, wait=wait, batch=7
+                    )
+                if done is None:
+                    await asyncio.sleep(0)
+                    continue
+                passes.append(done[0])
+                if done[1] == 0:
+                    return
+        finally:
+            await db.close()
+
+    # with the app's own background pass as a fourth
+    await asyncio.gather(roll(True), roll(False), roll(True))
+    log = read_log(database_url, busy_board)
+    assert 0 < sum(passes) <= len(log.events)
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT sum(events) FROM rollup_activity WHERE board_id = %s AND size = 1", [busy_board]
+        ).fetchone()
+    assert row is not None and row[0] == len(log.events)
+    assert_same(await metrics(client, busy_board), log, None, None)
+
+
+async def test_a_run_reports_who_held_which_role_while_it_ran(
+    client: httpx.AsyncClient,
+    run: dict[str, Any],  # noqa: F811  (the fixture imported above)
+) -> None:
+    r = await client.get(f"/v1/runs/{run['run']['id']}/metrics", headers=ADMIN)
+    assert r.status_code == 200, r.text
+    holdings = r.json()["holdings"]
+    ann, bob = run["ann"]["id"], run["bob"]["id"]
+    held: dict[str, set[str]] = {}
+    for window in holdings["windows"]:
+        for role, agents in window["roles"].items():
+            held.setdefault(role, set()).update(agents)
+    # every completed turn claimed its role: ann planner then critic, bob critic twice
+    assert held == {"planner": {ann}, "critic": {ann, bob}}
+    assert max(w["distinct_roles"] for w in holdings["windows"]) == 2
