@@ -76,6 +76,17 @@ class TurnDecision(BaseModel):
 
 Outcome = Literal["acted", "abstained", "invalid"]
 
+DECISION_FORMAT: dict[str, Any] = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "TurnDecision",
+        "description": TurnDecision.__doc__,
+        "schema": TurnDecision.model_json_schema(),
+        "strict": False,
+    },
+}
+"""The OpenAI `response_format` that asks for a TurnDecision."""
+
 
 @dataclass
 class ModelCall:
@@ -298,7 +309,8 @@ async def decide(
 _SPEC_FORMS = (
     '"scripted", "scripted:<capability>,<capability>" (optionally "?invalid_first=true", '
     '"?always_invalid=true", "?revise=true", "?think_s=<seconds>"), '
-    'or "openai:<model>" (optionally "?base_url=<url>&api_key_env=<NAME>&temperature=<t>")'
+    'or "openai:<model>" (optionally "?base_url=<url>&api_key_env=<NAME>&temperature=<t>'
+    '&structured_output=false")'
 )
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -342,8 +354,10 @@ def model_from_spec(spec: str) -> BaseChatModel:
       "?revise=true" gives readable keys and revisions, "?think_s=0.3" a model's pace.
     - "openai:<model>?base_url=...&api_key_env=NAME&temperature=0": langchain_openai.ChatOpenAI
       (any OpenAI-compatible server: vLLM, Ollama, llama.cpp, ...); the key is read from the
-      environment variable NAME (default OPENAI_API_KEY), "none" when unset. Needs the
-      optional extra blackboard[openai].
+      environment variable NAME (default OPENAI_API_KEY), "none" when unset. Each request
+      asks for a TurnDecision as JSON Schema structured output ("structured_output=false"
+      for servers that do not take `response_format`). Needs the optional extra
+      blackboard[openai].
     """
     base, _, query = spec.strip().partition("?")
     prefix, _, head = base.partition(":")
@@ -361,7 +375,9 @@ def model_from_spec(spec: str) -> BaseChatModel:
         model_name = head.strip()
         if not model_name:
             raise ValueError(f"model spec {spec!r}: name the model, as in openai:<model>")
-        options = _query(spec, query, {"base_url", "api_key_env", "temperature"})
+        options = _query(
+            spec, query, {"base_url", "api_key_env", "temperature", "structured_output"}
+        )
         try:
             module = importlib.import_module("langchain_openai")
         except ImportError as exc:
@@ -380,6 +396,10 @@ def model_from_spec(spec: str) -> BaseChatModel:
                 kwargs["temperature"] = float(options["temperature"])
             except ValueError as exc:
                 raise ValueError(f"model spec {spec!r}: temperature must be a number") from exc
+        if _flag(spec, {"structured_output": "true", **options}, "structured_output"):
+            # The structured-output form langchain-openai's with_structured_output sends,
+            # not strict: the answer is still parsed, checked and repaired by `decide`.
+            kwargs["model_kwargs"] = {"response_format": DECISION_FORMAT}
         chat = module.ChatOpenAI(**kwargs)
         if not isinstance(chat, BaseChatModel):
             raise ValueError(

@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError
 
 from artifacts.standard import STANDARD_TYPES
 from blackboard.controller.llm import (
+    DECISION_FORMAT,
     SYSTEM_PROMPT,
     ModelCall,
     TurnDecision,
@@ -465,8 +466,9 @@ def test_openai_spec_builds_chat_openai(monkeypatch: pytest.MonkeyPatch) -> None
         "model": "llama3.1:8b",
         "base_url": "http://localhost:11434/v1",
         "api_key": "sk-test",
+        "model_kwargs": {"response_format": DECISION_FORMAT},
     }
-    model_from_spec("openai:gpt-4o-mini?temperature=0")
+    model_from_spec("openai:gpt-4o-mini?temperature=0&structured_output=false")
     assert built[-1] == {"model": "gpt-4o-mini", "api_key": "none", "temperature": 0.0}
     with pytest.raises(ValueError, match="name the model"):
         model_from_spec("openai:")

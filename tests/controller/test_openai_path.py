@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from blackboard.controller.llm import SYSTEM_PROMPT
+from blackboard.controller.llm import SYSTEM_PROMPT, TurnDecision
 from tests.conftest import ADMIN, Actors
 from tests.controller.openai_compatible import chat_server, decision
 from tests.controller.test_runs import finished, start
@@ -44,6 +44,12 @@ async def test_an_openai_model_repairs_its_first_answer_in_a_real_run(
     assert chat.headers[0]["authorization"] == "Bearer sk-test-123"
     assert [m["role"] for m in first["messages"]] == ["system", "user"]
     assert first["messages"][0]["content"] == SYSTEM_PROMPT
+    # structured output as langchain-openai sends it: a JSON Schema response format
+    for request in (first, second):
+        asked = request["response_format"]
+        assert asked["type"] == "json_schema"
+        assert asked["json_schema"]["name"] == "TurnDecision"
+        assert asked["json_schema"]["schema"] == TurnDecision.model_json_schema()
     assert [m["role"] for m in second["messages"]] == ["system", "user", "assistant", "user"]
     assert second["messages"][2]["content"] == malformed
     assert "could not be accepted" in second["messages"][3]["content"]
