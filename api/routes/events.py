@@ -1,5 +1,6 @@
 """The board event log: pages, long-polls, and Server-Sent Events."""
 
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -14,7 +15,7 @@ from api.errors import ERROR_RESPONSES
 from api.routing import CheckedRoute
 from api.schemas import EventPage
 from blackboard import telemetry
-from blackboard.errors import InvalidInput
+from blackboard.errors import FieldError, InvalidInput
 from blackboard.records import Event
 from blackboard.services import events
 from blackboard.services.feed import EventFilter, Feeds
@@ -26,6 +27,10 @@ class EventStream(StreamingResponse):
 
     media_type = "text/event-stream"
 
+
+SEQ = re.compile(r"[0-9]{1,19}")
+MAX_SEQ = 2**63 - 1
+"""The largest seq PostgreSQL's bigint holds."""
 
 router = APIRouter(
     route_class=CheckedRoute,
@@ -60,7 +65,7 @@ async def read_events(
     _: PrincipalDep,
     db: DatabaseDep,
     feeds: FeedsDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     kind: KindQuery = None,
     type: TypeQuery = None,
@@ -84,14 +89,20 @@ async def read_events(
 
 
 async def resume_point(
-    after: Annotated[int | None, Query(ge=0, description="Start after this seq.")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_SEQ, description="Start after this seq.")
+    ] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> int:
     """Where a stream starts: after `Last-Event-ID` or `?after=`, whichever is later."""
     start = after if after is not None else 0
     if last_event_id:
-        if not last_event_id.isdigit():
-            raise InvalidInput("Last-Event-ID must be a seq (a whole number)")
+        # ASCII digits only: str.isdigit() also passes "²", which int() then refuses
+        if not SEQ.fullmatch(last_event_id) or int(last_event_id) > MAX_SEQ:
+            raise InvalidInput(
+                "Last-Event-ID must be a seq (a whole number)",
+                [FieldError("/header/Last-Event-ID", f"digits 0-9, at most {MAX_SEQ}")],
+            )
         start = max(start, int(last_event_id))
     return start
 

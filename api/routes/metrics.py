@@ -1,7 +1,7 @@
 """Population metrics: how a board's agents (or a run's) coordinate, as JSON."""
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 from uuid import UUID
 
@@ -31,6 +31,13 @@ router = APIRouter(tags=["metrics"], responses=ERROR_RESPONSES, route_class=Chec
 T = TypeVar("T")
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    # A time without an offset is UTC, as the database reads it (its sessions run in UTC).
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
 class Range:
     """The time range and window size every board metric takes."""
 
@@ -52,7 +59,7 @@ class Range:
             ),
         ] = None,
     ) -> None:
-        self.since, self.until, self.window_s = since, until, window_s
+        self.since, self.until, self.window_s = _utc(since), _utc(until), window_s
 
 
 RangeDep = Annotated[Range, Depends()]
