@@ -12,6 +12,7 @@ import blackboard
 from api import errors, inspector, prometheus
 from api.body_limit import DeclaredSizeLimit
 from api.deps import TokenCache
+from api.methods import ConcretePathsFirst
 from api.prometheus import RequestMetrics
 from api.routes import (
     agents,
@@ -53,7 +54,8 @@ def _admin_token(settings: Settings) -> str:
 
 class _App(FastAPI):
     """FastAPI with our pure ASGI middleware outermost: `RequestMetrics` (outside the others,
-    so that it records what they answer too), `StalledStreamGuard` and `DeclaredSizeLimit`.
+    so that it records what they answer too), `StalledStreamGuard`, `ConcretePathsFirst`
+    and `DeclaredSizeLimit`.
 
     FastAPI's own body limiter wraps every user middleware and, for an oversized
     Content-Length, replaces whatever response is sent with a plain-text 413; so the
@@ -63,11 +65,13 @@ class _App(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         assert self.max_body_size is not None
         settings: Settings = self.state.settings
+        methods = ConcretePathsFirst(
+            DeclaredSizeLimit(super().build_middleware_stack(), self.max_body_size),
+            self.openapi().get("paths", {}),
+        )
+        self.state.path_methods = methods.paths
         return RequestMetrics(
-            StalledStreamGuard(
-                DeclaredSizeLimit(super().build_middleware_stack(), self.max_body_size),
-                timeout_s=settings.stream_stall_timeout_s,
-            )
+            StalledStreamGuard(methods, timeout_s=settings.stream_stall_timeout_s)
         )
 
 

@@ -116,13 +116,19 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http(_: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     name = _HTTP_NAMES.get(exc.status_code, "HTTPError")
     detail = exc.detail if isinstance(exc.detail, str) else name
+    headers = dict(exc.headers or {})
     if exc.status_code == 413:
         detail = "the request body is larger than this service accepts"
-    return error_response(exc.status_code, name, detail, dict(exc.headers or {}) or None)
+    if exc.status_code == 405:
+        # Starlette names only the first matching route's methods; name every route's
+        from api.methods import allowed_for  # (imported here: it builds on this module)
+
+        headers["Allow"] = allowed_for(request) or headers.get("Allow", "")
+    return error_response(exc.status_code, name, detail, headers or None)
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

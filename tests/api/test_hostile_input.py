@@ -96,3 +96,22 @@ async def test_a_json_boolean_is_not_a_number_anywhere(
         assert "boolean" in str(r.json()["errors"]), r.text
         if table:
             assert count_rows(db, table) == before, path
+
+
+async def test_a_concrete_path_answers_405_for_methods_it_does_not_serve(
+    client: httpx.AsyncClient, actors: Actors
+) -> None:
+    board = (await actors.board())["id"]
+    r = await client.get(f"/v1/boards/{board}/artifacts/batch", headers=ADMIN)
+    assert r.status_code == 405, r.text
+    assert r.json()["error"] == "MethodNotAllowed"
+    assert r.headers["allow"] == "POST"
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "DELETE", "PUT"])
+async def test_405_names_every_method_the_path_serves(
+    client: httpx.AsyncClient, method: str
+) -> None:
+    r = await client.request(method, "/v1/agents", headers=ADMIN)
+    assert r.status_code == 405, r.text
+    assert r.headers["allow"] == "GET, HEAD, POST"
