@@ -80,7 +80,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     if not settings.database_url:
         raise RuntimeError("the API needs BLACKBOARD_DATABASE_URL (`blackboard serve` sets it)")
-    database = Database(settings.database_url, pool_size=settings.pool_size)
+    database = Database(
+        settings.database_url,
+        pool_size=settings.pool_size,
+        timeout_s=settings.pool_timeout_s,
+        pooler=settings.pooler,
+    )
     presence = Presence(settings.presence_interval_s)
     feeds = Feeds(database, fallback_s=settings.fallback_poll_s, encode=sse_frame)
     schemas = SchemaCache()
@@ -90,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await database.open()
         async with database.transaction() as conn:
             await register_standard_types(conn)
-        listener = feeds.listener(settings.database_url or "")
+        listener = feeds.listener(settings.direct_database_url or "")
         app.state.listener = listener
         background = [
             asyncio.create_task(listener.run()),

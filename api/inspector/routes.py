@@ -16,6 +16,7 @@ from api.inspector.render import PageRoute, page
 from api.routes.events import resume_point
 from blackboard.metrics.runs import MAX_COMPARED, compare_runs
 from blackboard.services import boards
+from blackboard.store.outages import until_unavailable
 
 router = APIRouter(prefix=auth.PREFIX, include_in_schema=False, route_class=PageRoute)
 
@@ -94,7 +95,7 @@ async def board_stream(
     """The live timeline: each new event as a rendered row (`event: row`, `id:` the seq),
     resumable with Last-Event-ID like the API's stream. Authenticates by the cookie,
     because an EventSource cannot send headers."""
-    async for event in timeline.relay(db, feeds, board_id=board_id, after=start):
+    async for event in until_unavailable(timeline.relay(db, feeds, board_id=board_id, after=start)):
         yield event
 
 

@@ -19,6 +19,7 @@ from blackboard.errors import FieldError, InvalidInput
 from blackboard.records import Event
 from blackboard.services import events
 from blackboard.services.feed import EventFilter, Feeds
+from blackboard.store.outages import until_unavailable
 
 
 class EventStream(StreamingResponse):
@@ -126,9 +127,10 @@ async def _frames(
     A comment line every `keepalive_s` on a quiet board keeps proxies from closing it."""
     with telemetry.SSE_SUBSCRIBERS.track_inprogress():
         quiet_since = time.monotonic()
-        async for batch in events.stream_batches(
+        batches = events.stream_batches(
             feeds, board_id=board_id, after=start, only=only, idle_s=keepalive_s
-        ):
+        )
+        async for batch in until_unavailable(batches):
             if batch:
                 yield b"".join(feeds.encode(board_id, event) for event in batch)
                 quiet_since = time.monotonic()

@@ -5,12 +5,14 @@ ORM: a publish is a handful of statements and the pool hands out connections tha
 already have prepared statements, which is what keeps HTTP publish near raw-INSERT speed.
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import orjson
+import psycopg
 from psycopg import AsyncConnection
 from psycopg import _queries as psycopg_queries
 from psycopg.rows import DictRow, dict_row
@@ -18,6 +20,7 @@ from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
 from blackboard.errors import Retry
+from blackboard.store.outages import Outages
 
 Conn = AsyncConnection[DictRow]
 T = TypeVar("T")
@@ -51,21 +54,47 @@ async def _configure(conn: AsyncConnection[Any]) -> None:
     await conn.execute("SET TIME ZONE 'UTC'")
 
 
-class Database:
-    """A pool of async connections to one PostgreSQL database."""
+Pooler = Literal["none", "session", "transaction"]
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+
+class Database:
+    """A pool of async connections to one PostgreSQL database.
+
+    Behind a pooler in transaction mode (`pooler="transaction"`) consecutive
+    transactions may run on different server connections: no statement is prepared on
+    the server and no session setting is made (the time zone comes from the database's
+    own setting then; see README, "Operating it").
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        timeout_s: float = 1.5,
+        pooler: Pooler = "none",
+    ) -> None:
         self.url = url
+        self.outages = Outages()
+        self._checking: asyncio.Task[None] | None = None
+        shared_servers = pooler == "transaction"
         self.pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
             url,
             min_size=min(2, pool_size),
             max_size=pool_size,
+            # How long a request waits for a connection: past it, it is answered 503
+            # (the database is away or every connection is busy) rather than hanging.
+            timeout=timeout_s,
             # Autocommit: a single statement is its own transaction (no BEGIN/COMMIT round
             # trips); `transaction()` opens an explicit one when several must be atomic.
             # prepare_threshold=0: our statements are few and repeated; planning the big
             # CTEs once per connection instead of five times keeps the first uses fast too.
-            kwargs={"row_factory": dict_row, "autocommit": True, "prepare_threshold": 0},
-            configure=_configure,
+            kwargs={
+                "row_factory": dict_row,
+                "autocommit": True,
+                "prepare_threshold": None if shared_servers else 0,
+            },
+            configure=None if shared_servers else _configure,
             open=False,
             name="blackboard",
         )
@@ -76,13 +105,21 @@ class Database:
 
     async def close(self) -> None:
         """Close the pool."""
+        if self._checking is not None:
+            self._checking.cancel()
         await self.pool.close()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Conn]:
         """Yield a connection inside a transaction: commit on success, roll back on error."""
-        async with self.pool.connection() as conn, conn.transaction():
-            yield conn
+        try:
+            async with self.pool.connection() as conn, conn.transaction():
+                yield conn
+        except psycopg.Error as exc:
+            self._failed(exc)
+            raise
+        if self.outages.down_since is not None:
+            self.outages.answered()
 
     async def run(
         self, work: Callable[[Conn], Awaitable[T]], *, atomic: bool = True, attempts: int = 3
@@ -104,8 +141,26 @@ class Database:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Conn]:
         """Yield a pooled connection in autocommit mode: each statement commits by itself."""
-        async with self.pool.connection() as conn:
-            yield conn
+        try:
+            async with self.pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            self._failed(exc)
+            raise
+        if self.outages.down_since is not None:
+            self.outages.answered()
+
+    def _failed(self, exc: psycopg.Error) -> None:
+        if self.outages.failed(exc):
+            # The idle connections died with the server: have the pool test and replace
+            # them now, so that they do not fail one request each once it is back.
+            self._checking = self._checking or asyncio.create_task(self._check_pool())
+
+    async def _check_pool(self) -> None:
+        try:
+            await self.pool.check()
+        finally:
+            self._checking = None
 
 
 @dataclass(frozen=True)
