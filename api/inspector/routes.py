@@ -48,15 +48,15 @@ async def login(request: Request) -> Response:
             error="That token is not valid: use the admin token or an agent's token.",
         )
     response = RedirectResponse(target, status_code=303)
-    auth.set_session(response, request, token)
+    await auth.start_session(response, request, principal, token)
     return response
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    """Forget the token; back to the form."""
+    """End the session; back to the form."""
     response = RedirectResponse(auth.LOGIN, status_code=303)
-    auth.clear_session(response, request)
+    await auth.end_session(response, request)
     return response
 
 

@@ -546,3 +546,7 @@ class WebhookDelivery(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text))
     duration_ms: float = Field(sa_column=Column(Float, nullable=False))
     created_at: datetime = Field(sa_column=_now())
+
+
+# Tables defined next to their queries, registered in `metadata` for Alembic.
+from blackboard.store import inspector_sessions as _inspector_sessions  # noqa: E402, F401
