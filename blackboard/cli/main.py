@@ -70,7 +70,7 @@ def serve(
     token, token_source = admin_token(settings)
     with database_url(settings) as url:
         if settings.auto_migrate:
-            migrations.upgrade(url)
+            migrations.upgrade(settings.listen_database_url or url)  # not via a pooler
         # Workers are separate processes that read their settings from the environment.
         os.environ["BLACKBOARD_DATABASE_URL"] = url
         os.environ["BLACKBOARD_ADMIN_TOKEN"] = token
