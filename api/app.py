@@ -4,6 +4,7 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp
@@ -61,6 +62,19 @@ class _App(FastAPI):
     Content-Length, replaces whatever response is sent with a plain-text 413; so the
     error-shaped 413 must be answered before the request reaches it.
     """
+
+    def openapi(self) -> dict[str, Any]:
+        """The spec, with every error documented as the JSON it is: FastAPI gives a
+        route's errors its response class's media type (text/event-stream for streams)."""
+        if self.openapi_schema is None:
+            spec = super().openapi()
+            for operations in spec.get("paths", {}).values():
+                for operation in operations.values():
+                    for status, response in operation.get("responses", {}).items():
+                        content = response.get("content", {})
+                        if status[0] in "45" and "application/json" not in content and content:
+                            response["content"] = {"application/json": content.popitem()[1]}
+        return self.openapi_schema or super().openapi()
 
     def build_middleware_stack(self) -> ASGIApp:
         assert self.max_body_size is not None
