@@ -4,6 +4,7 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp
@@ -13,6 +14,7 @@ from api import a2a, errors, front, inspector, prometheus
 from api.body_limit import DeclaredSizeLimit
 from api.deps import TokenCache
 from api.mcp import McpEndpoint
+from api.methods import ConcretePathsFirst
 from api.prometheus import RequestMetrics
 from api.routes import (
     agents,
@@ -55,21 +57,37 @@ def _admin_token(settings: Settings) -> str:
 
 class _App(FastAPI):
     """FastAPI with our pure ASGI middleware outermost: `RequestMetrics` (outside the others,
-    so that it records what they answer too), `StalledStreamGuard` and `DeclaredSizeLimit`.
+    so that it records what they answer too), `StalledStreamGuard`, `ConcretePathsFirst`
+    and `DeclaredSizeLimit`.
 
     FastAPI's own body limiter wraps every user middleware and, for an oversized
     Content-Length, replaces whatever response is sent with a plain-text 413; so the
     error-shaped 413 must be answered before the request reaches it.
     """
 
+    def openapi(self) -> dict[str, Any]:
+        """The spec, with every error documented as the JSON it is: FastAPI gives a
+        route's errors its response class's media type (text/event-stream for streams)."""
+        if self.openapi_schema is None:
+            spec = super().openapi()
+            for operations in spec.get("paths", {}).values():
+                for operation in operations.values():
+                    for status, response in operation.get("responses", {}).items():
+                        content = response.get("content", {})
+                        if status[0] in "45" and "application/json" not in content and content:
+                            response["content"] = {"application/json": content.popitem()[1]}
+        return self.openapi_schema or super().openapi()
+
     def build_middleware_stack(self) -> ASGIApp:
         assert self.max_body_size is not None
         settings: Settings = self.state.settings
+        methods = ConcretePathsFirst(
+            DeclaredSizeLimit(super().build_middleware_stack(), self.max_body_size),
+            self.openapi().get("paths", {}),
+        )
+        self.state.path_methods = methods.paths
         return RequestMetrics(
-            StalledStreamGuard(
-                DeclaredSizeLimit(super().build_middleware_stack(), self.max_body_size),
-                timeout_s=settings.stream_stall_timeout_s,
-            )
+            StalledStreamGuard(methods, timeout_s=settings.stream_stall_timeout_s)
         )
 
 
@@ -78,7 +96,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     if not settings.database_url:
         raise RuntimeError("the API needs BLACKBOARD_DATABASE_URL (`blackboard serve` sets it)")
-    database = Database(settings.database_url, pool_size=settings.pool_size)
+    database = Database(
+        settings.database_url,
+        pool_size=settings.pool_size,
+        timeout_s=settings.pool_timeout_s,
+        pooler=settings.pooler,
+    )
     presence = Presence(settings.presence_interval_s)
     feeds = Feeds(database, fallback_s=settings.fallback_poll_s, encode=sse_frame)
     schemas = SchemaCache()
@@ -88,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await database.open()
         async with database.transaction() as conn:
             await register_standard_types(conn)
-        listener = feeds.listener(settings.database_url or "")
+        listener = feeds.listener(settings.direct_database_url or "")
         app.state.listener = listener
         background = [
             asyncio.create_task(listener.run()),

@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -17,6 +18,7 @@ from blackboard.errors import (
     NotFound,
     Unauthenticated,
 )
+from blackboard.store.outages import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (413, "Body too large"),
         (415, "Body is not JSON"),
         (422, "Validation failed"),
+        (503, "The database is unavailable (DatabaseUnavailable; see Retry-After)"),
     ]
 }
 
@@ -116,13 +119,35 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http(_: Request, exc: Exception) -> JSONResponse:
+async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     name = _HTTP_NAMES.get(exc.status_code, "HTTPError")
     detail = exc.detail if isinstance(exc.detail, str) else name
+    headers = dict(exc.headers or {})
     if exc.status_code == 413:
         detail = "the request body is larger than this service accepts"
-    return error_response(exc.status_code, name, detail, dict(exc.headers or {}) or None)
+    if exc.status_code == 405:
+        # Starlette names only the first matching route's methods; name every route's
+        from api.methods import allowed_for  # (imported here: it builds on this module)
+
+        headers["Allow"] = allowed_for(request) or headers.get("Allow", "")
+    return error_response(exc.status_code, name, detail, headers or None)
+
+
+RETRY_AFTER_S = 1
+"""What a 503 asks the client to wait: outages are seconds long or end in an operator."""
+
+
+async def _database(request: Request, exc: Exception) -> JSONResponse:
+    if not is_unavailable(exc):
+        return await _unexpected(request, exc)
+    return error_response(
+        503,
+        "DatabaseUnavailable",
+        "the database is not reachable right now; try again shortly (a write cut off "
+        "mid-way may have been made: retry it with the same Idempotency-Key)",
+        {"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -135,4 +160,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(BlackboardError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(psycopg.OperationalError, _database)
+    app.add_exception_handler(psycopg.InterfaceError, _database)
     app.add_exception_handler(Exception, _unexpected)

@@ -1,6 +1,7 @@
 """Service settings: one class, read from `BLACKBOARD_*` environment variables."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,19 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body.")
     pool_size: int = Field(default=10, ge=1, le=200, description="Connections per API process.")
+    pool_timeout_s: float = Field(
+        default=1.5, gt=0, le=60, description="Longest wait for a connection before a 503."
+    )
+    pooler: Literal["none", "session", "transaction"] = Field(
+        default="none",
+        description="A connection pooler in front of PostgreSQL (PgBouncer): `transaction` "
+        "turns off server-side prepared statements and session settings.",
+    )
+    listen_database_url: str | None = Field(
+        default=None,
+        description="postgresql://… straight to PostgreSQL for LISTEN and migrations, when "
+        "database_url goes through a transaction pooler; unset = database_url.",
+    )
     auto_migrate: bool = Field(default=True, description="Run `upgrade head` when serving starts.")
     workers: int = Field(
         default=defaults.WORKERS, ge=1, le=64, description="API worker processes for `serve`."
@@ -66,6 +80,11 @@ class Settings(BaseSettings):
     webhook_backoff_s: float = Field(
         default=1.0, gt=0, le=3600, description="Wait before a webhook's first retry (doubles)."
     )
+
+    @property
+    def direct_database_url(self) -> str | None:
+        """Return the URL that reaches PostgreSQL itself (for LISTEN and migrations)."""
+        return self.listen_database_url or self.database_url
 
     @property
     def pgdata(self) -> Path:

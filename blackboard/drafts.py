@@ -5,10 +5,19 @@ rules and appear in the OpenAPI spec.
 """
 
 import math
-from typing import Annotated, Any, Literal
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 MAX_JSON_DEPTH = 100
 """How deeply a JSON document (an artifact body, a type schema) may nest."""
@@ -74,10 +83,26 @@ Scope = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=N
 Capability = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{1,64}$")]
 
 
+def _is_number(annotation: Any) -> bool:
+    """Return whether a field's type is int or float (or an optional one)."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        return any(_is_number(arg) for arg in get_args(annotation))
+    return annotation in (int, float)
+
+
 class Draft(BaseModel):
-    """Base of input shapes: unknown fields are an error, not silently dropped."""
+    """Base of input shapes: unknown fields are an error, not silently dropped, and a
+    JSON boolean is not a number (pydantic would read `false` as 0)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and _is_number(field.annotation):
+            raise ValueError("must be a number, not a boolean")
+        return value
 
 
 class AgentDraft(Draft):

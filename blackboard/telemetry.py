@@ -63,6 +63,14 @@ SSE_SUBSCRIBERS = Gauge(
     "blackboard_sse_subscribers",
     "Server-Sent Events streams open now (board event streams and agent inboxes).",
 )
+DATABASE_OUTAGES = Counter(
+    "blackboard_database_outages",
+    "Times this process found the database unavailable (then answered 503 until it was back).",
+)
+DATABASE_UP = Gauge(
+    "blackboard_database_up",
+    "1 while this process reaches the database, 0 during an outage.",
+)
 LISTEN_RECONNECTS = Counter(
     "blackboard_listen_reconnects",
     "Times the LISTEN connection was lost and established again.",

@@ -1,11 +1,17 @@
-"""Who may look: the inspector accepts the same tokens as the API, from a cookie.
+"""Who may look: the inspector accepts the same tokens as the API, and keeps a login in a
+server-side session.
 
-A browser cannot attach `Authorization: Bearer` to a page load (nor to an EventSource),
-so the login form puts the token in an HttpOnly, SameSite=Strict cookie scoped to the
-inspector. Each request checks it exactly as the API checks a bearer token (the same
-`get_principal`); a header still works, for curl and tests.
+A browser cannot attach `Authorization: Bearer` to a page load (nor to an EventSource).
+The login form checks a token exactly as the API does (the same `get_principal`) and
+starts a session: a random id in an HttpOnly, SameSite=Strict cookie scoped to the
+inspector, its SHA-256 in `inspector_sessions` (shared by every API process), with an
+expiry. Logging out ends the session there, not only in the browser. A session ends
+too when the token it was opened with stops being valid. A header still works, for curl
+and tests.
 """
 
+import hmac
+import secrets
 from typing import Annotated
 from urllib.parse import quote
 
@@ -14,10 +20,16 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from api.deps import Principal, get_principal
 from blackboard.errors import Unauthenticated
+from blackboard.services import credentials
+from blackboard.store import agents as agent_store
+from blackboard.store import inspector_sessions as sessions
+from blackboard.store.database import Database
 
 COOKIE = "bb_inspector"
 PREFIX = "/inspector"
 LOGIN = f"{PREFIX}/login"
+SESSION_S = 12 * 3600
+"""How long a login lasts."""
 
 
 class LoginRequired(Exception):
@@ -40,14 +52,6 @@ def safe_next(path: str | None) -> str:
     return PREFIX + "/"
 
 
-def presented_token(request: Request) -> str | None:
-    """Return the token the request carries: a bearer header, else the inspector cookie."""
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return request.cookies.get(COOKIE) or None
-
-
 async def authenticate(request: Request, token: str) -> Principal | None:
     """Return who `token` belongs to (the admin or an agent), None if nobody."""
     try:
@@ -59,8 +63,28 @@ async def authenticate(request: Request, token: str) -> Principal | None:
 
 
 async def _principal(request: Request) -> Principal | None:
-    token = presented_token(request)
-    return await authenticate(request, token) if token else None
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return await authenticate(request, value.strip())
+    session_id = request.cookies.get(COOKIE)
+    return await _session_principal(request, session_id) if session_id else None
+
+
+async def _session_principal(request: Request, session_id: str) -> Principal | None:
+    """Return who the live session `session_id` belongs to, if their token still works."""
+    db: Database = request.app.state.database
+    async with db.connection() as conn:
+        found = await sessions.find(conn, id_hash=credentials.hash_token(session_id))
+        if found is None:
+            return None
+        if found["agent_id"] is None:
+            admin: str = request.app.state.admin_token
+            valid = hmac.compare_digest(found["token_hash"], credentials.hash_token(admin))
+            return Principal(agent=None) if valid else None
+        agent = await agent_store.get_with_token_hash(conn, agent_id=found["agent_id"])
+    if agent is None or not hmac.compare_digest(found["token_hash"], agent[1]):
+        return None
+    return Principal(agent=agent[0])
 
 
 async def page_viewer(request: Request) -> Principal:
@@ -81,12 +105,26 @@ async def stream_viewer(request: Request) -> Principal:
     return principal
 
 
-def set_session(response: Response, request: Request, token: str) -> None:
-    """Keep `token` in the inspector's cookie: not readable by scripts, never sent by other
-    sites' requests, only over https when the page came over https."""
+async def start_session(
+    response: Response, request: Request, principal: Principal, token: str
+) -> None:
+    """Open a session for whoever `token` proved to be; its id goes in the cookie: not
+    readable by scripts, never sent by other sites' requests, only over https when the
+    page came over https."""
+    session_id = secrets.token_urlsafe(32)
+    db: Database = request.app.state.database
+    async with db.connection() as conn:
+        await sessions.begin(
+            conn,
+            id_hash=credentials.hash_token(session_id),
+            agent_id=principal.agent.id if principal.agent else None,
+            token_hash=credentials.hash_token(token),
+            ttl_s=SESSION_S,
+        )
     response.set_cookie(
         COOKIE,
-        token,
+        session_id,
+        max_age=SESSION_S,
         path=PREFIX,
         httponly=True,
         samesite="strict",
@@ -94,8 +132,13 @@ def set_session(response: Response, request: Request, token: str) -> None:
     )
 
 
-def clear_session(response: Response, request: Request) -> None:
-    """Forget the token."""
+async def end_session(response: Response, request: Request) -> None:
+    """End the request's session, server-side, and forget its cookie."""
+    session_id = request.cookies.get(COOKIE)
+    if session_id:
+        db: Database = request.app.state.database
+        async with db.connection() as conn:
+            await sessions.end(conn, id_hash=credentials.hash_token(session_id))
     response.delete_cookie(
         COOKIE,
         path=PREFIX,

@@ -82,6 +82,19 @@ def _problem(request: Request, status: int, title: str, detail: str) -> HTMLResp
     )
 
 
+SECURITY_HEADERS = {
+    # Scripts, styles and everything else from the inspector itself only: no inline code,
+    # so agent-written text that got past escaping still could not run.
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+"""Sent with every inspector page (and its event stream)."""
+
+
 class PageRoute(CheckedRoute):
     """An inspector route: a missing login redirects to the form, an unknown id or a
     malformed parameter is an HTML error page (the API's JSON errors are for programs)."""
@@ -91,6 +104,11 @@ class PageRoute(CheckedRoute):
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
+            response = await answer(request)
+            response.headers.update(SECURITY_HEADERS)
+            return response
+
+        async def answer(request: Request) -> Response:
             try:
                 return await handler(request)
             except LoginRequired as exc:

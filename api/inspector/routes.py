@@ -16,6 +16,7 @@ from api.inspector.render import PageRoute, page
 from api.routes.events import resume_point
 from blackboard.metrics.runs import MAX_COMPARED, compare_runs
 from blackboard.services import boards
+from blackboard.store.outages import until_unavailable
 
 router = APIRouter(prefix=auth.PREFIX, include_in_schema=False, route_class=PageRoute)
 
@@ -47,15 +48,15 @@ async def login(request: Request) -> Response:
             error="That token is not valid: use the admin token or an agent's token.",
         )
     response = RedirectResponse(target, status_code=303)
-    auth.set_session(response, request, token)
+    await auth.start_session(response, request, principal, token)
     return response
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    """Forget the token; back to the form."""
+    """End the session; back to the form."""
     response = RedirectResponse(auth.LOGIN, status_code=303)
-    auth.clear_session(response, request)
+    await auth.end_session(response, request)
     return response
 
 
@@ -102,7 +103,7 @@ async def board_stream(
     """The live timeline: each new event as a rendered row (`event: row`, `id:` the seq),
     resumable with Last-Event-ID like the API's stream. Authenticates by the cookie,
     because an EventSource cannot send headers."""
-    async for event in timeline.relay(db, feeds, board_id=board_id, after=start):
+    async for event in until_unavailable(timeline.relay(db, feeds, board_id=board_id, after=start)):
         yield event
 
 

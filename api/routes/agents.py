@@ -15,6 +15,7 @@ from blackboard.drafts import AgentDraft
 from blackboard.records import Agent
 from blackboard.services import agents
 from blackboard.services.inbox import follow
+from blackboard.store.outages import until_unavailable
 
 router = APIRouter(
     route_class=CheckedRoute, prefix="/v1/agents", tags=["agents"], responses=ERROR_RESPONSES
@@ -54,7 +55,7 @@ async def inbox(
     you could claim now, then `task.available` as tasks become claimable for you and
     `turn.offered` as turns are offered to you. Reconnecting starts with a fresh snapshot."""
     with telemetry.SSE_SUBSCRIBERS.track_inprogress():
-        async for item in follow(db, feeds, agent=agent):
+        async for item in until_unavailable(follow(db, feeds, agent=agent)):
             yield ServerSentEvent(
                 event=item.kind,
                 data={"board_id": str(item.board_id), "seq": item.seq, **item.data},

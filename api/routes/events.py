@@ -1,5 +1,6 @@
 """The board event log: pages, long-polls, and Server-Sent Events."""
 
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -14,10 +15,11 @@ from api.errors import ERROR_RESPONSES
 from api.routing import CheckedRoute
 from api.schemas import EventPage
 from blackboard import telemetry
-from blackboard.errors import InvalidInput
+from blackboard.errors import FieldError, InvalidInput
 from blackboard.records import Event
 from blackboard.services import events
 from blackboard.services.feed import EventFilter, Feeds
+from blackboard.store.outages import until_unavailable
 
 
 class EventStream(StreamingResponse):
@@ -26,6 +28,10 @@ class EventStream(StreamingResponse):
 
     media_type = "text/event-stream"
 
+
+SEQ = re.compile(r"[0-9]{1,19}")
+MAX_SEQ = 2**63 - 1
+"""The largest seq PostgreSQL's bigint holds."""
 
 router = APIRouter(
     route_class=CheckedRoute,
@@ -60,7 +66,7 @@ async def read_events(
     _: PrincipalDep,
     db: DatabaseDep,
     feeds: FeedsDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     kind: KindQuery = None,
     type: TypeQuery = None,
@@ -84,14 +90,20 @@ async def read_events(
 
 
 async def resume_point(
-    after: Annotated[int | None, Query(ge=0, description="Start after this seq.")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_SEQ, description="Start after this seq.")
+    ] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> int:
     """Where a stream starts: after `Last-Event-ID` or `?after=`, whichever is later."""
     start = after if after is not None else 0
     if last_event_id:
-        if not last_event_id.isdigit():
-            raise InvalidInput("Last-Event-ID must be a seq (a whole number)")
+        # ASCII digits only: str.isdigit() also passes "²", which int() then refuses
+        if not SEQ.fullmatch(last_event_id) or int(last_event_id) > MAX_SEQ:
+            raise InvalidInput(
+                "Last-Event-ID must be a seq (a whole number)",
+                [FieldError("/header/Last-Event-ID", f"digits 0-9, at most {MAX_SEQ}")],
+            )
         start = max(start, int(last_event_id))
     return start
 
@@ -115,9 +127,10 @@ async def _frames(
     A comment line every `keepalive_s` on a quiet board keeps proxies from closing it."""
     with telemetry.SSE_SUBSCRIBERS.track_inprogress():
         quiet_since = time.monotonic()
-        async for batch in events.stream_batches(
+        batches = events.stream_batches(
             feeds, board_id=board_id, after=start, only=only, idle_s=keepalive_s
-        ):
+        )
+        async for batch in until_unavailable(batches):
             if batch:
                 yield b"".join(feeds.encode(board_id, event) for event in batch)
                 quiet_since = time.monotonic()

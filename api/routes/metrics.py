@@ -1,7 +1,7 @@
 """Population metrics: how a board's agents (or a run's) coordinate, as JSON."""
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 from uuid import UUID
 
@@ -30,6 +30,13 @@ from blackboard.store.database import Conn
 
 router = APIRouter(tags=["metrics"], responses=ERROR_RESPONSES, route_class=CheckedRoute)
 T = TypeVar("T")
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # A time without an offset is UTC, as the database reads it (its sessions run in UTC).
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 class Range:
@@ -61,7 +68,7 @@ class Range:
             ),
         ] = None,
     ) -> None:
-        self.since, self.until, self.window_s = since, until, window_s
+        self.since, self.until, self.window_s = _utc(since), _utc(until), window_s
 
 
 RangeDep = Annotated[Range, Depends()]

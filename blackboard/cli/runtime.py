@@ -1,8 +1,12 @@
 """What `serve` and `migrate` share: finding the database and the admin token."""
 
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from rich.console import Console
 
 from blackboard.config import Settings
 from blackboard.services.credentials import new_admin_token
@@ -11,15 +15,41 @@ from blackboard.store.embedded import EmbeddedPostgres
 
 @contextmanager
 def database_url(settings: Settings) -> Iterator[str]:
-    """Yield the database URL: the configured one, or an embedded server's, stopped afterwards."""
+    """Yield the database URL: the configured one, or an embedded server's, stopped
+    afterwards if this process owns it (see `blackboard.store.ownership`)."""
     if settings.database_url:
         yield settings.database_url
         return
     embedded = EmbeddedPostgres(settings.pgdata)
     try:
-        yield embedded.start()
+        with stopped_by_sigterm():
+            url = embedded.start()
+            Console(stderr=True).print(f"PostgreSQL {settings.pgdata}: {embedded.describe()}")
+            yield url
     finally:  # also when start-up failed half-way: do not leave a server behind
         embedded.stop()
+        if embedded.shared_with:
+            Console(stderr=True).print(
+                f"PostgreSQL left running for process {embedded.shared_with}"
+            )
+
+
+@contextmanager
+def stopped_by_sigterm() -> Iterator[None]:
+    """Within, SIGTERM interrupts as Ctrl-C does, so that what the block started is
+    stopped on the way out (the default would end the process on the spot)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def admin_token(settings: Settings) -> tuple[str, str]:

@@ -97,7 +97,7 @@ def database_ready(settings: Settings, stage: Stage = _quiet) -> Iterator[str]:
     with database_url(settings) as url:
         if settings.auto_migrate:
             stage("migrating the database")
-            migrate.upgrade(url)
+            migrate.upgrade(settings.listen_database_url or url)  # not through a pooler
         yield url
 
 

@@ -42,7 +42,7 @@ class View(BaseModel):
     fields: dict[str, list[str]] | None = Field(
         default=None, description="Per type, the body fields to show (the rest is cut)."
     )
-    token_budget: int = Field(default=4000, ge=100, le=200_000)
+    token_budget: int = Field(default=4000, ge=100, le=200_000, strict=True)
 
 
 def estimate_tokens(value: Any) -> int:

@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -43,6 +43,9 @@ TARGET_WINDOWS = 20
 # Window sizes a person reads easily, in seconds.
 NICE_WINDOWS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200]
 DAY = 86400
+EARLIEST = datetime(1000, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+"""Where windows start and end at the farthest, whatever `since` and `until` say."""
 T = TypeVar("T")
 
 
@@ -124,9 +127,9 @@ async def scope_of(
 
     `window_s` sizes the time windows of the role and entropy series (default: the range
     cut into about 20 windows)."""
-    if since and until and since >= until:
+    if since and until and since > until:
         raise InvalidInput(
-            "since must be before until", [FieldError("/since", "must be before until")]
+            "since must not be after until", [FieldError("/since", "must not be after until")]
         )
     async with db.connection() as conn:
         board = await rollups.state(conn, board_id=board_id)
@@ -146,8 +149,10 @@ async def scope_of(
             for end in ("first", "last"):
                 if span[end] is not None:
                     span[end] = origin + timedelta(seconds=span[end])
-    first: datetime = since or span["first"] or origin
-    last: datetime = until or span["last"] or first
+    # Windows stay within EARLIEST and LATEST: aligning them at the far ends of the
+    # calendar (year 1, year 9999) would overflow a datetime.
+    first: datetime = min(max(since or span["first"] or origin, EARLIEST), LATEST)
+    last: datetime = max(min(until or span["last"] or first, LATEST), first)
     window_s = window_s or nice_window((last - first).total_seconds())
     if (last - first).total_seconds() / window_s > MAX_WINDOWS:
         raise InvalidInput(

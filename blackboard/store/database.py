@@ -5,20 +5,23 @@ ORM: a publish is a handful of statements and the pool hands out connections tha
 already have prepared statements, which is what keeps HTTP publish near raw-INSERT speed.
 """
 
+import asyncio
 import functools
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import orjson
+import psycopg
 from psycopg import AsyncConnection, AsyncRawCursor
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
 from blackboard.errors import Retry
+from blackboard.store.outages import Outages
 
 Conn = AsyncConnection[DictRow]
 T = TypeVar("T")
@@ -34,30 +37,62 @@ def sqlalchemy_url(url: str) -> str:
 
 async def configure(conn: AsyncConnection[Any]) -> None:
     """Set a new connection up as every pooled one is (our statements rely on it)."""
-    # orjson's bytes as they are, on our connections only: psycopg sends bytes, and decoding
-    # a big parameter (a batch publish sends one) only for psycopg to encode it again is two
-    # copies for nothing.
-    set_json_dumps(orjson.dumps, conn)
-    set_json_loads(orjson.loads, conn)
+    await _configure_shared(conn)
     # Timestamps leave the database in UTC so they serialise as RFC 3339 `Z`.
     await conn.execute("SET TIME ZONE 'UTC'")
 
 
-class Database:
-    """A pool of async connections to one PostgreSQL database."""
+async def _configure_shared(conn: AsyncConnection[Any]) -> None:
+    # What a connection behind a transaction pooler may be set up with: nothing that
+    # lives in the server's session, which the next transaction may not share.
+    # orjson's bytes as they are, on our connections only: psycopg sends bytes, and
+    # decoding a big parameter (a batch publish sends one) only for psycopg to encode it
+    # again is two copies for nothing.
+    set_json_dumps(orjson.dumps, conn)
+    set_json_loads(orjson.loads, conn)
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+
+Pooler = Literal["none", "session", "transaction"]
+
+
+class Database:
+    """A pool of async connections to one PostgreSQL database.
+
+    Behind a pooler in transaction mode (`pooler="transaction"`) consecutive
+    transactions may run on different server connections: no statement is prepared on
+    the server and no session setting is made (the time zone comes from the database's
+    own setting then; see README, "Operating it").
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        timeout_s: float = 1.5,
+        pooler: Pooler = "none",
+    ) -> None:
         self.url = url
+        self.outages = Outages()
+        self._checking: asyncio.Task[None] | None = None
+        shared_servers = pooler == "transaction"
         self.pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
             url,
             min_size=min(2, pool_size),
             max_size=pool_size,
+            # How long a request waits for a connection: past it, it is answered 503
+            # (the database is away or every connection is busy) rather than hanging.
+            timeout=timeout_s,
             # Autocommit: a single statement is its own transaction (no BEGIN/COMMIT round
             # trips); `transaction()` opens an explicit one when several must be atomic.
             # prepare_threshold=0: our statements are few and repeated; planning the big
             # CTEs once per connection instead of five times keeps the first uses fast too.
-            kwargs={"row_factory": dict_row, "autocommit": True, "prepare_threshold": 0},
-            configure=configure,
+            kwargs={
+                "row_factory": dict_row,
+                "autocommit": True,
+                "prepare_threshold": None if shared_servers else 0,
+            },
+            configure=_configure_shared if shared_servers else configure,
             open=False,
             name="blackboard",
         )
@@ -68,13 +103,21 @@ class Database:
 
     async def close(self) -> None:
         """Close the pool."""
+        if self._checking is not None:
+            self._checking.cancel()
         await self.pool.close()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Conn]:
         """Yield a connection inside a transaction: commit on success, roll back on error."""
-        async with self.pool.connection() as conn, conn.transaction():
-            yield conn
+        try:
+            async with self.pool.connection() as conn, conn.transaction():
+                yield conn
+        except psycopg.Error as exc:
+            self._failed(exc)
+            raise
+        if self.outages.down_since is not None:
+            self.outages.answered()
 
     async def run(
         self, work: Callable[[Conn], Awaitable[T]], *, atomic: bool = True, attempts: int = 3
@@ -96,8 +139,26 @@ class Database:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Conn]:
         """Yield a pooled connection in autocommit mode: each statement commits by itself."""
-        async with self.pool.connection() as conn:
-            yield conn
+        try:
+            async with self.pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            self._failed(exc)
+            raise
+        if self.outages.down_since is not None:
+            self.outages.answered()
+
+    def _failed(self, exc: psycopg.Error) -> None:
+        if self.outages.failed(exc):
+            # The idle connections died with the server: have the pool test and replace
+            # them now, so that they do not fail one request each once it is back.
+            self._checking = self._checking or asyncio.create_task(self._check_pool())
+
+    async def _check_pool(self) -> None:
+        try:
+            await self.pool.check()
+        finally:
+            self._checking = None
 
 
 @dataclass(frozen=True)

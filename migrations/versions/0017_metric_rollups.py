@@ -6,7 +6,7 @@ events, logging its progress. It only reads the log and writes the new tables, s
 are never locked out; a board written meanwhile is finished by the running service.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-07
 """
 
@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql
 from blackboard.store import rollups
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
