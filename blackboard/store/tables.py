@@ -570,5 +570,6 @@ class WebhookDelivery(SQLModel, table=True):
 
 # The metric roll-ups live in a module of their own, on the same metadata.
 import blackboard.store.rollup_tables  # noqa: E402, F401
+
 # Tables defined next to their queries, registered in `metadata` for Alembic.
 from blackboard.store import inspector_sessions as _inspector_sessions  # noqa: E402, F401
