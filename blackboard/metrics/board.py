@@ -138,6 +138,10 @@ async def scope_of(
     if board["behind"]:
         await catch_up(db, board_id)
     origin: datetime = board["origin"]
+    # Windows stay within EARLIEST and LATEST: aligning them at the far ends of the
+    # calendar (year 1, year 9999) would overflow a datetime.
+    since = since and min(max(since, EARLIEST), LATEST)
+    until = until and min(max(until, EARLIEST), LATEST)
     lo, hi = _seconds(since, origin, math.floor), _seconds(until, origin, math.ceil)
     since = None if lo is None else origin + timedelta(seconds=lo)
     until = None if hi is None else origin + timedelta(seconds=hi)
@@ -149,8 +153,6 @@ async def scope_of(
             for end in ("first", "last"):
                 if span[end] is not None:
                     span[end] = origin + timedelta(seconds=span[end])
-    # Windows stay within EARLIEST and LATEST: aligning them at the far ends of the
-    # calendar (year 1, year 9999) would overflow a datetime.
     first: datetime = min(max(since or span["first"] or origin, EARLIEST), LATEST)
     last: datetime = max(min(until or span["last"] or first, LATEST), first)
     window_s = window_s or nice_window((last - first).total_seconds())
