@@ -7,11 +7,12 @@ using the SDK only, each following only its neighbours' keys.
 It starts the real service (`blackboard serve --workers 2`, embedded PostgreSQL in a fresh
 temporary directory), guards `color/{scope}` with role `node`, and runs one agent per node
 (`AsyncClient`, its own connections). Each agent holds role `node` for its node with
-`hold_role` (3 s lease, renewed in the background), reads its neighbours' current colours
-in one request (`list_artifacts(key=[...])`), publishes a first colour, then follows only
-its neighbours' keys with bodies (`stream_events(keys=..., include_body=True)`). A node
-recolours (the smallest colour none of its neighbours has) when a lower-numbered neighbour
-has its colour, so lower numbers never yield and the colouring converges.
+`hold_role` (10 s lease, renewed every 3.3 s in the background), reads its neighbours'
+current colours in one request (`list_artifacts(key=[...])`), publishes a first colour,
+then follows only its neighbours' keys with bodies (`stream_events(keys=...,
+include_body=True)`). A node recolours (the smallest colour none of its neighbours has)
+when a lower-numbered neighbour has its colour, so lower numbers never yield and the
+colouring converges.
 
 Reported:
 - converged, verified from the board's final state (every node coloured, no edge with one
@@ -44,6 +45,10 @@ from harness import (
 )
 
 from agents.client import AsyncClient
+
+# The agents' lease: long enough that 100 agents starting at once on a busy 2-core
+# machine renew in time; renewals still come every third of it.
+LEASE_S = 10.0
 
 COLOR_SCHEMA = {
     "type": "object",
@@ -96,7 +101,7 @@ class Node:
         return min(c for c in range(self.palette) if c not in taken)
 
     async def run(self, rng: random.Random, ready: asyncio.Event) -> None:
-        async with self.client.hold_role(self.board, "node", str(self.node), ttl_s=3) as hold:
+        async with self.client.hold_role(self.board, "node", str(self.node), ttl_s=LEASE_S) as hold:
             current = await self.client.list_artifacts(
                 self.board, key=[self.key(n) for n in self.neighbours]
             )
