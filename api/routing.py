@@ -2,9 +2,8 @@
 
 PostgreSQL text cannot hold NUL, so a parameter carrying one could only fail later, in
 the database, as a 500. Checked by the route's handler rather than by an app-wide
-dependency: FastAPI resolves every dependency of every request anew (about 20 us each
-here), while this costs a byte search, and the parameters are decoded only when it finds
-a NUL.
+dependency: FastAPI resolves every dependency of every request anew, while this costs
+a byte search, and the parameters are decoded only when it finds a NUL.
 """
 
 from collections.abc import Callable, Coroutine

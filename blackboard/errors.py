@@ -7,11 +7,13 @@ BlackboardError
 ├── Conflict                 the request is valid but collides with current state
 │   ├── VersionConflict      expected_version did not match the key's latest version
 │   ├── IdempotencyKeyReused the same Idempotency-Key with a different request
-│   ├── NameTaken            a unique name that already exists
-│   ├── StaleClaim           a write under a claim that is lapsed, foreign or out-fenced
+│   ├── RoleTaken            another agent holds an active claim that excludes this one
+│   ├── LeaseLost            a task's, turn's or claim's lease ran out or was given up
+│   ├── StaleClaim           a write under a claim that lapsed, is someone else's or out-fenced
 │   ├── ClaimRequired        a write to a guarded key that names no claim
 │   ├── WrongClaim           a write to a guarded key under another role's or scope's claim
-│   └── GuardOverlaps        a guard that would cover keys an existing guard covers
+│   ├── GuardOverlaps        a guard that would cover keys an existing guard covers
+│   └── NameTaken            a unique name that already exists
 ├── Retry                    lost a race that a fresh attempt of the transaction resolves
 └── InvalidInput             the request is well-formed but its content is not acceptable
     ├── SchemaViolation      an artifact body that fails its type's JSON Schema

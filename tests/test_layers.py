@@ -1,4 +1,4 @@
-"""The layer rules from DESIGN.md, checked by import-linter (contracts in pyproject.toml)."""
+"""The layer rules (docs/architecture.md), checked by import-linter (pyproject.toml)."""
 
 import subprocess
 import sys

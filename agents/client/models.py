@@ -1,7 +1,8 @@
 """The shapes the service answers with, as the client sees them.
 
-These mirror the JSON of the REST API (DESIGN.md); they are defined here, not imported from
-the service, because agents talk HTTP only. Unknown fields are kept (`extra="allow"`), so a
+These mirror the JSON of the REST API as its OpenAPI spec describes it (a test checks
+them against it); they are defined here, not imported from the service, because agents
+talk HTTP only. Unknown fields are kept (`extra="allow"`), so a
 newer service never breaks an older client. `ArtifactDraft` is the one input shape: an
 artifact to publish inside a batch, a task completion or a turn.
 """

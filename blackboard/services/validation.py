@@ -1,7 +1,7 @@
 """Checking artifact bodies against their type's JSON Schema, fast in the common case.
 
 Each schema is compiled twice. jsonschema is the reference: it says what is wrong and
-where. jsonschema-rs (Rust) only answers whether a body is valid, 10-20x faster, which
+where. jsonschema-rs (Rust) only answers whether a body is valid, many times faster, which
 is what nearly every publish needs to know. A body the fast check accepts is accepted.
 Anything else goes to jsonschema, whose verdict and messages the client gets: the fast
 check rejected the body, or could not take the schema or the body.

@@ -33,7 +33,7 @@ from blackboard.errors import (
 from blackboard.records import Retraction
 from blackboard.store import fencing, runs
 from blackboard.store.constraints import failed_check, translated
-from blackboard.store.database import Conn, Statement
+from blackboard.store.database import Conn, Statement, execute
 from blackboard.store.events import CHANNEL, seqs_taken
 from blackboard.store.tasks import task_columns
 
@@ -396,7 +396,7 @@ async def publish(
     the turn's `completed_at` and `role_flip`."""
     statement = publish_statement(board_id, versions, completing)
     with translated(), _failed_checks(versions, where):
-        cur = await conn.execute(statement.query, statement.params)
+        cur = await execute(conn, statement)
         rows = await cur.fetchall()
     return published(board_id, rows)
 

@@ -5,14 +5,15 @@ ORM: a publish is a handful of statements and the pool hands out connections tha
 already have prepared statements, which is what keeps HTTP publish near raw-INSERT speed.
 """
 
+import functools
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
-from psycopg import AsyncConnection
-from psycopg import _queries as psycopg_queries
+from psycopg import AsyncConnection, AsyncRawCursor
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool
@@ -23,21 +24,6 @@ Conn = AsyncConnection[DictRow]
 T = TypeVar("T")
 
 
-# orjson's bytes as they are: psycopg sends bytes, and decoding a big parameter (a batch
-# publish sends ~0.5 MB in one) only for psycopg to encode it again is two copies for nothing.
-set_json_dumps(orjson.dumps)
-set_json_loads(orjson.loads)
-
-# psycopg converts a query's %(name)s placeholders to $n anew on every execution for
-# statements over 4 KB (it caches only shorter ones, against ORM-generated queries of
-# endless variety). Ours are a fixed few, and the longest — a turn's or a task's answer in
-# one statement — are the ones run on every turn and task: 0.1-0.2 ms each to convert.
-# (A private knob: should it go away, queries are merely converted every time again.)
-psycopg_queries.MAX_CACHED_STATEMENT_LENGTH = max(
-    psycopg_queries.MAX_CACHED_STATEMENT_LENGTH, 16_384
-)
-
-
 def sqlalchemy_url(url: str) -> str:
     """Return `url` with the psycopg 3 driver named, as SQLAlchemy wants it."""
     for prefix in ("postgresql://", "postgres://"):
@@ -46,7 +32,13 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
-async def _configure(conn: AsyncConnection[Any]) -> None:
+async def configure(conn: AsyncConnection[Any]) -> None:
+    """Set a new connection up as every pooled one is (our statements rely on it)."""
+    # orjson's bytes as they are, on our connections only: psycopg sends bytes, and decoding
+    # a big parameter (a batch publish sends one) only for psycopg to encode it again is two
+    # copies for nothing.
+    set_json_dumps(orjson.dumps, conn)
+    set_json_loads(orjson.loads, conn)
     # Timestamps leave the database in UTC so they serialise as RFC 3339 `Z`.
     await conn.execute("SET TIME ZONE 'UTC'")
 
@@ -65,7 +57,7 @@ class Database:
             # prepare_threshold=0: our statements are few and repeated; planning the big
             # CTEs once per connection instead of five times keeps the first uses fast too.
             kwargs={"row_factory": dict_row, "autocommit": True, "prepare_threshold": 0},
-            configure=_configure,
+            configure=configure,
             open=False,
             name="blackboard",
         )
@@ -110,10 +102,37 @@ class Database:
 
 @dataclass(frozen=True)
 class Statement:
-    """A query and its parameters, to run later (see `together`)."""
+    """A query with %(name)s placeholders and its parameters, to run with `execute`."""
 
     query: str
     params: dict[str, Any]
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+@functools.cache  # our statements are a fixed few
+def _numbered(query: str) -> tuple[str, tuple[str, ...]]:
+    """The query with PostgreSQL's own $n placeholders, and the name each number stands for.
+
+    psycopg converts named placeholders on every execution of a query over 4 KB (it caches
+    only shorter ones), and the answers of turns and tasks are longer statements than that,
+    run on every turn and task. Converted once here, they run through a raw cursor, which
+    converts nothing."""
+    numbers: dict[str, int] = {}
+
+    def number(match: re.Match[str]) -> str:
+        return f"${numbers.setdefault(match.group(1), len(numbers) + 1)}"
+
+    return _PLACEHOLDER.sub(number, query).replace("%%", "%"), tuple(numbers)
+
+
+async def execute(conn: Conn, statement: Statement) -> AsyncRawCursor[DictRow]:
+    """Run the statement; return its cursor."""
+    query, names = _numbered(statement.query)
+    cursor = AsyncRawCursor(conn, row_factory=dict_row)
+    await cursor.execute(query, [statement.params[name] for name in names])
+    return cursor
 
 
 async def together(conn: Conn, statements: Sequence[Statement]) -> list[list[DictRow]]:
@@ -124,5 +143,5 @@ async def together(conn: Conn, statements: Sequence[Statement]) -> list[list[Dic
     that the pipeline's closing Sync commits: no BEGIN or COMMIT to wait for, so a lock
     the first statement takes is not held across a round trip to this process."""
     async with conn.pipeline():
-        cursors = [await conn.execute(s.query, s.params) for s in statements]
+        cursors = [await execute(conn, s) for s in statements]
     return [await cursor.fetchall() for cursor in cursors]

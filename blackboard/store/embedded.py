@@ -23,9 +23,9 @@ DATABASE_NAME = "blackboard"
 # - More connections than the default 100, because every API worker keeps a pool and
 #   agents' long-polls hold connections only briefly but many workers may share one server.
 # - The WAL writer every 10 ms instead of 200: a write takes the board's seq lock until
-#   its commit has flushed its WAL, and a batch of 500 versions makes 1.4 MB of it; written
-#   out while the statement runs, it is not all left to the commit, under the lock
-#   (batch publish: +7-11%). It sleeps when nothing is written.
+#   its commit has flushed its WAL, and a big batch makes megabytes of it; written out
+#   while the statement runs, it is not all left to the commit, under the lock. It
+#   sleeps when nothing is written.
 _SERVER_SETTINGS = {
     "max_connections": "300",
     "shared_buffers": "256MB",

@@ -14,7 +14,7 @@ from uuid import UUID
 from psycopg.types.json import Jsonb
 
 from blackboard.records import Task, TaskAttempt
-from blackboard.store.database import Conn, Statement
+from blackboard.store.database import Conn, Statement, execute
 from blackboard.store.events import NOTIFIED, logged_from
 
 TASK_COLUMNS = """id, board_id, title, spec, wants_type, required_capabilities, inputs,
@@ -95,7 +95,7 @@ def posted(rows: list[dict[str, Any]]) -> list[Task]:
 async def post(conn: Conn, *, board_id: UUID, tasks: list[NewTask]) -> list[Task]:
     """Run a `post_statement`; return the tasks it posted."""
     statement = post_statement(board_id, tasks)
-    cur = await conn.execute(statement.query, statement.params)
+    cur = await execute(conn, statement)
     return posted(await cur.fetchall())
 
 
@@ -209,7 +209,7 @@ async def claim_next(
 ) -> tuple[list[Task | None], bool]:
     """Run a `claim_statement`; return what `claimed` reads from it."""
     statement = claim_statement(board_id, claimants, defer_to_lapsed=defer_to_lapsed)
-    cur = await conn.execute(statement.query, statement.params)
+    cur = await execute(conn, statement)
     return claimed(await cur.fetchall(), len(claimants))
 
 

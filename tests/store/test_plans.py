@@ -21,6 +21,7 @@ from blackboard.services.schemas import SchemaCache
 from blackboard.store import agents as agent_store
 from blackboard.store import tasks as task_store
 from blackboard.store.artifact_writes import TaskDone
+from blackboard.store.database import configure
 from tests.api.test_tasks import claim, post_task
 from tests.conftest import Actors
 
@@ -32,7 +33,7 @@ async def connection(url: str) -> psycopg.AsyncConnection[Any]:
     conn = await psycopg.AsyncConnection.connect(
         url, autocommit=True, row_factory=dict_row, prepare_threshold=0
     )
-    await conn.execute("SET TIME ZONE 'UTC'")
+    await configure(conn)
     return conn
 
 
