@@ -4,7 +4,8 @@ and say when it is lost — as a context manager on both clients (`hold_role`).
 Inside the block, `claim_id` and `fencing_token` name the claim; `publish` writes under
 it. When the claim is lost (a renewal refused, or renewals failing until the lease ran
 out), `lost` is set, `on_lost` is called once, and the next write through the hold raises
-`LeaseLost` without reaching the service. Leaving the block releases the claim.
+`LeaseLost` without reaching the service. Leaving the block releases the claim (a write
+through the hold after that raises `LeaseLost` too, without calling `on_lost`).
 """
 
 import asyncio
@@ -45,6 +46,7 @@ class _Hold:
         self.on_lost = on_lost
         self._claim: Claim | None = None
         self._lost_flag = False
+        self._ended = False  # the block was left: the claim was released, not lost
 
     @property
     def claim(self) -> Claim:
@@ -89,7 +91,8 @@ class _Hold:
         return True
 
     def _lost_error(self) -> errors.LeaseLost:
-        detail = f"the claim of role {self.role!r} was lost"
+        how = "released when its block ended" if self._ended else "lost"
+        detail = f"the claim of role {self.role!r} was {how}"
         return errors.LeaseLost(409, "LeaseLost", detail, {"claim_id": self.claim_id})
 
 
@@ -123,6 +126,7 @@ class RoleHold(_Hold):
         if not self.lost.is_set():
             with contextlib.suppress(*_GONE):
                 self.client.release_claim(self.claim_id)
+        self._ended = True
 
     def _renew(self) -> None:
         while not self._stop.wait(self.ttl_s / 3):
@@ -143,6 +147,8 @@ class RoleHold(_Hold):
     def publish(self, type: str, body: Body, **fields: Any) -> Artifact:
         """Publish under the claim; LeaseLost (nothing sent) once the claim is lost, and
         once the service fences the write off."""
+        if self._ended:
+            raise self._lost_error()
         if self.lost.is_set() or self._lapsed():
             self._mark_lost()
             raise self._lost_error()
@@ -181,6 +187,7 @@ class AsyncRoleHold(_Hold):
         if not self.lost.is_set():
             with contextlib.suppress(*_GONE):
                 await self.client.release_claim(self.claim_id)
+        self._ended = True
 
     async def _renew(self) -> None:
         while True:
@@ -202,6 +209,8 @@ class AsyncRoleHold(_Hold):
     async def publish(self, type: str, body: Body, **fields: Any) -> Artifact:
         """Publish under the claim; LeaseLost (nothing sent) once the claim is lost, and
         once the service fences the write off."""
+        if self._ended:
+            raise self._lost_error()
         if self.lost.is_set() or self._lapsed():
             self._mark_lost()
             raise self._lost_error()
