@@ -9,9 +9,10 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 import blackboard
-from api import errors, inspector, prometheus
+from api import a2a, errors, front, inspector, prometheus
 from api.body_limit import DeclaredSizeLimit
 from api.deps import TokenCache
+from api.mcp import McpEndpoint
 from api.prometheus import RequestMetrics
 from api.routes import (
     agents,
@@ -115,7 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # and stall whichever request happens to trigger one.
         gc.freeze()
         try:
-            yield
+            async with mcp_endpoint.running():
+                yield
         finally:
             gc.unfreeze()
             await cancel_and_wait(background)
@@ -127,6 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=blackboard.__version__,
         summary="Typed, versioned artifacts on a shared board, for LLM agents.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by `front`
+        redoc_url=None,
         max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
@@ -150,4 +154,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(prometheus.router)
     app.include_router(inspector.router)
     app.mount("/inspector/static", inspector.static, name="inspector-static")
+    a2a.mount(app)
+    app.include_router(front.router)
+    app.mount(front.ASSETS_PATH, front.assets, name="docs-assets")
+    mcp_endpoint = McpEndpoint(app)  # MCP at /mcp, acting through the same services
     return app

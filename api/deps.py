@@ -108,6 +108,15 @@ async def get_principal(request: Request, creds: HTTPAuthorizationCredentials | 
     return Principal(agent=agent)
 
 
+def admitted(principal: Principal, needs: Literal["anyone", "agent", "admin"]) -> Principal:
+    """`principal`, if it may do what `needs` (else Forbidden): for REST and MCP alike."""
+    if needs == "admin" and not principal.is_admin:
+        raise Forbidden("this needs the admin token")
+    if needs == "agent" and principal.agent is None:
+        raise Forbidden("this needs an agent token: the author is always the calling agent")
+    return principal
+
+
 class _Caller(HTTPBearer):
     """Who is calling, as one dependency that is also the OpenAPI bearer scheme.
 
@@ -124,12 +133,7 @@ class _Caller(HTTPBearer):
         self.needs = needs
 
     async def principal(self, request: Request) -> Principal:
-        principal = await get_principal(request, await super().__call__(request))
-        if self.needs == "admin" and not principal.is_admin:
-            raise Forbidden("this needs the admin token")
-        if self.needs == "agent" and principal.agent is None:
-            raise Forbidden("this needs an agent token: the author is always the calling agent")
-        return principal
+        return admitted(await get_principal(request, await super().__call__(request)), self.needs)
 
 
 class _AnyCaller(_Caller):

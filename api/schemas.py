@@ -4,6 +4,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from blackboard.drafts import Compatibility
 from blackboard.records import Abstention, Agent, Artifact, Event, Task, TypeVersion
 
 T = TypeVar("T")
@@ -38,6 +39,7 @@ class TypeDetail(BaseModel):
     name: str
     latest: TypeVersion
     versions: list[int]
+    compatibility: Compatibility  # what the type's next versions are checked under
 
 
 class Page(BaseModel, Generic[T]):

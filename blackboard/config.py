@@ -5,6 +5,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from blackboard import defaults
+
 
 class Settings(BaseSettings):
     """Everything the service can be told; every field has an env var `BLACKBOARD_<NAME>`."""
@@ -16,18 +18,20 @@ class Settings(BaseSettings):
         description="postgresql://… of an external server; unset = embedded PostgreSQL.",
     )
     data_dir: Path = Field(
-        default=Path(".blackboard"),
+        default=Path(defaults.DATA_DIR),
         description="Where the embedded PostgreSQL and the generated admin token live.",
     )
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
+    host: str = defaults.HOST
+    port: int = Field(default=defaults.PORT, ge=0, le=65535)
     admin_token: SecretStr | None = Field(
         default=None, description="Admin bearer token; unset = generated once and kept in data_dir."
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body.")
     pool_size: int = Field(default=10, ge=1, le=200, description="Connections per API process.")
     auto_migrate: bool = Field(default=True, description="Run `upgrade head` when serving starts.")
-    workers: int = Field(default=1, ge=1, le=64, description="API worker processes for `serve`.")
+    workers: int = Field(
+        default=defaults.WORKERS, ge=1, le=64, description="API worker processes for `serve`."
+    )
     log_level: str = "info"
     reaper_interval_s: float = Field(
         default=1.0, gt=0, le=60, description="How often expired leases are taken back."

@@ -5,7 +5,7 @@ rules and appear in the OpenAPI spec.
 """
 
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -56,6 +56,9 @@ def _storable_json(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+Compatibility = Literal["backward", "forward", "full", "none"]
+"""How a type's new versions must relate to its newest (services/compatibility.py)."""
+
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold the NUL character
 Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(_storable_json)]
@@ -102,6 +105,21 @@ class TypeDraft(Draft):
 
     schema_: JsonObject = Field(alias="schema", description="A JSON Schema (draft 2020-12).")
     description: Text | None = Field(default=None, max_length=4000)
+    compatibility: Compatibility | None = Field(
+        default=None,
+        description="The mode to check this change under (default: the type's). "
+        "backward/forward/full also become the type's mode; none registers this one change "
+        "unchecked, recorded on the version.",
+    )
+
+
+class TypeCheckDraft(Draft):
+    """A candidate schema for a type, to judge without registering it."""
+
+    schema_: JsonObject = Field(alias="schema", description="A JSON Schema (draft 2020-12).")
+    compatibility: Compatibility | None = Field(
+        default=None, description="The mode to judge it under (default: the type's)."
+    )
 
 
 class ArtifactDraft(Draft):

@@ -13,7 +13,8 @@ BlackboardError
 │   ├── ClaimRequired        a write to a guarded key that names no claim
 │   ├── WrongClaim           a write to a guarded key under another role's or scope's claim
 │   ├── GuardOverlaps        a guard that would cover keys an existing guard covers
-│   └── NameTaken            a unique name that already exists
+│   ├── NameTaken            a unique name that already exists
+│   └── IncompatibleSchema   a type's new schema breaks the type's compatibility mode
 ├── Retry                    lost a race that a fresh attempt of the transaction resolves
 └── InvalidInput             the request is well-formed but its content is not acceptable
     ├── SchemaViolation      an artifact body that fails its type's JSON Schema
@@ -110,6 +111,12 @@ class GuardOverlaps(Conflict):
 
 class NameTaken(Conflict):
     """A name that must be unique is already used."""
+
+
+class IncompatibleSchema(Conflict):
+    """A new version of a type's schema breaks the type's compatibility mode.
+
+    `reasons`: one {path, message} per problem, the path a JSON pointer into the schema."""
 
 
 class Retry(BlackboardError):

@@ -50,6 +50,47 @@ class TypeVersion(Record):
     schema_hash: str
     description: str | None = None
     created_at: datetime
+    compatibility: str = "backward"  # the mode it was checked under; "none": not checked
+    registered_by: str | None = None  # "operator", or "standard types" at start-up
+    overrode: str | None = None  # the type's mode it breaks (registered with "none")
+
+
+class CompatibilityReason(Record):
+    """One way a new schema breaks a type's compatibility mode: where in it, and what."""
+
+    path: str  # a JSON pointer into the new schema
+    message: str
+
+
+class BoardTally(Record):
+    """How many current artifact versions of a type one board holds, and how many fail."""
+
+    board_id: UUID
+    checked: int
+    failing: int
+
+
+class FailingArtifact(Record):
+    """A current artifact version that a candidate schema refuses, and why (first error)."""
+
+    board_id: UUID
+    key: str
+    version: int
+    error: CompatibilityReason  # path into the body, message
+
+
+class TypeCheck(Record):
+    """A candidate schema for a type, judged against its newest version and the data."""
+
+    name: str
+    previous_version: int
+    compatibility: str
+    compatible: bool
+    reasons: list[CompatibilityReason]
+    checked: int
+    failing: int
+    boards: list[BoardTally]
+    examples: list[FailingArtifact]
 
 
 class Retraction(Record):
@@ -181,7 +222,7 @@ class Task(Record):
     max_attempts: int
     attempt: int
     failures: int
-    status: str  # open | leased | completed | failed
+    status: str  # open | leased | completed | failed | cancelled
     available_at: datetime
     holder_id: UUID | None = None
     lease_token: int

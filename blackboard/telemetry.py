@@ -54,10 +54,10 @@ LEASE_EXPIRIES = _labelled(
 TASK_TRANSITIONS = _labelled(
     "blackboard_task_transitions",
     "Task changes made by agents, by outcome: posted, claimed, completed, retried (failed, "
-    "back to the pool), failed (for good), abstained (handed back). Expired leases are in "
-    "blackboard_lease_expiries_total.",
+    "back to the pool), failed (for good), abstained (handed back), cancelled (by its "
+    "poster). Expired leases are in blackboard_lease_expiries_total.",
     "outcome",
-    ("posted", "claimed", "completed", "retried", "failed", "abstained"),
+    ("posted", "claimed", "completed", "retried", "failed", "abstained", "cancelled"),
 )
 SSE_SUBSCRIBERS = Gauge(
     "blackboard_sse_subscribers",

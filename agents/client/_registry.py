@@ -5,7 +5,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agents.client._core import Id, Request, _items, _json, _one, _query, _seg, endpoint
-from agents.client.models import Agent, AgentCreated, Board, Health, TypeDetail, TypeVersion
+from agents.client.models import (
+    Agent,
+    AgentCreated,
+    Board,
+    Health,
+    TypeCheck,
+    TypeDetail,
+    TypeVersion,
+)
 
 
 class RegistryEndpoints:
@@ -65,11 +73,26 @@ class RegistryEndpoints:
 
     @endpoint
     def put_type(
-        name: str, schema: Mapping[str, Any], *, description: str | None = None
+        name: str,
+        schema: Mapping[str, Any],
+        *,
+        description: str | None = None,
+        compatibility: str | None = None,
     ) -> Request[TypeVersion]:
-        """Register a JSON Schema as the type's next version (admin; unchanged: same version)."""
-        body = _json(schema=dict(schema), description=description)
+        """Register a JSON Schema as the type's next version (admin; unchanged: same version).
+
+        IncompatibleSchema if it breaks the type's mode; `compatibility="none"` overrides
+        that for this one change, other modes also become the type's mode."""
+        body = _json(schema=dict(schema), description=description, compatibility=compatibility)
         return Request("PUT", f"/v1/types/{_seg(name)}", _one(TypeVersion), json=body, retry=True)
+
+    @endpoint
+    def check_type(
+        name: str, schema: Mapping[str, Any], *, compatibility: str | None = None
+    ) -> Request[TypeCheck]:
+        """Judge a candidate schema for a type without registering it (admin)."""
+        body = _json(schema=dict(schema), compatibility=compatibility)
+        return Request("POST", f"/v1/types/{_seg(name)}/check", _one(TypeCheck), json=body)
 
     @endpoint
     def list_types() -> Request[list[TypeVersion]]:

@@ -80,6 +80,11 @@ class TaskEndpoints:
         return Request("POST", f"/v1/tasks/{_seg(task_id)}/abstain", _one(Task), json=body)
 
     @endpoint
+    def cancel_task(task_id: Id) -> Request[Task]:
+        """Withdraw a task you posted while it is still open: `cancelled`, never offered."""
+        return Request("POST", f"/v1/tasks/{_seg(task_id)}/cancel", _one(Task))
+
+    @endpoint
     def get_task(task_id: Id) -> Request[Task]:
         """A task with every attempt."""
         return Request("GET", f"/v1/tasks/{_seg(task_id)}", _one(Task), retry=True)
@@ -88,7 +93,7 @@ class TaskEndpoints:
     def list_tasks(
         board_id: Id, *, status: str | None = None, limit: int | None = None
     ) -> Request[list[Task]]:
-        """The board's tasks, oldest first (status: open, leased, completed or failed)."""
+        """The board's tasks, oldest first (status: open, leased, completed, failed, cancelled)."""
         params = _query(status=status, limit=limit)
         path = f"/v1/boards/{_seg(board_id)}/tasks"
         return Request("GET", path, _items(Task), params=params, retry=True)

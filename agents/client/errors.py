@@ -17,7 +17,8 @@ BlackboardError
     │   ├── WrongClaim           a guarded key written under another role's or scope's claim
     │   ├── GuardOverlaps        a guard covering keys an existing guard covers
     │   ├── IdempotencyKeyReused the same Idempotency-Key with a different request
-    │   └── NameTaken            a unique name that already exists
+    │   ├── NameTaken            a unique name that already exists
+    │   └── IncompatibleSchema   a type's new schema breaks its compatibility (see .reasons)
     ├── PayloadTooLarge          413: the request body is too large
     ├── UnsupportedMediaType     415: the body is not JSON
     ├── ValidationFailed         422: the content is not acceptable (see .errors)
@@ -116,6 +117,20 @@ class NameTaken(Conflict):
     """A name that must be unique is already used."""
 
 
+class IncompatibleSchema(Conflict):
+    """A type's new schema breaks the type's compatibility mode."""
+
+    @property
+    def reasons(self) -> list[dict[str, str]]:
+        """One per problem, each `{"path": <JSON pointer into the schema>, "message": ...}`."""
+        items = self.body.get("reasons") or []
+        return [
+            {"path": str(e.get("path", "")), "message": str(e.get("message", ""))}
+            for e in items
+            if isinstance(e, dict)
+        ]
+
+
 class PayloadTooLarge(APIError):
     """413: the request body is larger than the service accepts."""
 
@@ -183,6 +198,7 @@ _BY_NAME: dict[str, type[APIError]] = {
         GuardOverlaps,
         IdempotencyKeyReused,
         NameTaken,
+        IncompatibleSchema,
         PayloadTooLarge,
         UnsupportedMediaType,
         ValidationFailed,

@@ -65,14 +65,34 @@ class TypeVersion(Model):
     schema_hash: str
     description: str | None = None
     created_at: datetime
+    compatibility: str = "backward"  # the mode it was checked under ("none": unchecked)
+    registered_by: str | None = None
+    overrode: str | None = None  # the type's mode it breaks, if registered with "none"
 
 
 class TypeDetail(Model):
-    """An artifact type: its newest version and the numbers of all its versions."""
+    """An artifact type: its newest version, the numbers of all its versions, and the
+    compatibility mode its next versions are checked under."""
 
     name: str
     latest: TypeVersion
     versions: list[int]
+    compatibility: str = "backward"
+
+
+class TypeCheck(Model):
+    """A candidate schema judged without registering it: the structural verdict, and the
+    current artifact versions it would refuse (`boards`: per board; `examples`: up to 10)."""
+
+    name: str
+    previous_version: int
+    compatibility: str
+    compatible: bool
+    reasons: list[dict[str, str]]
+    checked: int
+    failing: int
+    boards: list[dict[str, Any]]
+    examples: list[dict[str, Any]]
 
 
 class Retraction(Model):

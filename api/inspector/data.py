@@ -22,13 +22,18 @@ RUNS = 50
 LINEAGE_DEPTH = 10
 
 
-async def board_page(db: Database, feeds: Feeds, board_id: UUID) -> dict[str, Any]:
-    """The board with its recent events, charts, abstentions, artifacts and runs."""
+async def board_page(
+    db: Database, feeds: Feeds, board_id: UUID, before: int | None = None
+) -> dict[str, Any]:
+    """The board with its charts, a page of its events (the newest, or those before the
+    seq `before`), its abstentions, artifacts and runs."""
     async with db.connection() as conn:
         board = await boards.get(conn, board_id=board_id)
     # through the live feed (as the stream continues from it), before taking a connection
     # for the rest: the feed may need one of its own
-    events = await timeline.recent(feeds, board_id=board_id, last_seq=board.last_seq)
+    events, paging = await timeline.recent(
+        feeds, board_id=board_id, last_seq=board.last_seq, before=before
+    )
     async with db.connection() as conn:
         latest = await artifact_store.newest_current(
             conn, board_id=board_id, limit=LATEST_ARTIFACTS
@@ -54,6 +59,7 @@ async def board_page(db: Database, feeds: Feeds, board_id: UUID) -> dict[str, An
         "board": board,
         "rows": [timeline.row(e, names) for e in events],
         "after": events[0].seq if events else 0,
+        "paging": paging,
         "metrics": metrics,
         "role_chart": charts.role_chart(metrics.roles),
         "graph": charts.interaction_graph(metrics.interactions),

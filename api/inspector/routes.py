@@ -69,10 +69,18 @@ async def boards_list(request: Request, viewer: Viewer, db: DatabaseDep) -> HTML
 
 @router.get("/boards/{board_id}")
 async def board(
-    board_id: UUID, request: Request, viewer: Viewer, db: DatabaseDep, feeds: FeedsDep
+    board_id: UUID,
+    request: Request,
+    viewer: Viewer,
+    db: DatabaseDep,
+    feeds: FeedsDep,
+    before: Annotated[
+        int | None, Query(ge=1, description="Show the events before this seq.")
+    ] = None,
 ) -> HTMLResponse:
-    """A board: live timeline, role chart, interaction graph, abstentions, artifacts, runs."""
-    context = await data.board_page(db, feeds, board_id)
+    """A board: counters, role chart, interaction graph, a page of the timeline (the first
+    live), runs, artifacts and abstentions."""
+    context = await data.board_page(db, feeds, board_id, before)
     return page(request, "board.html", viewer=viewer, **context)
 
 

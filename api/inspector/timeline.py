@@ -15,7 +15,7 @@ from blackboard.services.feed import EventFilter, Feeds
 from blackboard.store import agents as agent_store
 from blackboard.store.database import Conn, Database
 
-TIMELINE = 50  # events rendered with the page; newer ones arrive live
+TIMELINE = 25  # events per page of the timeline; on the first page newer ones arrive live
 
 # Event data fields worth a glance, in the order they read best; the rest is in the API.
 _SUMMARY_FIELDS = [
@@ -104,12 +104,30 @@ async def names_of(conn: Conn, agent_ids: set[UUID]) -> dict[UUID, str]:
     return {a.id: a.name for a in found}
 
 
-async def recent(feeds: Feeds, *, board_id: UUID, last_seq: int) -> list[Event]:
-    """The board's newest events up to `last_seq`, newest first (seqs have no gaps)."""
-    found, _ = await feeds.read(
-        board_id, after=max(0, last_seq - TIMELINE), limit=TIMELINE, only=EventFilter()
-    )
-    return list(reversed(found))
+@dataclass(frozen=True)
+class Paging:
+    """Which page of the timeline is shown (the newest is live), and the `before=` of its
+    neighbours."""
+
+    live: bool
+    newer: int | None
+    older: int | None
+
+
+async def recent(
+    feeds: Feeds, *, board_id: UUID, last_seq: int, before: int | None = None
+) -> tuple[list[Event], Paging]:
+    """A page of the board's events, newest first: the newest up to `last_seq`, or those
+    before the seq `before` (seqs have no gaps, so a page is a range)."""
+    end = last_seq if before is None else max(0, min(last_seq, before - 1))
+    start = max(0, end - TIMELINE)
+    found: list[Event] = []
+    if end > start:
+        found, _ = await feeds.read(board_id, after=start, limit=end - start, only=EventFilter())
+    # the page after this one, unless that is the newest (which has a link of its own)
+    newer = end + TIMELINE + 1 if end + TIMELINE < last_seq else None
+    paging = Paging(live=before is None, newer=newer, older=start + 1 if start > 0 else None)
+    return list(reversed(found)), paging
 
 
 async def relay(

@@ -1,8 +1,5 @@
 """Runs and turns: start a protocol, watch it, and take turns as an external agent."""
 
-import asyncio
-import contextlib
-import time
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -119,17 +116,7 @@ async def my_turns(
     wait: Annotated[float, Query(ge=0, le=60, description="Seconds to wait for one.")] = 0,
 ) -> Items[Turn]:
     """Turns offered to you, each with its context bundle (all you get to see)."""
-    deadline = time.monotonic() + wait
-    with feeds.following():
-        while True:
-            async with db.connection() as conn:
-                offered = await turns.offered_to(conn, agent=agent)
-            remaining = deadline - time.monotonic()
-            if offered or remaining <= 0:
-                return Items(items=offered)
-            changed = feeds.any_changed  # any board moved: a turn may have been offered
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=min(remaining, feeds.fallback_s))
+    return Items(items=await turns.offered_within(db, feeds, agent=agent, wait_s=wait))
 
 
 @router.get("/v1/turns/{turn_id}")

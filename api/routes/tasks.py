@@ -24,7 +24,7 @@ from blackboard.store.database import Database
 
 router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES, route_class=CheckedRoute)
 
-TASK_STATUSES = "^(open|leased|completed|failed)$"
+TASK_STATUSES = "^(open|leased|completed|failed|cancelled)$"
 
 
 @router.post("/v1/boards/{board_id}/tasks", status_code=201)
@@ -132,6 +132,13 @@ async def complete_task(
         atomic=False,  # one statement: the result, the task and both events
     )
     return TaskCompleted(task=task, artifact=artifact)
+
+
+@router.post("/v1/tasks/{task_id}/cancel")
+async def cancel_task(task_id: UUID, principal: PrincipalDep, db: DatabaseDep) -> Task:
+    """Withdraw your open task (the operator may withdraw any): `cancelled`, never offered
+    again; 409 once an agent holds it or it is done, 403 if you did not post it."""
+    return await db.run(lambda conn: tasks.cancel(conn, task_id=task_id, caller=principal.agent))
 
 
 @router.post("/v1/tasks/{task_id}/fail")

@@ -8,9 +8,9 @@ from api.deps import AdminDep, DatabaseDep, PrincipalDep, SchemasDep
 from api.errors import ERROR_RESPONSES
 from api.routing import CheckedRoute
 from api.schemas import Items, TypeDetail
-from blackboard.drafts import TypeDraft
-from blackboard.records import TypeVersion
-from blackboard.services import schemas
+from blackboard.drafts import TypeCheckDraft, TypeDraft
+from blackboard.records import TypeCheck, TypeVersion
+from blackboard.services import schemas, type_checks
 
 router = APIRouter(
     route_class=CheckedRoute, prefix="/v1/types", tags=["types"], responses=ERROR_RESPONSES
@@ -28,10 +28,18 @@ async def register_type(
     cache: SchemasDep,
     response: Response,
 ) -> TypeVersion:
-    """Register a JSON Schema as the next version of a type (200 if it is already the newest)."""
+    """Register a JSON Schema as the next version of a type (200 if it is already the newest).
+
+    A change that breaks the type's compatibility mode is refused (409 IncompatibleSchema,
+    one reason per problem) unless `compatibility` is `none`."""
     version, created = await db.run(
         lambda conn: schemas.register(
-            conn, name=name, schema=draft.schema_, description=draft.description
+            conn,
+            name=name,
+            schema=draft.schema_,
+            description=draft.description,
+            compatibility=draft.compatibility,
+            by=schemas.OPERATOR,
         )
     )
     cache.forget({name})
@@ -51,8 +59,22 @@ async def list_types(_: PrincipalDep, db: DatabaseDep) -> Items[TypeVersion]:
 async def get_type(name: TypeNamePath, _: PrincipalDep, db: DatabaseDep) -> TypeDetail:
     """Return a type's newest version and its version list."""
     async with db.connection() as conn:
-        latest, versions = await schemas.get_type(conn, name=name)
-    return TypeDetail(name=name, latest=latest, versions=[v.version for v in versions])
+        latest, versions, mode = await schemas.get_type(conn, name=name)
+    return TypeDetail(
+        name=name, latest=latest, versions=[v.version for v in versions], compatibility=mode
+    )
+
+
+@router.post("/{name}/check")
+async def check_type(
+    name: TypeNamePath, draft: TypeCheckDraft, _: AdminDep, db: DatabaseDep
+) -> TypeCheck:
+    """Judge a candidate schema without registering it: the structural verdict under the
+    type's mode, and how many current artifact versions on each board it would refuse."""
+    async with db.connection() as conn:
+        return await type_checks.check(
+            conn, name=name, schema=draft.schema_, compatibility=draft.compatibility
+        )
 
 
 @router.get("/{name}/versions/{version}")

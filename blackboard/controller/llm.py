@@ -296,9 +296,9 @@ async def decide(
 
 
 _SPEC_FORMS = (
-    '"scripted", "scripted:<capability>,<capability>" (optionally "?invalid_first=true" or '
-    '"?always_invalid=true"), or "openai:<model>" (optionally '
-    '"?base_url=<url>&api_key_env=<NAME>&temperature=<t>")'
+    '"scripted", "scripted:<capability>,<capability>" (optionally "?invalid_first=true", '
+    '"?always_invalid=true", "?revise=true", "?think_s=<seconds>"), '
+    'or "openai:<model>" (optionally "?base_url=<url>&api_key_env=<NAME>&temperature=<t>")'
 )
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -324,11 +324,22 @@ def _flag(spec: str, options: dict[str, str], name: str) -> bool:
     return value in _TRUE
 
 
+def _seconds(spec: str, options: dict[str, str], name: str) -> float:
+    try:
+        value = float(options.get(name, "0"))
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 60:
+        raise ValueError(f"model spec {spec!r}: {name} must be seconds from 0 to 60")
+    return value
+
+
 def model_from_spec(spec: str) -> BaseChatModel:
     """Build a chat model from a short spec.
 
     - "scripted" or "scripted:planner,research": a deterministic ScriptedChatModel;
-      "?invalid_first=true" / "?always_invalid=true" exercise the repair path.
+      "?invalid_first=true" / "?always_invalid=true" exercise the repair path;
+      "?revise=true" gives readable keys and revisions, "?think_s=0.3" a model's pace.
     - "openai:<model>?base_url=...&api_key_env=NAME&temperature=0": langchain_openai.ChatOpenAI
       (any OpenAI-compatible server: vLLM, Ollama, llama.cpp, ...); the key is read from the
       environment variable NAME (default OPENAI_API_KEY), "none" when unset. Needs the
@@ -337,12 +348,14 @@ def model_from_spec(spec: str) -> BaseChatModel:
     base, _, query = spec.strip().partition("?")
     prefix, _, head = base.partition(":")
     if prefix == "scripted":
-        options = _query(spec, query, {"invalid_first", "always_invalid"})
+        options = _query(spec, query, {"invalid_first", "always_invalid", "revise", "think_s"})
         capabilities = [c.strip() for c in head.split(",") if c.strip()]
         return ScriptedChatModel(
             capabilities=capabilities,
             invalid_first=_flag(spec, options, "invalid_first"),
             always_invalid=_flag(spec, options, "always_invalid"),
+            revise=_flag(spec, options, "revise"),
+            think_s=_seconds(spec, options, "think_s"),
         )
     if prefix == "openai":
         model_name = head.strip()

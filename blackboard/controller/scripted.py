@@ -15,9 +15,17 @@ with the JSON of a TurnDecision, decided only from that bundle and its capabilit
   capabilities the assignment names apply. Anything else: abstain, naming the capabilities.
 
 It reports `usage_metadata` (about four characters a token) so token accounting can be tested.
+
+With `revise` (the demo's agents) artifacts go under readable keys (`plan/main`,
+`finding/<topic>`, `critique/<key>`, `result/main`), the first plan lacks a review step, the
+critic reviews what nobody has reviewed yet (plans first) and asks for a revision of such a
+plan, and the planner publishes the plan's next version. `think_s`: a real model's pace.
 """
 
+import asyncio
 import json
+import re
+import time
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -48,6 +56,10 @@ _TASKS: dict[str, str] = {
 
 Answer = dict[str, Any]
 """A TurnDecision as JSON-ready data."""
+
+_FILLER = {"a", "an", "the", "is", "are", "why", "how", "what", "explain", "does", "do", "of"}
+_REVIEW_STEP = {"description": "Review the findings and point out gaps", "role": "critic"}
+_VERBS = {"researcher": "research", "critic": "review", "synthesiser": "synthesise"}
 
 
 def _text(message: BaseMessage) -> str:
@@ -97,7 +109,8 @@ def _abstain(reason: str) -> Answer:
 class _Bundle:
     """Convenient, tolerant access to the bundle's parts."""
 
-    def __init__(self, bundle: dict[str, Any]) -> None:
+    def __init__(self, bundle: dict[str, Any], *, revise: bool = False) -> None:
+        self.revise = revise
         goal = bundle.get("goal")
         goal = goal if isinstance(goal, dict) else {}
         self.title = str(goal.get("title") or "the goal")
@@ -128,6 +141,20 @@ class _Bundle:
         body = artifact.get("body")
         return body if isinstance(body, dict) else {}
 
+    def topic(self) -> str:
+        """The goal's title as a short key part: "Explain why the sky is blue" → "sky-blue"."""
+        words = [w for w in re.findall(r"[a-z0-9]+", self.title.lower()) if w not in _FILLER]
+        return "-".join(words[:3]) or "goal"
+
+    def critiques_of(self, artifact: dict[str, Any], verdict: str) -> list[dict[str, Any]]:
+        """The critiques of `artifact` with this verdict."""
+        target = str(artifact.get("id"))
+        return [
+            c
+            for c in self.of_type("critique")
+            if self.body(c).get("target") == target and self.body(c).get("verdict") == verdict
+        ]
+
     def act(
         self,
         role: str,
@@ -137,11 +164,15 @@ class _Bundle:
         rationale: str,
         parents: list[Any] | None = None,
         confidence: float | None = None,
+        key: str | None = None,
     ) -> Answer | str:
-        """An answer publishing one artifact, or the reason it may not (type not allowed)."""
+        """An answer publishing one artifact, or the reason it may not (type not allowed);
+        under `key` when revising (else the service names it)."""
         if self.types is not None and type_ not in self.types:
             return f"I would publish a {type_!r}, which this step does not allow"
         artifact: dict[str, Any] = {"type": type_, "body": body}
+        if self.revise and key:
+            artifact["key"] = key
         if parents:
             artifact["parents"] = _uuids(parents)
         answer: Answer = {
@@ -159,14 +190,49 @@ def _planner(b: _Bundle) -> Answer | str:
     # An assignment plan (role "coordinator") is not a work plan.
     plans = [p for p in b.of_type("plan") if p.get("role") != "coordinator"]
     if plans:
-        return "a plan already exists"
+        return _revised_plan(b, plans[-1]) if b.revise else "a plan already exists"
     steps = [
         {"description": f"Research the facts about {b.title!r}", "role": "researcher"},
-        {"description": "Review the findings and point out gaps", "role": "critic"},
+        _REVIEW_STEP,
         {"description": f"Answer {b.title!r} from the findings", "role": "synthesiser"},
     ]
-    body = {"summary": f"Plan for {b.title!r}: research, review, synthesise", "steps": steps}
-    return b.act("planner", "plan", body, rationale="there is no plan yet", confidence=0.8)
+    if b.revise:  # a first draft, for the critic to catch
+        steps.remove(_REVIEW_STEP)
+    work = ", ".join(_VERBS[str(step["role"])] for step in steps)
+    body = {"summary": f"Plan for {b.title!r}: {work}", "steps": steps}
+    return b.act(
+        "planner",
+        "plan",
+        body,
+        rationale="there is no plan yet",
+        confidence=0.8,
+        key="plan/main",
+    )
+
+
+def _revised_plan(b: _Bundle, plan: dict[str, Any]) -> Answer | str:
+    asked = b.critiques_of(plan, "revise")
+    if not asked:
+        return "the plan stands: no critic asked for a revision"
+    body = b.body(plan)
+    steps = [s for s in body.get("steps") or [] if isinstance(s, dict)]
+    issues = [str(i) for c in asked for i in b.body(c).get("issues") or []]
+    if _REVIEW_STEP not in steps:
+        steps.insert(max(len(steps) - 1, 0), _REVIEW_STEP)
+    revised = {
+        "summary": f"Plan for {b.title!r}, revised after review: "
+        + ("; ".join(issues) or "as asked"),
+        "steps": steps,
+    }
+    return b.act(
+        "planner",
+        "plan",
+        revised,
+        rationale="a critic asked for a revision",
+        parents=[plan.get("id"), *(c.get("id") for c in asked)],
+        confidence=0.9,
+        key=str(plan.get("key") or "plan/main"),
+    )
 
 
 def _research(b: _Bundle) -> Answer | str:
@@ -189,16 +255,30 @@ def _research(b: _Bundle) -> Answer | str:
         rationale="the goal needs facts",
         parents=[a.get("id") for a in b.of_type("plan")][-1:],
         confidence=0.7,
+        key=f"finding/{b.topic()}",
     )
 
 
-def _critique(b: _Bundle) -> Answer | str:
+def _to_review(b: _Bundle) -> dict[str, Any] | None:
     candidates = [a for a in b.artifacts if a.get("type") != "critique"]
-    if not candidates:
-        return "nothing to review yet"
-    target = candidates[-1]
+    if not b.revise:
+        return candidates[-1] if candidates else None
+    reviewed = {str(b.body(c).get("target")) for c in b.of_type("critique")}
+    fresh = [a for a in candidates if str(a.get("id")) not in reviewed]
+    # plans first: everything else follows from them
+    fresh.sort(key=lambda a: a.get("type") != "plan" or a.get("role") == "coordinator")
+    return fresh[0] if fresh else None
+
+
+def _critique(b: _Bundle) -> Answer | str:
+    target = _to_review(b)
+    if target is None:
+        return "nothing new to review" if b.revise else "nothing to review yet"
     body = b.body(target)
     issues: list[str] = []
+    work_plan = target.get("type") == "plan" and target.get("role") != "coordinator"
+    if b.revise and work_plan and _REVIEW_STEP not in body.get("steps", []):
+        issues.append("the plan has no review step: nobody checks the findings")
     if target.get("type") == "finding" and not body.get("evidence"):
         issues.append("the finding gives no evidence")
     if target.get("type") == "plan" and len(body.get("steps") or []) < 2:
@@ -215,8 +295,9 @@ def _critique(b: _Bundle) -> Answer | str:
         "critic",
         "critique",
         critique,
-        rationale=f"reviewed the newest {target.get('type')}",
+        rationale=f"reviewed the {'unreviewed' if b.revise else 'newest'} {target.get('type')}",
         parents=[target.get("id")],
+        key=f"critique/{target.get('key') or target.get('type')}",
     )
 
 
@@ -249,6 +330,7 @@ def _synthesis(b: _Bundle, *, always: bool = False) -> Answer | str:
         result,
         rationale="combined the findings and plans visible to me",
         parents=[s.get("id") for s in sources],
+        key="result/main",
     )
 
 
@@ -268,6 +350,10 @@ class ScriptedChatModel(BaseChatModel):
     """Make the first answer of a conversation invalid (to exercise the repair path)."""
     always_invalid: bool = False
     """Make every answer invalid."""
+    revise: bool = False
+    """Readable keys, and a critic and a planner that revise (see the module's docstring)."""
+    think_s: float = 0.0
+    """How long each answer takes."""
 
     @property
     def _llm_type(self) -> str:
@@ -279,11 +365,13 @@ class ScriptedChatModel(BaseChatModel):
             "capabilities": list(self.capabilities),
             "invalid_first": self.invalid_first,
             "always_invalid": self.always_invalid,
+            "revise": self.revise,
+            "think_s": self.think_s,
         }
 
     def answer(self, bundle: dict[str, Any]) -> Answer:
         """The (valid) decision this model makes for `bundle`."""
-        b = _Bundle(bundle)
+        b = _Bundle(bundle, revise=self.revise)
         caps = ", ".join(self.capabilities) or "none"
         if b.phase == "assign":
             return self._assign(b)
@@ -335,7 +423,12 @@ class ScriptedChatModel(BaseChatModel):
             "assignments": assignments,
         }
         outcome = b.act(
-            "coordinator", "plan", body, rationale="roles assigned by capability", confidence=0.9
+            "coordinator",
+            "plan",
+            body,
+            rationale="roles assigned by capability",
+            confidence=0.9,
+            key="plan/assignments",
         )
         return outcome if isinstance(outcome, dict) else _abstain(outcome)
 
@@ -348,7 +441,9 @@ class ScriptedChatModel(BaseChatModel):
             "content": f"I intend to work on {b.title!r} as {role}.",
             "rationale": f"my capabilities: {', '.join(self.capabilities)}",
         }
-        outcome = b.act(role, "proposal", body, rationale=f"{role} fits my capabilities")
+        outcome = b.act(
+            role, "proposal", body, rationale=f"{role} fits my capabilities", key=f"proposal/{role}"
+        )
         return outcome if isinstance(outcome, dict) else _abstain(outcome)
 
     def _reply(self, messages: list[BaseMessage]) -> str:
@@ -366,6 +461,10 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        time.sleep(self.think_s)
+        return self._answered(messages)
+
+    def _answered(self, messages: list[BaseMessage]) -> ChatResult:
         text = self._reply(messages)
         prompt_chars = sum(len(_text(m)) for m in messages)
         usage = UsageMetadata(
@@ -383,7 +482,8 @@ class ScriptedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return self._generate(messages, stop=stop, **kwargs)
+        await asyncio.sleep(self.think_s)
+        return self._answered(messages)
 
 
 def _spoil(answer: Answer) -> Answer:

@@ -264,6 +264,7 @@ class LedgerCounts:
             posted=posted,
             completed=self.by_kind["task.completed"],
             failed=self.by_kind["task.failed"],
+            cancelled=self.by_kind["task.cancelled"],
             open=by_status.get("open", 0),
             leased=by_status.get("leased", 0),
             completion=rate(self.by_kind["task.completed"], posted),

@@ -96,6 +96,7 @@ class TaskMetrics(Metric):
     posted: int
     completed: int
     failed: int
+    cancelled: int = Field(description="withdrawn by their poster before anyone took them")
     open: int
     leased: int
     completion: Rate = Field(description="completed over posted")

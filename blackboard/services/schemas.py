@@ -8,11 +8,14 @@ from jsonschema.exceptions import SchemaError
 
 import artifacts
 from blackboard.content import content_hash
-from blackboard.errors import FieldError, InvalidSchema, NotFound
+from blackboard.errors import FieldError, IncompatibleSchema, InvalidSchema, NotFound
 from blackboard.records import TypeVersion
+from blackboard.services.compatibility import Reason, problems
 from blackboard.services.validation import BodySchema, pointer
+from blackboard.store import events as event_store
 from blackboard.store import types as type_store
 from blackboard.store.database import Conn
+from blackboard.store.events import EventDraft
 
 
 def _remote_refs(node: Any, at: str = "") -> list[FieldError]:
@@ -115,43 +118,133 @@ class SchemaCache:
         return found
 
 
+OPERATOR = "operator"
+STARTUP = "standard types"
+
+
+def incompatible(
+    name: str, latest: TypeVersion, mode: str, reasons: list[Reason]
+) -> IncompatibleSchema:
+    """The refusal of a new version of `name` that breaks `mode`, one reason per problem."""
+    return IncompatibleSchema(
+        f"the new schema breaks the {mode} compatibility of {name!r} with its version "
+        f"{latest.version}; register it with compatibility 'none' to override",
+        type=name,
+        compatibility=mode,
+        previous_version=latest.version,
+        reasons=[{"path": r.path, "message": r.message} for r in reasons],
+    )
+
+
 async def register(
-    conn: Conn, *, name: str, schema: dict[str, Any], description: str | None
+    conn: Conn,
+    *,
+    name: str,
+    schema: dict[str, Any],
+    description: str | None,
+    compatibility: str | None = None,
+    by: str = OPERATOR,
 ) -> tuple[TypeVersion, bool]:
     """Store `schema` as the next version of `name`; return it and whether it is new.
 
-    Registering the schema that is already the newest version changes nothing.
+    The change is checked under `compatibility`, default the type's mode (backward for a
+    new type), and refused (IncompatibleSchema) if it breaks it. A mode other than 'none'
+    becomes the type's mode; 'none' lets this one change through unchecked and records on
+    the version the mode it broke, if any. Registering the schema that is already the
+    newest version stores nothing but the mode asked for.
     """
     check_schema(schema)
     digest = content_hash(schema)
     await type_store.lock_name(conn, name=name)
     latest = await type_store.latest(conn, name=name)
+    standing = await type_store.mode(conn, name=name) or "backward"
     if latest is not None and latest.schema_hash == digest:
+        if compatibility is not None and compatibility != standing:
+            await type_store.set_mode(conn, name=name, compatibility=compatibility)
         return latest, False
-    version = 1 if latest is None else latest.version + 1
+    mode = compatibility or standing
+    overrode = None
+    if latest is not None:
+        reasons = problems(latest.schema_, schema, standing if mode == "none" else mode)
+        if reasons and mode != "none":
+            raise incompatible(name, latest, mode, reasons)
+        overrode = standing if reasons else None
     created = await type_store.insert(
-        conn, name=name, version=version, schema=schema, schema_hash=digest, description=description
+        conn,
+        name=name,
+        version=1 if latest is None else latest.version + 1,
+        schema=schema,
+        schema_hash=digest,
+        description=description,
+        compatibility=mode,
+        registered_by=by,
+        overrode=overrode,
     )
+    if latest is None or mode != "none":
+        await type_store.set_mode(conn, name=name, compatibility=mode)
+    await _announce(conn, created)
     return created, True
 
 
+async def _announce(conn: Conn, created: TypeVersion) -> None:
+    """Tell every board that holds artifacts of the type that its standard moved."""
+    # Boards in id order: two registrations of different types never wait on each
+    # other's boards in opposite orders.
+    for board_id in await type_store.boards_using(conn, name=created.name):
+        await event_store.append(
+            conn,
+            board_id=board_id,
+            events=[
+                EventDraft(
+                    kind="type.registered",
+                    data={
+                        "type": created.name,
+                        "version": created.version,
+                        "compatibility": created.compatibility,
+                        "overrode": created.overrode,
+                        "registered_by": created.registered_by,
+                    },
+                )
+            ],
+        )
+
+
+class StandardTypeChanged(RuntimeError):
+    """A standard type changed in code in a way that breaks its registered versions."""
+
+
 async def register_standard_types(conn: Conn) -> list[TypeVersion]:
-    """Register the standard types from `artifacts` (a no-op for those already current)."""
+    """Register the standard types from `artifacts` whose code changed since start-up last
+    registered them (new ones under `backward`); StandardTypeChanged if a change breaks a
+    type's mode, naming the type and every problem."""
     registered = []
     for name, model in artifacts.STANDARD_TYPES.items():
-        version, _ = await register(
-            conn, name=name, schema=artifacts.json_schema(name), description=model.__doc__
-        )
+        schema = artifacts.json_schema(name)
+        if await type_store.latest_hash_by(conn, name=name, registered_by=STARTUP) == content_hash(
+            schema
+        ):
+            continue  # unchanged in code: whatever the operator registered since stays
+        try:
+            version, _ = await register(
+                conn, name=name, schema=schema, description=model.__doc__, by=STARTUP
+            )
+        except IncompatibleSchema as exc:
+            lines = [f"  {r['path'] or '/'}: {r['message']}" for r in exc.extra["reasons"]]
+            raise StandardTypeChanged(
+                f"the standard type {name!r} changed in code and {exc.detail}; refusing to "
+                "start. Problems:\n" + "\n".join(lines)
+            ) from exc
         registered.append(version)
     return registered
 
 
-async def get_type(conn: Conn, *, name: str) -> tuple[TypeVersion, list[TypeVersion]]:
-    """Return the newest version of `name` and all its versions; NotFound if unknown."""
+async def get_type(conn: Conn, *, name: str) -> tuple[TypeVersion, list[TypeVersion], str]:
+    """Return the newest version of `name`, all its versions and its compatibility mode;
+    NotFound if unknown."""
     versions = await type_store.versions(conn, name=name)
     if not versions:
         raise NotFound(f"artifact type {name!r} is not registered", type=name)
-    return versions[-1], versions
+    return versions[-1], versions, await type_store.mode(conn, name=name) or "backward"
 
 
 async def list_types(conn: Conn) -> list[TypeVersion]:

@@ -6,7 +6,9 @@ from blackboard import telemetry
 from blackboard.content import content_hash
 from blackboard.drafts import ArtifactDraft, TaskDraft
 from blackboard.errors import (
+    Conflict,
     FieldError,
+    Forbidden,
     IdempotencyKeyReused,
     InvalidInput,
     LeaseLost,
@@ -307,6 +309,31 @@ async def abstain(
     if held:
         telemetry.TASK_TRANSITIONS.labels("abstained").inc()
     return task
+
+
+async def cancel(conn: Conn, *, task_id: UUID, caller: Agent | None) -> Task:
+    """Withdraw an open task (its poster, or the operator as `caller` None), logging
+    `task.cancelled`; once an agent holds it, or it is done, it can no longer be."""
+    found = await task_store.get_with_lease(conn, task_id=task_id)
+    if found is None:
+        raise NotFound("no task with this id", task_id=str(task_id))
+    task, _ = found
+    if caller is not None and task.posted_by != caller.id:
+        raise Forbidden("only the task's poster may cancel it", task_id=str(task_id))
+    cancelled = await task_store.cancel(conn, task_id=task_id)
+    if cancelled is None:
+        raise Conflict(
+            f"only an open task can be cancelled; this one is {task.status}",
+            task_id=str(task_id),
+            status=task.status,
+        )
+    await event_store.append(
+        conn,
+        board_id=task.board_id,
+        events=[task_event("task.cancelled", cancelled, caller.id if caller else None)],
+    )
+    telemetry.TASK_TRANSITIONS.labels("cancelled").inc()
+    return cancelled
 
 
 async def get(conn: Conn, *, task_id: UUID) -> Task:

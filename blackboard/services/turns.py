@@ -1,6 +1,9 @@
 """Turns from the agent's side: completing one (claim the role, publish with fencing) or
 abstaining — the same path for external agents over REST and for model-backed agents."""
 
+import asyncio
+import contextlib
+import time
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -9,11 +12,12 @@ from blackboard.drafts import ArtifactDraft
 from blackboard.errors import Forbidden, LeaseLost, NotFound
 from blackboard.records import Agent, Artifact, Turn
 from blackboard.services import artifacts
+from blackboard.services.feed import Feeds
 from blackboard.services.schemas import SchemaCache
 from blackboard.store import events as event_store
 from blackboard.store import runs as run_store
 from blackboard.store.artifact_writes import TurnDone
-from blackboard.store.database import Conn
+from blackboard.store.database import Conn, Database
 from blackboard.store.events import EventDraft
 
 
@@ -176,3 +180,18 @@ async def close_unanswered(
 async def offered_to(conn: Conn, *, agent: Agent, limit: int = 20) -> list[Turn]:
     """Return the turns waiting for this agent."""
     return await run_store.offered_to(conn, agent_id=agent.id, limit=limit)
+
+
+async def offered_within(db: Database, feeds: Feeds, *, agent: Agent, wait_s: float) -> list[Turn]:
+    """Return the turns waiting for this agent; with `wait_s`, wait up to that long for one."""
+    deadline = time.monotonic() + wait_s
+    with feeds.following():
+        while True:
+            async with db.connection() as conn:
+                offered = await offered_to(conn, agent=agent)
+            remaining = deadline - time.monotonic()
+            if offered or remaining <= 0:
+                return offered
+            changed = feeds.any_changed  # any board moved: a turn may have been offered
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), timeout=min(remaining, feeds.fallback_s))

@@ -98,6 +98,7 @@ LEDGER_KINDS = [
     "task.lease_expired",
     "task.completed",
     "task.failed",
+    "task.cancelled",
 ]
 
 

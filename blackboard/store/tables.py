@@ -105,6 +105,23 @@ class ArtifactType(SQLModel, table=True):
     schema_hash: str = Field(sa_column=Column(Text, nullable=False))
     description: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(sa_column=_now())
+    # the compatibility mode this version was checked under ('none': not checked)
+    compatibility: str = Field(
+        sa_column=Column(Text, nullable=False, server_default=text("'backward'"))
+    )
+    # who registered it: 'operator' (the admin token) or 'standard types' (start-up)
+    registered_by: str | None = Field(default=None, sa_column=Column(Text))
+    # the type's mode this version breaks, when registered with 'none' over it
+    overrode: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class ArtifactTypeMode(SQLModel, table=True):
+    """The compatibility mode a type's next versions are checked under."""
+
+    __tablename__ = "artifact_type_modes"
+
+    name: str = Field(sa_column=Column(Text, primary_key=True))
+    compatibility: str = Field(sa_column=Column(Text, nullable=False))
 
 
 class ArtifactKey(SQLModel, table=True):
@@ -352,6 +369,8 @@ class Task(SQLModel, table=True):
             postgresql_where=text("status = 'leased'"),
         ),
         Index("ix_tasks_board_status", "board_id", "status"),
+        # A poster's own tasks, newest first, page by page (A2A ListTasks).
+        Index("ix_tasks_posted_by", "posted_by", "created_at", "id"),
     )
 
     id: UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
@@ -374,7 +393,8 @@ class Task(SQLModel, table=True):
     # or expired — abstaining hands a task back without spending its budget
     attempt: int = Field(sa_column=Column(Integer, nullable=False, server_default=text("0")))
     failures: int = Field(sa_column=Column(Integer, nullable=False, server_default=text("0")))
-    status: str = Field(sa_column=Column(Text, nullable=False))  # open|leased|completed|failed
+    # open|leased|completed|failed|cancelled
+    status: str = Field(sa_column=Column(Text, nullable=False))
     available_at: datetime = Field(sa_column=_now())
     holder_id: UUID | None = Field(
         default=None, sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("agents.id"))

@@ -266,6 +266,16 @@ async def release(
     return task
 
 
+async def cancel(conn: Conn, *, task_id: UUID) -> Task | None:
+    """Mark the task cancelled if it is open; None if it is not (any more)."""
+    cur = await conn.execute(
+        f"""UPDATE tasks SET status = 'cancelled', updated_at = now()
+            WHERE id = %s AND status = 'open' RETURNING {TASK_COLUMNS}""",
+        (task_id,),
+    )
+    return _task(await cur.fetchone())
+
+
 _EXPIRE_DUE = f"""
 WITH due AS (
     SELECT id, holder_id AS former_holder FROM tasks

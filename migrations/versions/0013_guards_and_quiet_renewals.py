@@ -7,7 +7,7 @@ one. Claims and tasks count their renewals (and keep the last one's time) in the
 renewing no longer appends an event.
 
 Revision ID: 0013
-Revises: 0012
+Revises: 0015
 Create Date: 2026-12-07
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
 revision: str = "0013"
-down_revision: str | None = "0012"
+down_revision: str | None = "0015"  # re-chained after 0014 and 0015 on main
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -11,6 +11,7 @@ from agents.client import (
     AsyncClient,
     Forbidden,
     IdempotencyKeyReused,
+    IncompatibleSchema,
     LeaseLost,
     NotFound,
     PayloadTooLarge,
@@ -51,6 +52,15 @@ async def test_health_agents_boards_and_types(admin: AsyncClient, new_agent: New
     detail = await agent.get_type("counter")
     assert detail.latest.version == 1 and detail.versions == [1]
     assert (await agent.get_type_version("finding", 1)).name == "finding"
+    assert detail.compatibility == "backward"
+    stricter = {**schema, "properties": {"n": {"type": "integer", "minimum": 0}}}
+    with pytest.raises(IncompatibleSchema) as refused:
+        await admin.put_type("counter", stricter)
+    assert [r["path"] for r in refused.value.reasons] == ["/properties/n/minimum"]
+    verdict = await admin.check_type("counter", stricter)
+    assert not verdict.compatible and verdict.checked == 0
+    forced = await admin.put_type("counter", stricter, compatibility="none")
+    assert (forced.version, forced.overrode, forced.registered_by) == (2, "backward", "operator")
 
 
 async def test_artifacts_publish_list_history_lineage_retract(
@@ -326,3 +336,14 @@ async def test_webhooks_deliver_signed_events_the_sdk_can_verify(
         assert (await admin.get_webhook(hook.id)).active is False
     finally:
         receiver.server.shutdown()
+
+
+async def test_cancel_task(admin: AsyncClient, new_agent: NewAgent) -> None:
+    board = await admin.create_board("cancels")
+    poster, other = await new_agent(), await new_agent()
+    posted = await poster.post_task(board.id, "Not needed after all")
+    with pytest.raises(Forbidden):
+        await other.cancel_task(posted.id)
+    assert (await poster.cancel_task(posted.id)).status == "cancelled"
+    assert await other.claim_task(board.id) is None
+    assert [t.id for t in await poster.list_tasks(board.id, status="cancelled")] == [posted.id]

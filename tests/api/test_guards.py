@@ -287,20 +287,20 @@ async def test_16_agents_racing_for_a_guarded_role_never_write_a_lower_token(
 
     async def racer(agent: dict[str, Any]) -> None:
         nonlocal refused
-        held: str | None = None
-        for _ in range(12):
+        for _ in range(8):
             r = await client.post(
                 f"/v1/boards/{board['id']}/claims",
                 json={"role": "node", "scope": "1", "ttl_s": 0.15},
                 headers=agent["headers"],
             )
-            if r.status_code == 201:
-                held = r.json()["id"]
-            # write whether or not the lease still runs: a zombie's writes must bounce
-            if held is not None:
-                w = await write(client, board, agent, "color/1", held)
-                refused += w.status_code == 409
-            await asyncio.sleep(0.03)
+            if r.status_code != 201:
+                await asyncio.sleep(0.03)
+                continue
+            held = r.json()["id"]
+            await write(client, board, agent, "color/1", held)
+            await asyncio.sleep(0.2)  # stalls: the lease lapses, another racer takes over
+            late = await write(client, board, agent, "color/1", held)  # a zombie's write
+            refused += late.status_code == 409
 
     await asyncio.gather(*(racer(a) for a in agents))
     tokens = [row[1] for row in versions_of(db, "color/1")]

@@ -1,9 +1,18 @@
-"""`blackboard demo`: embedded PostgreSQL + the API in-process + scripted agents, end to end;
-its summary agrees with what the API reports for each board."""
+"""`blackboard demo` as a new user meets it: on serve's data dir, it leaves boards that a
+later `blackboard serve` shows, and the curl commands it printed work against that service,
+verbatim; run again while the service is up, it joins it; --keep serves until told to stop.
+In-process (`run_demo`): --fresh cleans up after itself, and every protocol's figures agree
+with the service's."""
 
+import json
+import os
+import signal
+import subprocess
+import sys
 import tempfile
-from collections import Counter
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,146 +22,278 @@ import typer
 from typer.testing import CliRunner
 
 from blackboard.cli import demo_command
-from blackboard.cli.demo_command import PROTOCOLS, DemoSummary, TurnLine, run_demo
+from blackboard.cli.demo_command import PROTOCOLS, run_demo
+from blackboard.cli.demo_driver import DemoSummary, RunSummary, TurnLine
 from blackboard.config import Settings
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.e2e
 
+BLACKBOARD = str(Path(sys.executable).with_name("blackboard"))
+
 
 @pytest.fixture
-def data_dir() -> Iterator[Path]:
-    """A fresh data directory outside pytest's tmp_path: pytest resets its
-    /tmp/pytest-of-<user> to mode 0700 whenever a session starts, which would lock the
-    embedded server's system user out mid-run when tests run as root."""
+def workdir() -> Iterator[Path]:
+    """A fresh directory outside pytest's tmp_path: pytest resets its /tmp/pytest-of-<user>
+    to mode 0700 whenever a session starts, which would lock the embedded server's system
+    user out mid-run when tests run as root."""
     with tempfile.TemporaryDirectory(prefix="bb-demo-") as tmp:
-        yield Path(tmp) / "data"
+        yield Path(tmp)
 
 
-def embedded_settings() -> Settings:
-    """Settings that use the embedded PostgreSQL, whatever the environment says."""
-    return Settings(database_url=None, admin_token=None)
+def environment(workdir: Path, port: int) -> dict[str, str]:
+    """A user's environment: nothing of ours set but the data dir and the port."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BLACKBOARD_")}
+    env.update(BLACKBOARD_DATA_DIR=str(workdir / "data"), BLACKBOARD_PORT=str(port))
+    env["COLUMNS"] = "200"  # a wide terminal: one message a line (commands never wrap)
+    return env
 
 
-def compared_by_service(summary: DemoSummary) -> dict[str, Any]:
-    """What the printed compare command answers."""
-    url = summary.compare_command().split('"')[1]
-    headers = {"Authorization": f"Bearer {summary.admin_token}"}
-    compared: dict[str, Any] = httpx.get(url, headers=headers, timeout=10).json()
-    return compared
+def demo(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [BLACKBOARD, "demo", "--fast", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=170,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@contextmanager
+def serving(env: dict[str, str], log: Path) -> Iterator[str]:
+    """`blackboard serve` in its own process; yield its URL once /healthz answers."""
+    url = f"http://127.0.0.1:{env['BLACKBOARD_PORT']}"
+    with log.open("w") as out:
+        process = subprocess.Popen([BLACKBOARD, "serve"], env=env, stdout=out, stderr=out)
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                assert process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "serve did not come up:\n" + log.read_text()
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            yield url
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=60) == 0, log.read_text()
+
+
+def run_printed(exports: list[str], command: str, curlrc: Path) -> tuple[int, Any]:
+    """Run a printed command verbatim in bash after the printed exports; return the HTTP
+    status (written by curl's config file, not by the command) and the JSON it printed."""
+    env = {**os.environ, "CURL_HOME": str(curlrc.parent)}
+    script = "\n".join([*exports, command])
+    out = subprocess.run(
+        ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=30, check=True
+    ).stdout
+    body, _, status = out.rpartition("\n")
+    return int(status), json.loads(body)
+
+
+def test_the_demo_leaves_boards_that_serve_shows_and_its_commands_work(workdir: Path) -> None:
+    env = environment(workdir, free_port())
+    out = demo(env)
+
+    lines = out.splitlines()
+    # progress from the first line on: where the database comes from, then each stage
+    assert lines[0].startswith("… ")
+    assert any(line.startswith("… starting PostgreSQL in ") for line in lines), out
+    assert "… migrating the database" in lines
+    assert "sequential completed: completed 2 round(s)" in out  # the stop reason, as it ends
+    assert "wall time (the service's)" in out
+    board_pages = [line.split()[-1] for line in lines if " board  http" in line]
+    run_pages = [line.split()[-1] for line in lines if " run    http" in line]
+    assert len(board_pages) == len(run_pages) == 1, out
+    exports = [line for line in lines if line.startswith("export ")]
+    curls = [line for line in lines if line.startswith("curl -s ")]
+    assert [e.split("=")[0] for e in exports] == ["export BB", "export TOKEN"]
+    assert len(curls) >= 7, out
+    assert "has stopped; its boards stay in" in out
+    assert not (workdir / "data" / "pgdata" / "postmaster.pid").exists()  # it stopped
+
+    curlrc = workdir / ".curlrc"
+    curlrc.write_text('write-out = "\\n%{http_code}"\n')
+    with serving(env, workdir / "serve.log") as url:
+        started = (workdir / "serve.log").read_text()
+        assert f"inspector   {url}/inspector/" in started
+        assert f"docs        {url}/docs" in started
+        answers = {command: run_printed(exports, command, curlrc) for command in curls}
+        assert [status for status, _ in answers.values()] == [200] * len(curls), answers
+        by_path = {c.split('"')[1].split("?")[0]: body for c, (_, body) in answers.items()}
+
+        # the data the summary described: a revised plan, its critique, the run's turns
+        [artifacts] = [b for p, b in by_path.items() if p.endswith("/artifacts")]
+        keys = [(a["key"], a["version"]) for a in artifacts["items"]]
+        assert ("plan/main", 1) in keys and ("critique/plan/main", 1) in keys
+        [run] = [b for p, b in by_path.items() if p.count("/") == 3 and "/v1/runs/" in p]
+        assert run["run"]["status"] == "completed" and len(run["turns"]) == 8
+        assert ("plan/main", 2) in keys  # the planner revised it after the critique
+        history = {p.split("/keys/")[1]: b for p, b in by_path.items() if "/keys/" in p}
+        assert "plan/main/history" in history
+        assert all(len(h["items"]) >= 2 for h in history.values()), history
+        [calls] = [b for p, b in by_path.items() if p.endswith("/calls")]
+        assert len(calls["items"]) == 8
+        # the inspector pages it named are there (behind the login)
+        page = httpx.get(run_pages[0], cookies={"bb_inspector": admin_token(workdir)})
+        assert page.status_code == 200 and "sequential" in page.text
+
+        # run again while serve is up: the demo joins that service and leaves it running
+        again = demo(env)
+        assert f"service {url} (already running" in again
+        assert "keeps running" in again
+        assert "planner-2" in again  # new agents beside the first demo's
+        assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200
+        boards = httpx.get(
+            f"{url}/v1/boards", headers={"Authorization": f"Bearer {admin_token(workdir)}"}
+        ).json()["items"]
+        assert {"demo-sequential", "demo-sequential-2"} <= {b["name"] for b in boards}
+
+        # with a token that service does not know, it says so and changes nothing
+        wrong = subprocess.run(
+            [BLACKBOARD, "demo", "--fast"],
+            env={**env, "BLACKBOARD_ADMIN_TOKEN": "bbadmin_not-this-one"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert wrong.returncode == 1, wrong.stdout + wrong.stderr
+        assert f"the service at {url} refused" in wrong.stdout
+        assert "Traceback" not in wrong.stdout + wrong.stderr
+        after = httpx.get(
+            f"{url}/v1/boards", headers={"Authorization": f"Bearer {admin_token(workdir)}"}
+        ).json()["items"]
+        assert len(after) == len(boards)
+
+
+def test_keep_serves_until_told_to_stop(workdir: Path) -> None:
+    env = environment(workdir, free_port())
+    process = subprocess.Popen(
+        [BLACKBOARD, "demo", "--fast", "--fresh", "--keep"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Serving at "):
+                break
+        url = lines[-1].split()[2]
+        assert url.startswith("http://127.0.0.1:"), "".join(lines)
+        assert any(line.startswith("curl -s ") for line in lines)
+        assert httpx.get(f"{url}/healthz", timeout=5).status_code == 200  # still serving
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=60)
+    assert code == 0
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{url}/healthz", timeout=2)
+    assert not (workdir / "data").exists()  # --fresh: serve's data dir was never touched
+
+
+def admin_token(workdir: Path) -> str:
+    return (workdir / "data" / "admin_token").read_text().strip()
+
+
+class Recorder:
+    """An observer that keeps what it is told."""
+
+    def __init__(self) -> None:
+        self.stages: list[str] = []
+        self.turns: list[tuple[str, TurnLine]] = []
+        self.done: list[RunSummary] = []
+
+    def stage(self, what: str) -> None:
+        self.stages.append(what)
+
+    def ready(self, summary: DemoSummary) -> None:
+        self.stages.append("ready")
+
+    def turn(self, protocol: str, turn: TurnLine) -> None:
+        self.turns.append((protocol, turn))
+
+    def run_done(self, run: RunSummary) -> None:
+        self.done.append(run)
+
+
+def fresh_settings(workdir: Path) -> Settings:
+    """Embedded PostgreSQL whatever the environment says, on an unused data dir."""
+    return Settings(database_url=None, admin_token=None, data_dir=workdir / "unused")
 
 
 def api_figures(summary: DemoSummary) -> dict[str, dict[str, Any]]:
     """Per protocol: what the API itself reports for that run's board."""
     figures: dict[str, dict[str, Any]] = {}
-    headers = {"Authorization": f"Bearer {summary.admin_token}"}
+    headers = {"Authorization": f"Bearer {summary.agent_token}"}
     with httpx.Client(base_url=summary.url, headers=headers, timeout=10) as c:
         for run in summary.runs:
             artifacts = c.get(
                 f"/v1/boards/{run.board_id}/artifacts", params={"latest": "false", "limit": 500}
             ).json()["items"]
-            abstentions = c.get(f"/v1/boards/{run.board_id}/abstentions").json()
             detail = c.get(f"/v1/runs/{run.run_id}").json()
-            calls = c.get(f"/v1/runs/{run.run_id}/calls").json()["items"]
-            curl_status = []
-            for command in summary.curl_commands(run):
-                url = command.split('"')[1]
-                curl_status.append(c.get(url.removeprefix(summary.url)).status_code)
+            compared = c.get("/v1/runs/compare", params={"run_id": run.run_id}).json()
             figures[run.protocol] = {
-                "curl_status": curl_status,
-                "by_type": dict(Counter(a["type"] for a in artifacts)),
-                "abstentions": len(abstentions["items"]),
-                "abstention_reasons": [a["reason"] for a in abstentions["items"]],
+                "artifacts": len(artifacts),
                 "turns": len(detail["turns"]),
                 "status": detail["run"]["status"],
                 "stop_reason": detail["run"]["stop_reason"],
                 "tokens": detail["run"]["tokens_used"],
-                "roles": dict(Counter(c["role"] for c in detail["claims"])),
-                "context": [
-                    (c["step"], len(c["manifest"].get("shown", [])), c["manifest"]["hidden_total"])
-                    for c in sorted(calls, key=lambda c: c["step"])
-                ],
+                "wall_s": compared["runs"][0]["wall_time_s"],
             }
     return figures
 
 
-def test_the_demo_runs_end_to_end_on_a_fresh_embedded_database(data_dir: Path) -> None:
-    seen: list[tuple[str, TurnLine]] = []
-    reported: dict[str, dict[str, Any]] = {}
-
-    def check_while_serving(summary: DemoSummary) -> None:
-        reported.update(api_figures(summary))
-
-    summary = run_demo(
-        embedded_settings(),
-        data_dir=data_dir,
-        fast=True,
-        rounds=5,  # --fast keeps it at 1
-        on_turn=lambda protocol, turn: seen.append((protocol, turn)),
-        hold=check_while_serving,
-    )
-
-    assert summary.embedded and summary.data_dir == data_dir.resolve()
-    [run] = summary.runs
-    api = reported["sequential"]
-    assert run.protocol == "sequential" and run.status == api["status"] == "completed"
-    assert run.stop_reason == api["stop_reason"] == "completed 1 round(s)"
-    assert run.artifacts_by_type == api["by_type"]
-    assert run.artifact_count > 0
-    assert run.abstentions == api["abstentions"]
-    assert run.abstention_reasons == api["abstention_reasons"]
-    assert len(run.turns) == api["turns"] == 4  # one round of the four reference agents
-    assert run.tokens == api["tokens"] > 0
-    assert run.roles_claimed == api["roles"]
-    assert [(t.step, t.shown, t.hidden) for t in run.turns] == api["context"]
-    assert run.duplicates == 0
-    assert api["curl_status"] == [200] * 7  # the printed commands work
-    # progress was reported live, one line per finished turn, in order
-    assert [t.step for _, t in seen] == [t.step for t in run.turns]
-    # everything was stopped: PostgreSQL is down and the port no longer answers
-    assert not (data_dir / "pgdata" / "postmaster.pid").exists()
-    with pytest.raises(httpx.TransportError):
-        httpx.get(f"{summary.url}/healthz", timeout=2)
-
-
-def test_compare_runs_every_protocol_on_its_own_board(data_dir: Path) -> None:
+def test_a_fresh_demo_runs_every_protocol_and_cleans_up(workdir: Path) -> None:
+    seen = Recorder()
     reported: dict[str, dict[str, Any]] = {}
     summary = run_demo(
-        embedded_settings(),
+        fresh_settings(workdir),
         PROTOCOLS,
-        data_dir=data_dir,
+        fresh=True,
         fast=True,
-        hold=lambda s: reported.update(api_figures(s), compare=compared_by_service(s)),
+        observer=seen,
+        hold=lambda s: reported.update(api_figures(s)),
     )
 
-    assert [r.protocol for r in summary.runs] == list(PROTOCOLS) and len(summary.runs) == 5
+    assert seen.stages[0].startswith("starting PostgreSQL in ")
+    assert summary.started_service and summary.data_dir is None
+    assert [r.protocol for r in summary.runs] == list(PROTOCOLS)
     assert len({r.board_id for r in summary.runs}) == 5
     for run in summary.runs:
         api = reported[run.protocol]
-        assert run.status == api["status"], run
-        assert run.artifacts_by_type == api["by_type"], run.protocol
-        assert run.abstentions == api["abstentions"], run.protocol
+        assert run.status == api["status"] and run.stop_reason == api["stop_reason"], run
+        assert run.artifact_count == api["artifacts"], run.protocol
         assert len(run.turns) == api["turns"], run.protocol
-        assert run.tokens == api["tokens"], run.protocol
-    # the printed comparison agrees with the service's own
-    compare_url = summary.compare_command().split('"')[1]
-    assert all(f"run_id={r.run_id}" in compare_url for r in summary.runs)
-    compared = reported["compare"]["runs"]
-    assert [c["protocol"] for c in compared] == list(PROTOCOLS)
-    for run, row in zip(summary.runs, compared, strict=True):
-        assert row["turns"]["total"] == len(run.turns), run.protocol
-        assert row["turns"]["abstained"] == run.abstentions, run.protocol
-        assert row["distinct_roles"] == run.distinct_roles, run.protocol
-        assert row["duplicate_artifacts"] == run.duplicates, run.protocol
-        assert row["tokens"] == run.tokens, run.protocol
-    solo = summary.runs[-1]
-    assert {t.agent for t in solo.turns} == {"generalist"}
+        assert run.tokens == api["tokens"] > 0, run.protocol
+        assert run.wall_s == api["wall_s"], run.protocol  # the service's figure, not ours
+        assert run.stop_reason, run.protocol
+    assert [r.protocol for r in seen.done] == list(PROTOCOLS)
+    assert [t.step for p, t in seen.turns if p == "sequential"] == [
+        t.step for t in summary.runs[0].turns
+    ]
+    # readable keys, the same names everywhere
+    keys = {k for r in summary.runs for k in r.versions_by_key}
+    assert {"plan/main", "finding/sky-blue", "result/main"} <= keys
+    assert {t.agent for t in summary.runs[-1].turns} == {"generalist"}
+    # everything was stopped and removed: the port no longer answers, no data dir is left
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{summary.url}/healthz", timeout=2)
+    assert not (workdir / "unused").exists()
+    pgdata = Path(seen.stages[0].removeprefix("starting PostgreSQL in "))
+    assert not pgdata.parent.exists()
 
 
-def test_the_cli_prints_the_summary_and_curl_commands(
-    data_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("BLACKBOARD_DATABASE_URL", raising=False)
-    monkeypatch.delenv("BLACKBOARD_ADMIN_TOKEN", raising=False)
+def cli() -> typer.Typer:
     app = typer.Typer()
     demo_command.register(app)
 
@@ -160,32 +301,17 @@ def test_the_cli_prints_the_summary_and_curl_commands(
     def other() -> None:  # a second command, so that `demo` is addressed by name
         """Nothing."""
 
-    result = CliRunner().invoke(app, ["demo", "--fast", "--data-dir", str(data_dir)])
-
-    assert result.exit_code == 0, result.output
-    out = result.output
-    token = (data_dir / "admin_token").read_text().strip()
-    for heading in ("Artifacts per type", "Roles claimed", "Abstentions", "Context per turn"):
-        assert heading in out
-    assert "stop reason: completed 1 round(s)" in out
-    assert "wall time" in out
-    curls = [line for line in out.splitlines() if line.startswith("curl -s ")]
-    assert len(curls) == 7, out
-    assert all(f"Bearer {token}" in line and "http://127.0.0.1:" in line for line in curls)
-    assert any("/artifacts?latest=false" in line for line in curls)
-    assert any("/events?after=0" in line for line in curls)
-    assert any("/calls" in line for line in curls)
-    assert any("/history" in line for line in curls)
-    assert any("/metrics" in line for line in curls)
+    return app
 
 
-def test_the_cli_rejects_an_unknown_protocol() -> None:
-    app = typer.Typer()
-    demo_command.register(app)
-
-    @app.command()
-    def other() -> None:
-        """Nothing."""
-
-    result = CliRunner().invoke(app, ["demo", "--protocol", "chaos"])
-    assert result.exit_code != 0
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--protocol", "chaos"], "choose one of"),
+        (["--compare", "--protocol", "shared"], "--compare runs every protocol"),
+    ],
+)
+def test_the_cli_rejects_options_it_would_ignore(args: list[str], complaint: str) -> None:
+    result = CliRunner().invoke(cli(), ["demo", *args])
+    assert result.exit_code == 2
+    assert complaint in result.output

@@ -1,8 +1,13 @@
 """The inspector in a real headless browser (Debian's chromium, driven by Playwright):
 log in through the form, follow links, watch the live timeline pick up an artifact
 published meanwhile, read a diff and a turn's manifest. Writes a screenshot of the board
-page to test-artifacts/inspector-board.png."""
+page to test-artifacts/inspector-board.png.
 
+And a newcomer's tour after `blackboard demo`: `/` leads to the inspector, a demo board, its
+revised plan's diff, its run, and the API reference at /docs with the network closed to
+everything but the service; screenshots of each page go to test-artifacts/screenshots/."""
+
+import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from blackboard.cli.demo_command import run_demo
+from blackboard.config import Settings
 from tests.conftest import ADMIN_TOKEN
 from tests.inspector.scenario import CLAIM_V2, build, publish
 
@@ -27,6 +34,7 @@ playwright_api = pytest.importorskip(
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "test-artifacts" / "inspector-board.png"
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -151,3 +159,73 @@ async def test_browse_a_board_watch_it_live_and_read_a_diff_and_a_manifest(
         )
         await page.close()
     assert problems == []
+
+
+async def screenshot(page: Any, name: str) -> None:
+    """Keep what the page looks like for a reviewer (see the README's Testing section)."""
+    path = SCREENSHOTS / f"{name}.png"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    await page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000  # a rendered page, not a blank one
+
+
+async def test_a_newcomers_tour_after_the_demo(live_server: Any, browser: Any) -> None:
+    expect = playwright_api.expect
+    host, port = live_server.url.removeprefix("http://").split(":")
+    # the demo finds the service answering at its address and runs there
+    summary = await asyncio.to_thread(
+        run_demo,
+        Settings(host=host, port=int(port), admin_token=ADMIN_TOKEN, database_url=None),
+        fast=True,
+    )
+    [run] = summary.runs
+    assert not summary.started_service and "plan/main" in run.revised_keys
+
+    page, problems = await new_page(browser)
+    await page.goto(live_server.url + "/")
+    await page.wait_for_url("**/inspector/login**")
+    await page.fill("#token", ADMIN_TOKEN)
+    await page.click("form.login button[type=submit]")
+    await page.wait_for_url(live_server.url + "/inspector/")
+    await expect(page.locator("#boards")).to_contain_text(run.board_name)
+    await screenshot(page, "boards")
+
+    await page.click(f"text={run.board_name}")
+    await expect(page.locator("h1")).to_contain_text(run.board_name)
+    await expect(page.locator("#timeline-status")).to_have_text("live", timeout=WAIT_MS)
+    await expect(page.locator("svg.chart.roles rect.bar").first).to_be_visible()
+    await screenshot(page, "board")
+
+    # the revised plan: its current version, and what the revision changed
+    await page.click('#artifacts a:text-is("plan/main")')
+    await expect(page.locator("h1")).to_contain_text("plan/main")
+    await expect(page.locator("#history")).to_contain_text("v2")
+    await expect(page.locator("#diff .add").first).to_contain_text("Review the findings")
+    await screenshot(page, "artifact-diff")
+
+    await page.go_back()
+    await page.click(f'#runs a[href="/inspector/runs/{run.run_id}"]')
+    await expect(page.locator("article.turn")).to_have_count(len(run.turns))
+    await expect(page.locator("#run-meta")).to_contain_text(run.stop_reason or "?")
+    await screenshot(page, "run")
+    assert problems == []
+
+    # the API reference, with every request away from the service refused
+    refused: list[str] = []
+
+    async def only_the_service(route: Any) -> None:
+        if route.request.url.startswith(live_server.url + "/"):
+            await route.continue_()
+        else:
+            refused.append(route.request.url)
+            await route.abort()
+
+    docs, problems = await new_page(browser)
+    await docs.route("**/*", only_the_service)
+    await docs.goto(live_server.url + "/docs")
+    await expect(docs.locator(".opblock").first).to_be_visible(timeout=WAIT_MS)
+    await expect(docs.locator(".opblock-summary-path").first).to_contain_text("/v1/")
+    assert await docs.locator(".opblock").count() > 20  # the operations, listed
+    await screenshot(docs, "docs")
+    assert refused == [] and problems == []

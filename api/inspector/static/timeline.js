@@ -6,7 +6,8 @@
   "use strict";
   var table = document.getElementById("timeline");
   var status = document.getElementById("timeline-status");
-  if (!table || !window.EventSource) {
+  if (!table || !table.dataset.stream) return; // an older page: it stays as it is
+  if (!window.EventSource) {
     if (status) status.textContent = "not live (no EventSource in this browser)";
     return;
   }
