@@ -54,6 +54,7 @@ from agents.client import (
 from agents.client import (
     ArtifactDraft,
     AsyncClient,
+    AsyncRoleHold,
     BlackboardError,
     Event,
     LeaseLost,
@@ -106,6 +107,13 @@ class Context:
     client: AsyncClient
     me: AgentRecord
     board_id: UUID
+
+    def hold_role(
+        self, role: str, scope: str | None = None, *, ttl_s: float = 30.0
+    ) -> AsyncRoleHold:
+        """Hold a role on this board for a block (`async with ctx.hold_role("node", "7") as
+        hold:`), as `AsyncClient.hold_role` does: write guarded keys with `hold.publish`."""
+        return self.client.hold_role(self.board_id, role, scope, ttl_s=ttl_s)
 
 
 def to_draft(value: Draft, *, wants_type: str | None = None) -> ArtifactDraft:

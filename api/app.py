@@ -22,6 +22,7 @@ from api.routes import (
     boards,
     claims,
     events,
+    guards,
     health,
     metrics,
     runs,
@@ -171,7 +172,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Only one pair depends on the order: metrics before runs, as /v1/runs/compare must
     # not be read as /v1/runs/{run_id} (tests/api/test_routes.py).
     for module in (
-        tasks, artifacts, events, health, claims, metrics, runs, agents, boards, types, webhooks
+        tasks, artifacts, events, health, claims, guards, metrics, runs, agents, boards, types,
+        webhooks,
     ):  # fmt: skip
         app.include_router(module.router)
     app.include_router(prometheus.router)

@@ -295,8 +295,8 @@ class Population:
                 self.counts.with_parents += 1
         if rng.random() < 0.3:
             item["tags"] = [f"topic:{rng.randrange(12)}"]
-        if rng.random() < 0.3:
-            item["role"] = rng.choice(self.agents[author].roles)
+        # no `role`: a version may name only a role its author holds a live claim of, and
+        # the population's roles are recorded by its claims
         return item
 
     def _new_key(self, author: int, kind: str) -> str:

@@ -191,6 +191,17 @@ class ClaimDraft(Draft):
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
 
 
+class GuardDraft(Draft):
+    """Guard keys: writes to a key the pattern covers need a live claim of the role."""
+
+    key_pattern: str = Field(
+        description="A literal key with at most one {scope} (one segment, no '/') and an "
+        "optional trailing '*', e.g. 'color/{scope}'.",
+        max_length=256,
+    )
+    role: Role
+
+
 class RenewDraft(Draft):
     """Extend a lease."""
 

@@ -9,7 +9,10 @@ BlackboardError
 │   ├── IdempotencyKeyReused the same Idempotency-Key with a different request
 │   ├── RoleTaken            another agent holds an active claim that excludes this one
 │   ├── LeaseLost            a task's, turn's or claim's lease ran out or was given up
-│   ├── StaleClaim           a write under a claim that lapsed or is someone else's
+│   ├── StaleClaim           a write under a claim that lapsed, is someone else's or out-fenced
+│   ├── ClaimRequired        a write to a guarded key that names no claim
+│   ├── WrongClaim           a write to a guarded key under another role's or scope's claim
+│   ├── GuardOverlaps        a guard that would cover keys an existing guard covers
 │   ├── NameTaken            a unique name that already exists
 │   └── IncompatibleSchema   a type's new schema breaks the type's compatibility mode
 ├── Retry                    lost a race that a fresh attempt of the transaction resolves
@@ -17,7 +20,9 @@ BlackboardError
     ├── SchemaViolation      an artifact body that fails its type's JSON Schema
     ├── UnknownType          an artifact type that is not registered
     ├── InvalidSchema        a type schema that is not valid JSON Schema 2020-12
-    └── UnknownParent        a parent that is not an artifact on this board
+    ├── UnknownParent        a parent that is not an artifact on this board
+    ├── RoleWithoutClaim     a version naming a role its author holds no live claim of
+    └── InvalidPattern       a guard's key pattern that is malformed
 """
 
 from dataclasses import dataclass
@@ -92,6 +97,18 @@ class StaleClaim(Conflict):
     """A write was fenced off: its claim is expired, released, or someone else's."""
 
 
+class ClaimRequired(Conflict):
+    """A write to a key a guard covers named no claim."""
+
+
+class WrongClaim(Conflict):
+    """A write to a guarded key named a claim of another role or scope than the guard's."""
+
+
+class GuardOverlaps(Conflict):
+    """A new guard would cover keys that an existing guard on the board covers."""
+
+
 class NameTaken(Conflict):
     """A name that must be unique is already used."""
 
@@ -128,3 +145,11 @@ class InvalidSchema(InvalidInput):
 
 class UnknownParent(InvalidInput):
     """A parent id is not an artifact on this board."""
+
+
+class RoleWithoutClaim(InvalidInput):
+    """A version names a role that its author holds no live claim of."""
+
+
+class InvalidPattern(InvalidInput):
+    """A guard's key pattern is malformed."""

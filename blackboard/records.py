@@ -120,6 +120,7 @@ class Artifact(Record):
     content_hash: str
     created_at: datetime
     claim_id: UUID | None = None
+    fencing_token: int | None = None  # the claim's, when written under one
     retracted: Retraction | None = None
 
 
@@ -166,6 +167,19 @@ class Claim(Record):
     created_at: datetime
     expires_at: datetime
     ended_at: datetime | None = None
+    renewed_at: datetime | None = None  # the last renewal, if any
+    renewals: int = 0
+
+
+class Guard(Record):
+    """Keys of a board that only the holder of a live exclusive claim of `role` may write
+    (for the scope the key's `{scope}` segment names, if the pattern has one)."""
+
+    id: UUID
+    board_id: UUID
+    key_pattern: str
+    role: str
+    created_at: datetime
 
 
 class Abstention(Record):
@@ -218,6 +232,8 @@ class Task(Record):
     posted_by: UUID | None = None
     created_at: datetime
     updated_at: datetime
+    renewed_at: datetime | None = None  # the last heartbeat, if any
+    renewals: int = 0
     attempts: list[TaskAttempt] | None = None
 
 

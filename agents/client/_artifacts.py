@@ -83,7 +83,8 @@ class ArtifactEndpoints:
         board_id: Id,
         *,
         type: str | None = None,
-        key: str | None = None,
+        key: str | Sequence[str] | None = None,
+        key_prefix: str | None = None,
         author: Id | None = None,
         role: str | None = None,
         tag: str | None = None,
@@ -93,10 +94,12 @@ class ArtifactEndpoints:
         limit: int | None = None,
     ) -> Request[Page[Artifact]]:
         """A page of artifacts in seq order (latest versions only unless `latest=False`;
-        `as_of`: the board as it stood at that seq)."""
+        `as_of`: the board as it stood at that seq). `key` may be several keys (up to 100):
+        the current version of each in one request."""
         params = _query(
             type=type,
             key=key,
+            key_prefix=key_prefix,
             author=None if author is None else str(author),
             role=role,
             tag=tag,
@@ -149,11 +152,25 @@ class ArtifactEndpoints:
         limit: int | None = None,
         kinds: Sequence[str] | None = None,
         types: Sequence[str] | None = None,
+        keys: Sequence[str] | None = None,
+        key_prefix: str | None = None,
+        include_body: bool = False,
         wait: float | None = None,
     ) -> Request[Page[Event]]:
         """Events after a seq, oldest first; with `wait` (seconds), long-poll until one
-        exists. Continue from `next_after`, which may pass the last item under a filter."""
-        params = _query(after=after, limit=limit, kind=kinds, type=types, wait=wait)
+        exists. Continue from `next_after`, which may pass the last item under a filter.
+        `keys`/`key_prefix` keep the events about those artifact keys; `include_body` puts
+        each published version's body in its event's data."""
+        params = _query(
+            after=after,
+            limit=limit,
+            kind=kinds,
+            type=types,
+            key=keys,
+            key_prefix=key_prefix,
+            include="body" if include_body else None,
+            wait=wait,
+        )
         path = f"/v1/boards/{_seg(board_id)}/events"
         return Request(
             "GET", path, _one(Page[Event]), params=params, retry=True, wait_s=wait or 0.0

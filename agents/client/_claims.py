@@ -3,7 +3,7 @@ decline one (an abstention)."""
 
 from agents.client._core import Id, Request, _items, _json, _one, _query, _seg, endpoint
 from agents.client.models import Abstention as AbstentionRecord
-from agents.client.models import AbstentionPage, Claim
+from agents.client.models import AbstentionPage, Claim, Guard
 
 
 class ClaimEndpoints:
@@ -62,6 +62,25 @@ class ClaimEndpoints:
         )
         path = f"/v1/boards/{_seg(board_id)}/claims"
         return Request("GET", path, _items(Claim), params=params, retry=True)
+
+    @endpoint
+    def create_guard(board_id: Id, key_pattern: str, role: str) -> Request[Guard]:
+        """(Admin) Guard the keys `key_pattern` covers (e.g. 'color/{scope}'): writes to
+        them need a live exclusive claim of `role` for the scope; GuardOverlaps if an
+        existing guard covers some of the same keys."""
+        body = {"key_pattern": key_pattern, "role": role}
+        return Request("POST", f"/v1/boards/{_seg(board_id)}/guards", _one(Guard), json=body)
+
+    @endpoint
+    def list_guards(board_id: Id) -> Request[list[Guard]]:
+        """The board's guards, oldest first."""
+        path = f"/v1/boards/{_seg(board_id)}/guards"
+        return Request("GET", path, _items(Guard), retry=True)
+
+    @endpoint
+    def delete_guard(guard_id: Id) -> Request[Guard]:
+        """(Admin) Remove a guard; returns it."""
+        return Request("DELETE", f"/v1/guards/{_seg(guard_id)}", _one(Guard))
 
     @endpoint
     def abstain(

@@ -19,13 +19,14 @@ import httpx
 from agents.client import errors
 from agents.client._artifacts import ArtifactEndpoints
 from agents.client._claims import ClaimEndpoints
-from agents.client._core import Request
+from agents.client._core import Id, Request
+from agents.client._holding import AsyncRoleHold, RoleHold
 from agents.client._registry import RegistryEndpoints
 from agents.client._runs import RunEndpoints
 from agents.client._sse import Backoff, EventStream, InboxStream
 from agents.client._tasks import TaskEndpoints
 from agents.client._webhooks import WebhookEndpoints
-from agents.client.models import Event, InboxItem
+from agents.client.models import Claim, Event, InboxItem
 
 T = TypeVar("T")
 
@@ -62,6 +63,15 @@ class Retries:
         return None
 
 
+@dataclass(frozen=True)
+class Targets:
+    """Which artifact keys a stream follows, and whether its events carry bodies."""
+
+    keys: Sequence[str] | None = None
+    key_prefix: str | None = None
+    include_body: bool = False
+
+
 class _Settings:
     """What both clients are configured with."""
 
@@ -93,12 +103,16 @@ class _Settings:
         after: int | None,
         kinds: Sequence[str] | None,
         types: Sequence[str] | None,
+        targets: "Targets",
     ) -> EventStream:
         return EventStream(
             board_id,
             after=after,
             kinds=kinds,
             types=types,
+            keys=targets.keys,
+            key_prefix=targets.key_prefix,
+            include_body=targets.include_body,
             max_failures=self.stream_failures,
             backoff=self.backoff,
             read_timeout=self.stream_read_timeout,
@@ -167,15 +181,40 @@ class Client(Endpoints, WebhookEndpoints):
         after: int | None = None,
         kinds: Sequence[str] | None = None,
         types: Sequence[str] | None = None,
+        keys: Sequence[str] | None = None,
+        key_prefix: str | None = None,
+        include_body: bool = False,
     ) -> Generator[Event, None, None]:
         """Follow the board's events live (Server-Sent Events), from `after` on.
 
-        A dropped connection is reopened with `Last-Event-ID`, so every event arrives
-        once and in order; gives up with `TransportError` after `stream_failures` failed
-        attempts in a row. Close the iterator (or leave the loop) to hang up.
+        `keys`/`key_prefix` keep the events about those artifact keys; `include_body` puts
+        each published version's body in its event. A dropped connection is reopened with
+        `Last-Event-ID`, so every event arrives once and in order; gives up with
+        `TransportError` after `stream_failures` failed attempts in a row.
+        Close the iterator (or leave the loop) to hang up.
         """
-        stream = self.settings.event_stream(board_id, after, kinds, types)
+        targets = Targets(keys, key_prefix, include_body)
+        stream = self.settings.event_stream(board_id, after, kinds, types, targets)
         yield from self._follow(stream, stream.line)
+
+    def hold_role(
+        self,
+        board_id: Id,
+        role: str,
+        scope: str | None = None,
+        *,
+        ttl_s: float = 30.0,
+        wait_s: float | None = None,
+        on_lost: Callable[[Claim], Any] | None = None,
+    ) -> RoleHold:
+        """Hold a role for a block: `with client.hold_role(board, "node", "7") as hold:`.
+        Claims it (waiting out RoleTaken until the holder's lease lapses, for at most
+        `wait_s` if given), renews it every third of `ttl_s` in a thread, and releases it
+        at the end. `hold.claim_id`, `hold.fencing_token`; `hold.lost` (an Event) and
+        `on_lost` signal its loss, after which `hold.publish` raises LeaseLost."""
+        return RoleHold(
+            self, board_id, role, scope=scope, ttl_s=ttl_s, wait_s=wait_s, on_lost=on_lost
+        )
 
     def stream_inbox(self) -> Generator[InboxItem, None, None]:
         """Follow the calling agent's inbox across every board: first the tasks it could
@@ -279,16 +318,41 @@ class AsyncClient(Endpoints, WebhookEndpoints):
         after: int | None = None,
         kinds: Sequence[str] | None = None,
         types: Sequence[str] | None = None,
+        keys: Sequence[str] | None = None,
+        key_prefix: str | None = None,
+        include_body: bool = False,
     ) -> AsyncGenerator[Event, None]:
         """Follow the board's events live (Server-Sent Events), from `after` on.
 
-        A dropped connection is reopened with `Last-Event-ID`, so every event arrives
-        once and in order; gives up with `TransportError` after `stream_failures` failed
-        attempts in a row. Close the iterator (`aclose()`) to hang up.
+        `keys`/`key_prefix` keep the events about those artifact keys; `include_body` puts
+        each published version's body in its event. A dropped connection is reopened with
+        `Last-Event-ID`, so every event arrives once and in order; gives up with
+        `TransportError` after `stream_failures` failed attempts in a row.
+        Close the iterator (`aclose()`) to hang up.
         """
-        stream = self.settings.event_stream(board_id, after, kinds, types)
+        targets = Targets(keys, key_prefix, include_body)
+        stream = self.settings.event_stream(board_id, after, kinds, types, targets)
         async for event in self._follow(stream, stream.line):
             yield event
+
+    def hold_role(
+        self,
+        board_id: Id,
+        role: str,
+        scope: str | None = None,
+        *,
+        ttl_s: float = 30.0,
+        wait_s: float | None = None,
+        on_lost: Callable[[Claim], Any] | None = None,
+    ) -> AsyncRoleHold:
+        """Hold a role for a block: `async with client.hold_role(board, "node", "7") as hold:`.
+        Claims it (waiting out RoleTaken until the holder's lease lapses, for at most
+        `wait_s` if given), renews it every third of `ttl_s` in a task, and releases it
+        at the end. `hold.claim_id`, `hold.fencing_token`; `hold.lost` (an asyncio.Event) and
+        `on_lost` signal its loss, after which `hold.publish` raises LeaseLost."""
+        return AsyncRoleHold(
+            self, board_id, role, scope=scope, ttl_s=ttl_s, wait_s=wait_s, on_lost=on_lost
+        )
 
     async def stream_inbox(self) -> AsyncGenerator[InboxItem, None]:
         """Follow the calling agent's inbox across every board: first the tasks it could

@@ -89,6 +89,9 @@ class EventStream:
     after: int | None = None
     kinds: Sequence[str] | None = None
     types: Sequence[str] | None = None
+    keys: Sequence[str] | None = None
+    key_prefix: str | None = None
+    include_body: bool = False
     max_failures: int = 5
     backoff: Backoff = field(default_factory=Backoff)
     read_timeout: float = 60.0
@@ -108,6 +111,11 @@ class EventStream:
             params.append(("after", self.after))
         params += [("kind", k) for k in self.kinds or ()]
         params += [("type", t) for t in self.types or ()]
+        params += [("key", k) for k in self.keys or ()]
+        if self.key_prefix:
+            params.append(("key_prefix", self.key_prefix))
+        if self.include_body:
+            params.append(("include", "body"))
         headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
         if self.last_seq is not None:
             headers["Last-Event-ID"] = str(self.last_seq)

@@ -13,6 +13,9 @@ BlackboardError
     │   ├── RoleTaken            another agent holds the role
     │   ├── LeaseLost            the claim, task lease or turn is no longer yours
     │   ├── StaleClaim           a publish fenced off by an expired or foreign claim
+    │   ├── ClaimRequired        a write to a guarded key that names no claim
+    │   ├── WrongClaim           a guarded key written under another role's or scope's claim
+    │   ├── GuardOverlaps        a guard covering keys an existing guard covers
     │   ├── IdempotencyKeyReused the same Idempotency-Key with a different request
     │   ├── NameTaken            a unique name that already exists
     │   └── IncompatibleSchema   a type's new schema breaks its compatibility (see .reasons)
@@ -22,7 +25,9 @@ BlackboardError
     │   ├── SchemaViolation      an artifact body fails its type's schema
     │   ├── UnknownType          an artifact type that is not registered
     │   ├── InvalidSchema        a type schema that is not valid JSON Schema
-    │   └── UnknownParent        a parent that is not an artifact on this board
+    │   ├── UnknownParent        a parent that is not an artifact on this board
+    │   ├── RoleWithoutClaim     a role named without holding a live claim of it
+    │   └── InvalidPattern       a malformed guard key pattern
     └── ServerError              5xx: the service failed (e.g. Unavailable, InternalError)
 """
 
@@ -92,6 +97,18 @@ class StaleClaim(Conflict):
     """A write was fenced off: its claim is expired, released, or someone else's."""
 
 
+class ClaimRequired(Conflict):
+    """A write to a guarded key named no claim (see `.body["role"]`, `["scope"]`)."""
+
+
+class WrongClaim(Conflict):
+    """A write to a guarded key named a claim of another role or scope than the guard's."""
+
+
+class GuardOverlaps(Conflict):
+    """A new guard would cover keys an existing guard covers (see `.body["guard"]`)."""
+
+
 class IdempotencyKeyReused(Conflict):
     """An Idempotency-Key seen before came with a different request."""
 
@@ -152,6 +169,14 @@ class UnknownParent(ValidationFailed):
     """A parent id is not an artifact on this board."""
 
 
+class RoleWithoutClaim(ValidationFailed):
+    """A version named a role that its author holds no live claim of."""
+
+
+class InvalidPattern(ValidationFailed):
+    """A guard's key pattern is malformed."""
+
+
 class ServerError(APIError):
     """5xx: the service failed or is unavailable."""
 
@@ -168,6 +193,9 @@ _BY_NAME: dict[str, type[APIError]] = {
         RoleTaken,
         LeaseLost,
         StaleClaim,
+        ClaimRequired,
+        WrongClaim,
+        GuardOverlaps,
         IdempotencyKeyReused,
         NameTaken,
         IncompatibleSchema,
@@ -178,6 +206,8 @@ _BY_NAME: dict[str, type[APIError]] = {
         UnknownType,
         InvalidSchema,
         UnknownParent,
+        RoleWithoutClaim,
+        InvalidPattern,
     )
 }
 _BY_NAME["MalformedJSON"] = BadRequest

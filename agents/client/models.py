@@ -122,6 +122,7 @@ class Artifact(Model):
     content_hash: str
     created_at: datetime
     claim_id: UUID | None = None
+    fencing_token: int | None = None  # the claim's, when written under one
     retracted: Retraction | None = None
 
 
@@ -179,6 +180,18 @@ class Claim(Model):
     created_at: datetime
     expires_at: datetime
     ended_at: datetime | None = None
+    renewed_at: datetime | None = None
+    renewals: int = 0
+
+
+class Guard(Model):
+    """Keys of a board only the holder of a live exclusive claim of `role` may write."""
+
+    id: UUID
+    board_id: UUID
+    key_pattern: str
+    role: str
+    created_at: datetime
 
 
 class Abstention(Model):
@@ -231,6 +244,8 @@ class Task(Model):
     posted_by: UUID | None = None
     created_at: datetime
     updated_at: datetime
+    renewed_at: datetime | None = None  # the last heartbeat
+    renewals: int = 0
     attempts: list[TaskAttempt] | None = None
 
 

@@ -167,7 +167,11 @@ class ServiceBackend:
     async def list_artifacts(self, args: a.ListArtifacts) -> Any:
         listing = Listing(
             ArtifactFilter(
-                type=args.type, key=args.key, author_id=args.author, role=args.role, tag=args.tag
+                type=args.type,
+                keys=None if args.key is None else [args.key],
+                author_id=args.author,
+                role=args.role,
+                tag=args.tag,
             ),
             latest=args.latest,
             as_of=args.as_of,

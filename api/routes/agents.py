@@ -33,7 +33,7 @@ async def register_agent(draft: AgentDraft, _: AdminDep, db: DatabaseDep) -> Age
 async def list_agents(
     _: PrincipalDep,
     db: DatabaseDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most 1,000.")] = 100,
     after: Annotated[str | None, Query(description="Name to continue after.")] = None,
 ) -> Items[Agent]:
     """List agents by name."""

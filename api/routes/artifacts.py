@@ -102,7 +102,17 @@ async def list_artifacts(
     _: PrincipalDep,
     db: DatabaseDep,
     type: Annotated[str | None, Query(max_length=64)] = None,
-    key: Annotated[str | None, Query(max_length=256)] = None,
+    key: Annotated[
+        list[str] | None,
+        Query(
+            max_length=100,
+            description="Only these keys (repeat, up to 100): with `latest`, the current "
+            "version of each in one request.",
+        ),
+    ] = None,
+    key_prefix: Annotated[
+        str | None, Query(max_length=256, description="Only keys starting with this.")
+    ] = None,
     author: Annotated[UUID | None, Query(description="Author agent id.")] = None,
     role: Annotated[str | None, Query(max_length=128)] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
@@ -111,7 +121,7 @@ async def list_artifacts(
         int | None, Query(ge=0, description="The board as it stood at this seq.")
     ] = None,
     after: Annotated[int, Query(ge=0, description="Return items with seq above this.")] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, Query(ge=1, le=500, description="At most 500.")] = 50,
 ) -> Response:
     """List artifacts in seq order; page with `after=<next_after>`."""
     async with db.connection() as conn:
@@ -119,7 +129,14 @@ async def list_artifacts(
             conn,
             board_id=board_id,
             listing=Listing(
-                ArtifactFilter(type=type, key=key, author_id=author, role=role, tag=tag),
+                ArtifactFilter(
+                    type=type,
+                    keys=key,
+                    key_prefix=key_prefix,
+                    author_id=author,
+                    role=role,
+                    tag=tag,
+                ),
                 latest=latest,
                 as_of=as_of,
                 after=after,

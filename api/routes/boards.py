@@ -28,7 +28,7 @@ async def create_board(draft: BoardDraft, _: AdminDep, db: DatabaseDep) -> Board
 async def list_boards(
     _: PrincipalDep,
     db: DatabaseDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most 1,000.")] = 100,
     after: Annotated[str | None, Query(description="Name to continue after.")] = None,
 ) -> Items[Board]:
     """List boards by name."""

@@ -34,7 +34,7 @@ async def list_claims(
     active: bool | None = None,
     role: Annotated[str | None, Query(max_length=128)] = None,
     agent: Annotated[UUID | None, Query(description="Holder agent id.")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most 1,000.")] = 100,
 ) -> Items[Claim]:
     """List the board's claims, newest first."""
     async with db.connection() as conn:
@@ -99,7 +99,7 @@ async def list_abstentions(
     role: Annotated[str | None, Query(max_length=128)] = None,
     task: Annotated[UUID | None, Query(description="Task id.")] = None,
     after: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most 1,000.")] = 100,
 ) -> AbstentionPage:
     """List abstentions in seq order, with counts per agent and per role."""
     async with db.connection() as conn:

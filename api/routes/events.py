@@ -3,7 +3,7 @@
 import re
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query
@@ -49,15 +49,39 @@ TypeQuery = Annotated[
 ]
 
 
+KeyQuery = Annotated[
+    list[str] | None,
+    Query(max_length=100, description="Only events about these artifact keys (repeat, up to 100)."),
+]
+KeyPrefixQuery = Annotated[
+    str | None, Query(max_length=256, description="Only events about keys starting with this.")
+]
+IncludeQuery = Annotated[
+    Literal["body"] | None,
+    Query(description="`body`: each `artifact.published` event carries its version's body."),
+]
+
+
 def _split(values: list[str] | None) -> frozenset[str] | None:
     if not values:
         return None
     return frozenset(v for item in values for v in item.split(",") if v)
 
 
-def event_filter(kind: list[str] | None, type: list[str] | None) -> EventFilter:
-    """Accept `kind=a&kind=b` and `kind=a,b` alike (and the same for `type`)."""
-    return EventFilter(kinds=_split(kind), types=_split(type))
+def event_filter(
+    kind: list[str] | None,
+    type: list[str] | None,
+    key: list[str] | None = None,
+    key_prefix: str | None = None,
+) -> EventFilter:
+    """Accept `kind=a&kind=b` and `kind=a,b` alike (and the same for `type`); keys only
+    repeated, as a key may hold a comma."""
+    return EventFilter(
+        kinds=_split(kind),
+        types=_split(type),
+        keys=frozenset(key) if key else None,
+        key_prefix=key_prefix or None,
+    )
 
 
 @router.get("/events")
@@ -67,9 +91,12 @@ async def read_events(
     db: DatabaseDep,
     feeds: FeedsDep,
     after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most 1,000.")] = 100,
     kind: KindQuery = None,
     type: TypeQuery = None,
+    key: KeyQuery = None,
+    key_prefix: KeyPrefixQuery = None,
+    include: IncludeQuery = None,
     wait: Annotated[
         float, Query(ge=0, le=60, description="Seconds to wait for a newer event.")
     ] = 0,
@@ -83,8 +110,9 @@ async def read_events(
         board_id=board_id,
         after=after,
         limit=limit,
-        only=event_filter(kind, type),
+        only=event_filter(kind, type, key, key_prefix),
         wait_s=wait,
+        with_body=include == "body",
     )
     return EventPage(items=items, next_after=cursor)
 
@@ -115,7 +143,12 @@ def sse_frame(event: Event) -> bytes:
 
 
 async def _frames(
-    feeds: Feeds, board_id: UUID, start: int, only: EventFilter, keepalive_s: float
+    feeds: Feeds,
+    board_id: UUID,
+    start: int,
+    only: EventFilter,
+    keepalive_s: float,
+    with_body: bool = False,
 ) -> AsyncIterator[bytes]:
     """The stream's body: each batch of ready events as one write of SSE frames.
 
@@ -128,10 +161,14 @@ async def _frames(
     with telemetry.SSE_SUBSCRIBERS.track_inprogress():
         quiet_since = time.monotonic()
         batches = events.stream_batches(
-            feeds, board_id=board_id, after=start, only=only, idle_s=keepalive_s
-        )
+            feeds, board_id=board_id, after=start, only=only, idle_s=keepalive_s,
+            with_body=with_body,
+        )  # fmt: skip
         async for batch in until_unavailable(batches):
-            if batch:
+            if batch and with_body:  # not the shared encoding: these events carry more
+                yield b"".join(sse_frame(event) for event in batch)
+                quiet_since = time.monotonic()
+            elif batch:
                 yield b"".join(feeds.encode(board_id, event) for event in batch)
                 quiet_since = time.monotonic()
             elif time.monotonic() - quiet_since >= keepalive_s:
@@ -159,6 +196,9 @@ async def stream_events(
     settings: SettingsDep,
     kind: KindQuery = None,
     type: TypeQuery = None,
+    key: KeyQuery = None,
+    key_prefix: KeyPrefixQuery = None,
+    include: IncludeQuery = None,
 ) -> EventStream:
     """Stream the board's events as Server-Sent Events: `id` is the seq, `event` the kind,
     `data` the event as JSON. Reconnect with `Last-Event-ID` (or `?after=`) to resume.
@@ -166,7 +206,14 @@ async def stream_events(
     Problems with the request (an unknown board, a bad Last-Event-ID) are answered with an
     error before the stream starts: the checks run as dependencies."""
     return EventStream(
-        _frames(feeds, board_id, start, event_filter(kind, type), settings.stream_keepalive_s),
+        _frames(
+            feeds,
+            board_id,
+            start,
+            event_filter(kind, type, key, key_prefix),
+            settings.stream_keepalive_s,
+            include == "body",
+        ),
         # as FastAPI's own SSE responses: no caching, and no buffering in nginx
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -64,7 +64,7 @@ async def list_runs(
     board_id: UUID,
     _: PrincipalDep,
     db: DatabaseDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most 1,000.")] = 100,
 ) -> Items[Run]:
     """The board's runs, newest first."""
     async with db.connection() as conn:

@@ -52,7 +52,7 @@ async def list_tasks(
     _: PrincipalDep,
     db: DatabaseDep,
     status: Annotated[str | None, Query(pattern=TASK_STATUSES)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most 1,000.")] = 100,
 ) -> Items[Task]:
     """List the board's tasks, oldest first."""
     async with db.connection() as conn:

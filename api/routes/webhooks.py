@@ -55,7 +55,7 @@ async def list_deliveries(
     caller: PrincipalDep,
     db: DatabaseDep,
     after: Annotated[int, Query(ge=0, description="Attempts with an id above this.")] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most 1,000.")] = 100,
 ) -> Items[WebhookDelivery]:
     """Every delivery attempt, oldest first: the event, the outcome, the status, the error."""
     async with db.connection() as conn:

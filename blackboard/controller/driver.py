@@ -29,6 +29,7 @@ from blackboard.services.schemas import SchemaCache
 from blackboard.services.validation import validate_body
 from blackboard.store import agents as agent_store
 from blackboard.store import events as event_store
+from blackboard.store import run_endings
 from blackboard.store import runs as run_store
 from blackboard.store.database import Database
 from blackboard.store.events import EventDraft
@@ -147,8 +148,13 @@ class Controller:
 
     async def _finish(self, run: Run, status: str, reason: str) -> None:
         async with self.db.transaction() as conn:
-            finished = await run_store.finish(
-                conn, run_id=run.id, lease_token=run.lease_token, status=status, reason=reason
+            finished = await run_endings.finish(
+                conn,
+                run_id=run.id,
+                board_id=run.board_id,
+                lease_token=run.lease_token,
+                status=status,
+                reason=reason,
             )
             await event_store.append(
                 conn,

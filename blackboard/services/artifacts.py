@@ -19,7 +19,7 @@ from blackboard.errors import (
     UnknownType,
 )
 from blackboard.records import Agent, Artifact, Lineage, Retraction, Task
-from blackboard.services import boards, claims
+from blackboard.services import boards
 from blackboard.services.board_writes import BoardWrites
 from blackboard.services.schemas import SchemaCache
 from blackboard.services.validation import validate_body
@@ -66,7 +66,9 @@ async def publish(
 
     With an idempotency key, a repeat of the same request returns what the first one
     wrote and writes nothing; the same key with a different request is a conflict.
-    Drafts that name a claim are written only while that claim is the author's and active.
+    Drafts that name a claim are written only while that claim is the author's and active
+    (then the claim's role and fencing token are the version's); a key a guard covers only
+    under the guard's claim; a role only by an author holding a live claim of it.
     With `grouped` (only outside a transaction), the write may share a statement with
     concurrent publishes (and task completions) to the same board. With `completing`, the
     same statement also
@@ -91,57 +93,49 @@ async def publish(
         if replay is not None:
             return Published(replay, replayed=True)
 
-    async def write() -> tuple[list[Artifact], list[dict[str, Any]]]:
-        roles = await _fenced_roles(conn, board_id, author, drafts, where)
-        if isinstance(completing, TurnDone):  # every version is the turn's role's
-            roles = [completing.role] * len(drafts)
-        ids = [uuid4() for _ in drafts]
-        new = [
-            NewVersion(
-                id=ids[i],
-                author_id=author.id,
-                type=d.type,
-                type_version=type_versions[d.type],
-                key=d.key if d.key is not None else str(ids[i]),  # a new logical artifact
-                expected_version=d.expected_version,
-                body=d.body,
-                role=roles[i],
-                claim_id=completing.claim_id if isinstance(completing, TurnDone) else d.claim_id,
-                parents=list(dict.fromkeys(d.parents)),
-                tags=list(dict.fromkeys(d.tags)),
-                content_hash=content_hash(d.body),
-                idempotency_key=idem_keys[i],
-                request_hash=request_hashes[i],
+    turn = completing if isinstance(completing, TurnDone) else None
+    ids = [uuid4() for _ in drafts]
+    new = [
+        NewVersion(
+            id=ids[i],
+            author_id=author.id,
+            type=d.type,
+            type_version=type_versions[d.type],
+            key=d.key if d.key is not None else str(ids[i]),  # a new logical artifact
+            expected_version=d.expected_version,
+            body=d.body,
+            # in a turn, a version that names no claim of its own is the turn's role's
+            role=turn.role if turn is not None and d.claim_id is None else d.role,
+            claim_id=d.claim_id if turn is None or d.claim_id is not None else turn.claim_id,
+            parents=list(dict.fromkeys(d.parents)),
+            tags=list(dict.fromkeys(d.tags)),
+            content_hash=content_hash(d.body),
+            idempotency_key=idem_keys[i],
+            request_hash=request_hashes[i],
+        )
+        for i, d in enumerate(drafts)
+    ]
+    task = [completing] if isinstance(completing, TaskDone) else []
+    try:
+        # The statement itself checks the claims, guards and fencing tokens
+        # (store/fencing.py), so fenced writes group like any other.
+        if grouped is not None and turn is None:
+            rows = await grouped.publish(
+                conn, board_id=board_id, versions=new, where=where, tasks=task
             )
-            for i, d in enumerate(drafts)
-        ]
-        task = [completing] if isinstance(completing, TaskDone) else []
-        try:
-            if grouped is not None and not fenced and not isinstance(completing, TurnDone):
-                rows = await grouped.publish(
-                    conn, board_id=board_id, versions=new, where=where, tasks=task
-                )
-            else:
-                rows = await writes.publish(
-                    conn,
-                    board_id=board_id,
-                    versions=new,
-                    where=where,
-                    completing=completing if isinstance(completing, TurnDone) else task,
-                )
-        except TypeChanged:
-            schemas.forget({d.type for d in drafts})
-            raise
-        return [_record(board_id, author, v, row) for v, row in zip(new, rows, strict=True)], rows
-
-    fenced = any(d.claim_id is not None for d in drafts)
+        else:
+            rows = await writes.publish(
+                conn,
+                board_id=board_id,
+                versions=new,
+                where=where,
+                completing=turn if turn is not None else task,
+            )
+    except TypeChanged:
+        schemas.forget({d.type for d in drafts})
+        raise
+    written = [_record(board_id, author, v, row) for v, row in zip(new, rows, strict=True)]
     alone = conn.info.transaction_status == TransactionStatus.IDLE
-    if fenced and alone:
-        # the claims stay locked (FOR SHARE) until the write commits
-        async with conn.transaction():
-            written, rows = await write()
-    else:
-        written, rows = await write()  # alone, or inside the caller's transaction
     if alone:  # committed; inside a transaction, its owner counts what it commits
         telemetry.ARTIFACTS_PUBLISHED.inc(len(written))
     if isinstance(completing, TaskDone):
@@ -164,8 +158,9 @@ def _record(board_id: UUID, author: Agent, v: NewVersion, row: dict[str, Any]) -
         version=row["version"],
         body=v.body,
         author_id=author.id,
-        role=v.role,
+        role=row["role"],
         claim_id=v.claim_id,
+        fencing_token=row["fencing_token"],
         parents=v.parents,
         tags=v.tags,
         seq=row["seq"],
@@ -212,35 +207,6 @@ async def _replay(
     ):
         raise IdempotencyKeyReused("this Idempotency-Key was already used for a different request")
     return [found[k].artifact for k in idem_keys]
-
-
-async def _fenced_roles(
-    conn: Conn,
-    board_id: UUID,
-    author: Agent,
-    drafts: list[ArtifactDraft],
-    where: list[str],
-) -> list[str | None]:
-    """Check the drafts' claims (StaleClaim unless active and the author's) and return each
-    draft's role: the claim's role when it names a claim."""
-    claim_ids = [d.claim_id for d in drafts if d.claim_id is not None]
-    if not claim_ids:
-        return [d.role for d in drafts]
-    fenced = await claims.fence(conn, board_id=board_id, agent=author, claim_ids=claim_ids)
-    roles: list[str | None] = []
-    for i, d in enumerate(drafts):
-        if d.claim_id is None:
-            roles.append(d.role)
-            continue
-        claimed = fenced[d.claim_id].role
-        if d.role is not None and d.role != claimed:
-            raise InvalidInput(
-                f"the claim is for role {claimed!r}",
-                errors=[FieldError(where[i] + "/role", f"must be {claimed!r} (the claim's role)")],
-                index=i,
-            )
-        roles.append(claimed)
-    return roles
 
 
 async def get(conn: Conn, *, board_id: UUID, artifact_id: UUID) -> Artifact:

@@ -4,7 +4,7 @@ from uuid import UUID, uuid4
 
 from blackboard import telemetry
 from blackboard.drafts import ClaimDraft
-from blackboard.errors import Forbidden, LeaseLost, NotFound, RoleTaken, StaleClaim
+from blackboard.errors import Forbidden, LeaseLost, NotFound, RoleTaken
 from blackboard.records import Agent, Claim
 from blackboard.services import boards
 from blackboard.store import claims as claim_store
@@ -45,10 +45,8 @@ async def claim_role(conn: Conn, *, board_id: UUID, agent: Agent, draft: ClaimDr
     )
     mine = [c for c in holders if c.agent_id == agent.id]
     if mine:
+        # a renewal: counted on the claim's row, never logged (it would flood the log)
         renewed = await claim_store.extend(conn, claim_id=mine[0].id, ttl_s=draft.ttl_s)
-        await event_store.append(
-            conn, board_id=board_id, events=[claimed_event("role.renewed", renewed)]
-        )
         telemetry.ROLE_CLAIMS.labels("renewed").inc()
         return renewed
     blocking = [c for c in holders if c.exclusive or draft.exclusive]
@@ -94,13 +92,10 @@ async def _held(conn: Conn, *, claim_id: UUID, agent: Agent) -> Claim:
 
 
 async def renew(conn: Conn, *, claim_id: UUID, agent: Agent, ttl_s: float) -> Claim:
-    """Extend the caller's active claim; LeaseLost if its lease already ran out."""
+    """Extend the caller's active claim; LeaseLost if its lease already ran out. The claim
+    counts the renewal (`renewals`, `renewed_at`); the log gets no event for it."""
     claim = await _held(conn, claim_id=claim_id, agent=agent)
-    renewed = await claim_store.extend(conn, claim_id=claim.id, ttl_s=ttl_s)
-    await event_store.append(
-        conn, board_id=claim.board_id, events=[claimed_event("role.renewed", renewed)]
-    )
-    return renewed
+    return await claim_store.extend(conn, claim_id=claim.id, ttl_s=ttl_s)
 
 
 async def release(conn: Conn, *, claim_id: UUID, agent: Agent) -> Claim:
@@ -135,32 +130,3 @@ async def list_claims(
     return await claim_store.list_claims(
         conn, board_id=board_id, active=active, role=role, agent_id=agent_id, limit=limit
     )
-
-
-async def fence(
-    conn: Conn, *, board_id: UUID, agent: Agent, claim_ids: list[UUID]
-) -> dict[UUID, Claim]:
-    """Hold the caller's claims still until commit, or raise StaleClaim.
-
-    Each must be active, on this board and the caller's. The rows are locked FOR SHARE, so
-    a release or expiry cannot commit between this check and the write it guards.
-    """
-    fenced: dict[UUID, Claim] = {}
-    for claim_id in sorted(set(claim_ids)):
-        claim = await claim_store.get(conn, claim_id=claim_id, lock="FOR SHARE")
-        if (
-            claim is None
-            or claim.board_id != board_id
-            or claim.agent_id != agent.id
-            or claim.status != "active"
-        ):
-            why = (
-                "unknown or foreign"
-                if claim is None or claim.agent_id != agent.id
-                else ("on another board" if claim.board_id != board_id else claim.status)
-            )
-            raise StaleClaim(
-                f"claim {claim_id} cannot fence this write: it is {why}", claim_id=str(claim_id)
-            )
-        fenced[claim_id] = claim
-    return fenced

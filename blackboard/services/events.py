@@ -19,11 +19,28 @@ async def read(
     limit: int,
     only: EventFilter,
     wait_s: float = 0.0,
+    with_body: bool = False,
 ) -> tuple[list[Event], int]:
     """Return events after `after` and the cursor to continue from.
 
     With `wait_s`, wait up to that long for a matching event to exist (a long-poll).
+    With `with_body`, each `artifact.published` event carries its version's body.
     """
+    events, cursor = await _read(db, feeds, board_id, after, limit, only, wait_s)
+    if with_body:
+        events = await feeds.with_bodies(board_id, events)
+    return events, cursor
+
+
+async def _read(
+    db: Database,
+    feeds: Feeds,
+    board_id: UUID,
+    after: int,
+    limit: int,
+    only: EventFilter,
+    wait_s: float,
+) -> tuple[list[Event], int]:
     async with db.connection() as conn:
         await boards.require(conn, board_id=board_id)
     deadline = time.monotonic() + wait_s
@@ -40,14 +57,20 @@ async def read(
 
 
 async def stream_batches(
-    feeds: Feeds, *, board_id: UUID, after: int, only: EventFilter, idle_s: float | None = None
+    feeds: Feeds,
+    *,
+    board_id: UUID,
+    after: int,
+    only: EventFilter,
+    idle_s: float | None = None,
+    with_body: bool = False,
 ) -> AsyncIterator[list[Event]]:
     """Yield every matching event after `after`, in order, as it is committed; forever.
 
     Events come in batches: all that are ready when the subscriber asks, so a subscriber
     that fell behind catches up in a few large writes instead of one write per event.
     An empty batch means nothing new arrived within `idle_s` (at most the feed's fallback
-    interval)."""
+    interval). With `with_body`, each `artifact.published` event carries its version's body."""
     wait_s = feeds.fallback_s if idle_s is None else min(idle_s, feeds.fallback_s)
     feeds.subscribers += 1
     feeds.follow()
@@ -57,7 +80,7 @@ async def stream_batches(
             if not events:
                 await feeds.wait(board_id, cursor, wait_s)
                 events, cursor = await feeds.read(board_id, after=cursor, limit=500, only=only)
-            yield events
+            yield await feeds.with_bodies(board_id, events) if with_body and events else events
             # A live subscriber has just been sent the newest event: it waits at once,
             # rather than first reading nothing (a read per event per subscriber saved).
             events = []

@@ -28,9 +28,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import Any
 from uuid import UUID
 
 from blackboard.records import Event
+from blackboard.store import artifacts as artifact_store
 from blackboard.store import events as event_store
 from blackboard.store.database import Database
 from blackboard.store.events import CHANNEL
@@ -52,12 +54,23 @@ class EventFilter:
 
     kinds: frozenset[str] | None = None
     types: frozenset[str] | None = None
+    keys: frozenset[str] | None = None  # events about these artifact keys
+    key_prefix: str | None = None  # events about keys that start with this
 
     def matches(self, event: Event) -> bool:
         """Return whether `event` passes the filter."""
         if self.kinds is not None and event.kind not in self.kinds:
             return False
-        return self.types is None or event.data.get("type") in self.types
+        if self.types is not None and event.data.get("type") not in self.types:
+            return False
+        if self.keys is None and self.key_prefix is None:
+            return True
+        key = event.data.get("key")
+        if not isinstance(key, str):
+            return False
+        if self.keys is not None and key not in self.keys:
+            return False
+        return self.key_prefix is None or key.startswith(self.key_prefix)
 
 
 @dataclass
@@ -70,6 +83,8 @@ class BoardFeed:
     # each recent event as its subscribers are sent it (see Feeds.encode), encoded once per
     # process rather than once per subscriber
     encoded: dict[int, bytes] = field(default_factory=dict)
+    # bodies of recently published versions, for readers that ask for them (by version id)
+    bodies: dict[UUID, dict[str, Any]] = field(default_factory=dict)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     refreshed_at: float = 0.0
@@ -318,6 +333,24 @@ class Feeds:
                 matched.append(event)
         return matched, scanned
 
+    async def with_bodies(self, board_id: UUID, events: list[Event]) -> list[Event]:
+        """The events, each `artifact.published` one with its version's `body` in its data
+        (read from the database once per process while the event is recent)."""
+        feed = self.board(board_id)
+        wanted = [e.subject_id for e in events if e.kind == "artifact.published"]
+        missing = [i for i in wanted if i is not None and i not in feed.bodies]
+        if missing:
+            async with self.db.connection() as conn:
+                feed.bodies.update(await artifact_store.bodies(conn, ids=missing))
+            while len(feed.bodies) > WINDOW:  # oldest first: dicts keep insertion order
+                del feed.bodies[next(iter(feed.bodies))]
+        return [
+            e.model_copy(update={"data": {**e.data, "body": feed.bodies.get(e.subject_id)}})
+            if e.kind == "artifact.published" and e.subject_id is not None
+            else e
+            for e in events
+        ]
+
     async def _read_database(
         self, board_id: UUID, *, after: int, limit: int, only: EventFilter
     ) -> tuple[list[Event], int]:
@@ -332,6 +365,8 @@ class Feeds:
                 limit=limit,
                 kinds=sorted(only.kinds) if only.kinds is not None else None,
                 types=sorted(only.types) if only.types is not None else None,
+                keys=sorted(only.keys) if only.keys is not None else None,
+                key_prefix=only.key_prefix,
                 upto=upto,
             )
         scanned = events[-1].seq if len(events) == limit else max(upto, after)

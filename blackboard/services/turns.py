@@ -86,9 +86,7 @@ async def complete(
     )
     tag = f"run:{turn.run_id}"
     tagged = [
-        d.model_copy(
-            update={"claim_id": None, "role": None, "tags": list(dict.fromkeys([*d.tags, tag]))}
-        )
+        d.model_copy(update={"role": None, "tags": list(dict.fromkeys([*d.tags, tag]))})
         for d in drafts
     ]
     published = await artifacts.publish(

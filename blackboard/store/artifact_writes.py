@@ -31,7 +31,7 @@ from blackboard.errors import (
     VersionConflict,
 )
 from blackboard.records import Retraction
-from blackboard.store import runs
+from blackboard.store import fencing, runs
 from blackboard.store.constraints import failed_check, translated
 from blackboard.store.database import Conn, Statement, execute
 from blackboard.store.events import CHANNEL, seqs_taken
@@ -100,12 +100,14 @@ class TurnDone:
 class _Completion:
     """SQL put around the publish statement to complete something in it: `held` locks its
     row first, `check` (then, before the board's seq lock) aborts unless it may be completed,
-    `tail` writes the completion after the versions, `returned` adds columns to every row."""
+    `tail` writes the completion after the versions, `returned` adds columns to every row,
+    `own_claim` adds the claim the completion makes to those the versions may name."""
 
     held: str
     check: str
     tail: str
     returned: str
+    own_claim: str = ""  # a claim the statement itself makes, as a row of `named`
 
 
 # Completing tasks in the publish statement (their rows locked first, in id order, like
@@ -169,7 +171,9 @@ _TASKS = _Completion(
     _DONE,
     " (SELECT to_jsonb(d) FROM done d WHERE d.result_id = inserted.id) AS task,",
 )
-_TURN = _Completion(runs.TURN_HELD, runs.TURN_OPEN, runs.TURN_DONE, runs.TURN_RETURNED)
+_TURN = _Completion(
+    runs.TURN_HELD, runs.TURN_OPEN, runs.TURN_DONE, runs.TURN_RETURNED, fencing.TURN_CLAIM
+)
 _NOTHING = _Completion("", "", "", "")
 
 
@@ -178,29 +182,42 @@ def _publish_sql(completion: _Completion) -> str:
         """
 WITH """
         + completion.held
+        + """drafts AS (
+    -- One jsonb parameter for all drafts: far cheaper to send than a dozen arrays.
+    SELECT * FROM jsonb_to_recordset(%(items)s::jsonb)
+        AS v(id uuid, author_id uuid, type text, type_version int, key text,
+             expected_version int, body jsonb, role text, parents jsonb, tags jsonb,
+             content_hash text, idempotency_key text, request_hash text, claim_id uuid,
+             ord bigint)
+), """
+        + fencing.FENCE
+        + completion.own_claim
+        + "\n), "
+        + fencing.VETTED
         + "reserved AS (\n"
-        + seqs_taken("%(n)s", *filter(None, [_PARENTS_EXIST, completion.check]))
+        + seqs_taken("%(n)s", *filter(None, [_PARENTS_EXIST, fencing.VETTED_OK, completion.check]))
         + """
 ), items AS (
-    -- One jsonb parameter for all drafts: far cheaper to send than a dozen arrays.
-    SELECT v.*, reserved.base + %(before)s + v.ord AS seq
-    FROM reserved,
-         jsonb_to_recordset(%(items)s::jsonb)
-             AS v(id uuid, author_id uuid, type text, type_version int, key text,
-                  expected_version int, body jsonb, role text, parents jsonb, tags jsonb,
-                  content_hash text, idempotency_key text, request_hash text, claim_id uuid,
-                  ord bigint)
+    SELECT d.id, d.author_id, d.type, d.type_version, d.key, d.expected_version, d.body,
+           v.role, d.parents, d.tags, d.content_hash, d.idempotency_key, d.request_hash,
+           d.claim_id, d.ord, v.fencing_token, v.guarded,
+           reserved.base + %(before)s + d.ord AS seq
+    FROM reserved, drafts d JOIN vetted v USING (ord)
 ), per_key AS (
     SELECT key, min(type) AS type, count(*)::int AS n, max(seq) AS latest_seq,
-           (array_agg(id ORDER BY seq DESC))[1] AS latest_id
+           (array_agg(id ORDER BY seq DESC))[1] AS latest_id,
+           max(fencing_token) FILTER (WHERE guarded) AS fencing_token
     FROM items GROUP BY key
 ), keyed AS (
-    INSERT INTO artifact_keys AS k (board_id, key, type, last_version, latest_id, latest_seq)
-    SELECT %(board_id)s, key, type, n, latest_id, latest_seq FROM per_key ORDER BY key
+    INSERT INTO artifact_keys AS k (board_id, key, type, last_version, latest_id, latest_seq,
+                                    fencing_token)
+    SELECT %(board_id)s, key, type, n, latest_id, latest_seq, fencing_token
+    FROM per_key ORDER BY key
     ON CONFLICT (board_id, key) DO UPDATE
         SET last_version = k.last_version + EXCLUDED.last_version,
-            latest_id = EXCLUDED.latest_id, latest_seq = EXCLUDED.latest_seq
-    RETURNING key, type AS key_type, last_version
+            latest_id = EXCLUDED.latest_id, latest_seq = EXCLUDED.latest_seq,
+            fencing_token = GREATEST(k.fencing_token, EXCLUDED.fencing_token)
+    RETURNING key, type AS key_type, last_version, old.fencing_token AS prior_token
 ), checked AS (
     SELECT i.*,
         CASE
@@ -212,31 +229,38 @@ WITH """
                  'key', i.key, 'current_version', keyed.last_version - p.n + i.rank - 1))
         WHEN i.type_version <> (SELECT max(t.version) FROM artifact_types t WHERE t.name = i.type)
             THEN blackboard_fail('TypeChanged', jsonb_build_object('type', i.type))
+        -- the fencing token check: a guarded key never takes a lower token than it has had
+        WHEN i.guarded AND i.fencing_token < GREATEST(keyed.prior_token, i.token_before)
+            THEN blackboard_fail('Outfenced', jsonb_build_object('index', i.ord - 1,
+                 'key', i.key, 'claim_id', i.claim_id, 'fencing_token', i.fencing_token,
+                 'highest', GREATEST(keyed.prior_token, i.token_before)))
         ELSE keyed.last_version - p.n + i.rank
         END AS version
-    FROM (SELECT items.*, row_number() OVER (PARTITION BY key ORDER BY ord)::int AS rank
+    FROM (SELECT items.*, row_number() OVER (PARTITION BY key ORDER BY ord)::int AS rank,
+                 max(fencing_token) FILTER (WHERE guarded) OVER (PARTITION BY key ORDER BY ord
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS token_before
           FROM items) i
     JOIN keyed USING (key) JOIN per_key p USING (key)
 ), inserted AS (
     INSERT INTO artifacts (id, board_id, type, type_version, key, version, body, author_id,
                            role, parents, tags, seq, content_hash, idempotency_key, request_hash,
-                           claim_id)
+                           claim_id, fencing_token)
     SELECT id, %(board_id)s, type, type_version, key, version, body, author_id, role,
            ARRAY(SELECT jsonb_array_elements_text(parents))::uuid[],
            ARRAY(SELECT jsonb_array_elements_text(tags)),
-           seq, content_hash, idempotency_key, request_hash, claim_id
+           seq, content_hash, idempotency_key, request_hash, claim_id, fencing_token
     FROM checked
-    RETURNING id, seq, version, created_at
+    RETURNING id, seq, version, created_at, role, fencing_token
 ), logged AS (
     INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
     SELECT %(board_id)s, seq, 'artifact.published', author_id, id,
            jsonb_build_object('type', type, 'key', key, 'version', version, 'role', role,
-                              'claim_id', claim_id)
+                              'claim_id', claim_id, 'fencing_token', fencing_token)
     FROM checked"""
         + completion.tail
         + """
 )
-SELECT id, seq, version, created_at,"""
+SELECT id, seq, version, created_at, role, fencing_token,"""
         + completion.returned
         + """
        pg_notify('"""
@@ -268,9 +292,9 @@ def _failed_checks(versions: list[NewVersion], where: list[str]) -> Iterator[Non
             raise LeaseLost.on_task(detail["task_id"], detail["status"]) from exc
         if code == "UnknownParent":
             raise _unknown_parents(versions, where, {UUID(m) for m in detail["missing"]}) from exc
-        turn_failure = runs.turn_failure(code, detail)
-        if turn_failure is not None:
-            raise turn_failure from exc
+        failure = runs.turn_failure(code, detail) or fencing.fencing_failure(code, detail, where)
+        if failure is not None:
+            raise failure from exc
         index = int(detail["index"])
         key = detail["key"]
         if code == "VersionConflict":

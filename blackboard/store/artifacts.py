@@ -11,7 +11,8 @@ from blackboard.store.database import Conn
 
 _SELECT = """
 SELECT a.id, a.board_id, a.type, a.type_version, a.key, a.version, a.body, a.author_id,
-       a.role, a.claim_id, a.parents, a.tags, a.seq, a.content_hash, a.created_at,
+       a.role, a.claim_id, a.fencing_token, a.parents, a.tags, a.seq, a.content_hash,
+       a.created_at,
        r.seq AS r_seq, r.actor_id AS r_by, r.reason AS r_reason, r.created_at AS r_at
 """
 
@@ -70,6 +71,12 @@ async def get(conn: Conn, *, board_id: UUID, artifact_id: UUID) -> Artifact | No
     return _artifact(row) if row else None
 
 
+async def bodies(conn: Conn, *, ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+    """Return the bodies of these artifact versions, by id."""
+    cur = await conn.execute("SELECT id, body FROM artifacts WHERE id = ANY(%s)", (ids,))
+    return {row["id"]: row["body"] for row in await cur.fetchall()}
+
+
 async def get_many(conn: Conn, *, ids: list[UUID]) -> list[Artifact]:
     """Return these artifact versions, in seq order."""
     cur = await conn.execute(
@@ -86,7 +93,8 @@ class ArtifactFilter:
     """Which artifacts a listing returns; None means no restriction."""
 
     type: str | None = None
-    key: str | None = None
+    keys: list[str] | None = None  # any of these keys
+    key_prefix: str | None = None
     author_id: UUID | None = None
     role: str | None = None
     tag: str | None = None
@@ -104,12 +112,17 @@ class Listing:
     limit: int = 50
 
 
-_FILTERS = ("type", "key", "author_id", "role", "tag")
+_FILTERS = ("type", "keys", "key_prefix", "author_id", "role", "tag")
+_KEY_LEVEL = {
+    "type": "{a}.type = %(type)s",
+    "keys": "{a}.key = ANY(%(keys)s::text[])",
+    "key_prefix": "starts_with({a}.key, %(key_prefix)s)",
+}
 
 
 def _key_filters(present: frozenset[str], alias: str) -> str:
-    """SQL: ` AND …` for the key-level filters (type, key) that are set."""
-    conds = [f"{alias}.{name} = %({name})s" for name in ("type", "key") if name in present]
+    """SQL: ` AND …` for the key-level filters (type, keys, key prefix) that are set."""
+    conds = [sql.format(a=alias) for name, sql in _KEY_LEVEL.items() if name in present]
     return "".join(" AND " + c for c in conds)
 
 
@@ -187,7 +200,7 @@ _ARTIFACT_JSON = f"""json_build_object(
     'key', p.key, 'version', p.version, 'body', p.body, 'author_id', p.author_id,
     'role', p.role, 'parents', p.parents, 'tags', p.tags, 'seq', p.seq,
     'content_hash', p.content_hash, 'created_at', {_json_time("p.created_at")},
-    'claim_id', p.claim_id,
+    'claim_id', p.claim_id, 'fencing_token', p.fencing_token,
     'retracted', CASE WHEN p.r_seq IS NOT NULL THEN json_build_object(
         'seq', p.r_seq, 'by', p.r_by, 'reason', p.r_reason, 'at', {_json_time("p.r_at")}) END)"""
 

@@ -16,7 +16,7 @@ _COLUMNS = """id, board_id, agent_id, role, NULLIF(scope, '') AS scope, exclusiv
     CASE WHEN status = 'active' AND expires_at <= now() THEN 'expired' ELSE status END AS status,
     rationale, confidence, created_at, expires_at,
     CASE WHEN status = 'active' AND expires_at <= now() THEN expires_at ELSE ended_at END
-        AS ended_at"""
+        AS ended_at, renewed_at, renewals"""
 
 
 def _claim(row: dict[str, Any] | None) -> Claim | None:
@@ -97,10 +97,11 @@ async def get(conn: Conn, *, claim_id: UUID, lock: str = "") -> Claim | None:
 
 
 async def extend(conn: Conn, *, claim_id: UUID, ttl_s: float) -> Claim:
-    """Move the lease's end to `ttl_s` from now; return the claim."""
+    """Move the lease's end to `ttl_s` from now and count the renewal; return the claim."""
     cur = await conn.execute(
-        f"""UPDATE claims SET expires_at = now() + make_interval(secs => %s) WHERE id = %s
-            RETURNING {_COLUMNS}""",
+        f"""UPDATE claims SET expires_at = now() + make_interval(secs => %s),
+                renewed_at = now(), renewals = renewals + 1
+            WHERE id = %s RETURNING {_COLUMNS}""",
         (ttl_s, claim_id),
     )
     claim = _claim(await cur.fetchone())

@@ -78,7 +78,7 @@ async def append(conn: Conn, *, board_id: UUID, events: list[EventDraft]) -> lis
 
 
 @functools.cache
-def _read_sql(bounded: bool, by_kind: bool, by_type: bool) -> str:
+def _read_sql(bounded: bool, by_kind: bool, by_type: bool, by_key: bool, by_prefix: bool) -> str:
     """The read query for one combination of filters (built once: every live board's feed
     reads once per burst in every process)."""
     return (
@@ -86,6 +86,8 @@ def _read_sql(bounded: bool, by_kind: bool, by_type: bool) -> str:
         + (" AND seq <= %(upto)s" if bounded else "")
         + (" AND kind = ANY(%(kinds)s)" if by_kind else "")
         + (" AND data->>'type' = ANY(%(types)s)" if by_type else "")
+        + (" AND data->>'key' = ANY(%(keys)s)" if by_key else "")
+        + (" AND starts_with(data->>'key', %(key_prefix)s)" if by_prefix else "")
         + " ORDER BY seq LIMIT %(limit)s"
     )
 
@@ -98,18 +100,22 @@ async def read(
     limit: int,
     kinds: list[str] | None = None,
     types: list[str] | None = None,
+    keys: list[str] | None = None,
+    key_prefix: str | None = None,
     upto: int | None = None,
 ) -> list[Event]:
     """Return up to `limit` events with `after` < seq (<= `upto`), oldest first, filtered by
-    kind and by the artifact type their data names."""
+    kind and by the artifact type and key their data names."""
     cur = await conn.execute(
-        _read_sql(upto is not None, bool(kinds), bool(types)),
+        _read_sql(upto is not None, bool(kinds), bool(types), keys is not None, bool(key_prefix)),
         {
             "board_id": board_id,
             "after": after,
             "limit": limit,
             "kinds": kinds,
             "types": types,
+            "keys": keys,
+            "key_prefix": key_prefix,
             "upto": upto,
         },
     )

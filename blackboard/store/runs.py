@@ -21,7 +21,7 @@ from blackboard.store.constraints import failed_check
 from blackboard.store.database import Conn
 from blackboard.store.events import NOTIFIED, logged_from
 
-_RUN = """id, board_id, protocol, roster, goal, params, status, stop_reason, turns_used,
+RUN_COLUMNS = """id, board_id, protocol, roster, goal, params, status, stop_reason, turns_used,
     tokens_used, controller, lease_token, created_at, started_at, ended_at"""
 _TURN = """id, run_id, board_id, agent_id, step, round, phase, status, deadline, bundle,
     manifest, role, rationale, reason, artifact_ids, claim_id, call, created_at, completed_at"""
@@ -44,7 +44,7 @@ async def insert_run(
     """Insert a pending run; return it."""
     cur = await conn.execute(
         f"""INSERT INTO runs (id, board_id, protocol, roster, goal, params, status)
-            VALUES (%s, %s, %s, %s, %s, %s, 'pending') RETURNING {_RUN}""",
+            VALUES (%s, %s, %s, %s, %s, %s, 'pending') RETURNING {RUN_COLUMNS}""",
         (run_id, board_id, protocol, roster, goal, Jsonb(params)),
     )
     row = await cur.fetchone()
@@ -54,7 +54,7 @@ async def insert_run(
 
 async def get_run(conn: Conn, *, run_id: UUID) -> Run | None:
     """Return the run, or None."""
-    cur = await conn.execute(f"SELECT {_RUN} FROM runs WHERE id = %s", (run_id,))
+    cur = await conn.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = %s", (run_id,))
     row = await cur.fetchone()
     return Run.model_validate(row) if row else None
 
@@ -62,7 +62,7 @@ async def get_run(conn: Conn, *, run_id: UUID) -> Run | None:
 async def list_runs(conn: Conn, *, board_id: UUID, limit: int) -> list[Run]:
     """Return the board's runs, newest first."""
     cur = await conn.execute(
-        f"SELECT {_RUN} FROM runs WHERE board_id = %s ORDER BY created_at DESC LIMIT %s",
+        f"SELECT {RUN_COLUMNS} FROM runs WHERE board_id = %s ORDER BY created_at DESC LIMIT %s",
         (board_id, limit),
     )
     return [Run.model_validate(row) for row in await cur.fetchall()]
@@ -81,7 +81,7 @@ UPDATE runs r SET controller = %(controller)s, lease_token = r.lease_token + 1,
     lease_expires_at = now() + make_interval(secs => %(lease_s)s),
     status = 'running', started_at = coalesce(r.started_at, now())
 FROM next WHERE r.id = next.id
-RETURNING {_RUN.replace("id, board_id", "r.id, r.board_id")}
+RETURNING {RUN_COLUMNS.replace("id, board_id", "r.id, r.board_id")}
 """
 
 
@@ -101,20 +101,6 @@ async def renew_lease(conn: Conn, *, run_id: UUID, lease_token: int, lease_s: fl
     )
     if await cur.fetchone() is None:
         raise LostRun(str(run_id))
-
-
-async def finish(conn: Conn, *, run_id: UUID, lease_token: int, status: str, reason: str) -> Run:
-    """End the run as 'completed' or 'stopped' with its reason; LostRun if not ours."""
-    cur = await conn.execute(
-        f"""UPDATE runs SET status = %s, stop_reason = %s, ended_at = now(),
-                lease_expires_at = NULL
-            WHERE id = %s AND lease_token = %s RETURNING {_RUN}""",
-        (status, reason, run_id, lease_token),
-    )
-    row = await cur.fetchone()
-    if row is None:
-        raise LostRun(str(run_id))
-    return Run.model_validate(row)
 
 
 _OFFER = f"""

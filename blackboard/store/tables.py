@@ -145,6 +145,8 @@ class ArtifactKey(SQLModel, table=True):
     last_version: int = Field(sa_column=Column(Integer, nullable=False))
     latest_id: UUID | None = Field(default=None, sa_column=Column(PG_UUID(as_uuid=True)))
     latest_seq: int | None = Field(default=None, sa_column=Column(BigInteger))
+    # the highest fencing token written to the key while a guard covered it
+    fencing_token: int | None = Field(default=None, sa_column=Column(BigInteger))
 
 
 class Artifact(SQLModel, table=True):
@@ -204,6 +206,7 @@ class Artifact(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, sa_column=Column(Text))
     request_hash: str | None = Field(default=None, sa_column=Column(Text))
     # the role claim this version was published under (fenced: it was active at commit)
+    fencing_token: int | None = Field(default=None, sa_column=Column(BigInteger))
     claim_id: UUID | None = Field(
         default=None, sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("claims.id"))
     )
@@ -299,6 +302,25 @@ class Claim(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_now())
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     ended_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    renewed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    renewals: int = Field(sa_column=Column(Integer, nullable=False, server_default=text("0")))
+
+
+class Guard(SQLModel, table=True):
+    """Keys of a board that only the holder of a role's claim may write (see store/guards)."""
+
+    __tablename__ = "guards"
+    __table_args__ = (Index("ix_guards_board_id", "board_id"),)
+
+    id: UUID = Field(sa_column=Column(PG_UUID(as_uuid=True), primary_key=True))
+    board_id: UUID = Field(
+        sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("boards.id"), nullable=False)
+    )
+    key_pattern: str = Field(sa_column=Column(Text, nullable=False))
+    key_regex: str = Field(sa_column=Column(Text, nullable=False))  # captures the scope
+    role: str = Field(sa_column=Column(Text, nullable=False))
+    scoped: bool = Field(sa_column=Column(Boolean, nullable=False))
+    created_at: datetime = Field(sa_column=_now())
 
 
 class Abstention(SQLModel, table=True):
@@ -390,6 +412,8 @@ class Task(SQLModel, table=True):
     )
     created_at: datetime = Field(sa_column=_now())
     updated_at: datetime = Field(sa_column=_now())
+    renewed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    renewals: int = Field(sa_column=Column(Integer, nullable=False, server_default=text("0")))
 
 
 class TaskAttempt(SQLModel, table=True):

@@ -19,7 +19,8 @@ from blackboard.store.events import NOTIFIED, logged_from
 
 TASK_COLUMNS = """id, board_id, title, spec, wants_type, required_capabilities, inputs,
     max_attempts, attempt, failures, status, available_at, holder_id, lease_token,
-    lease_expires_at, result_id, last_error, posted_by, created_at, updated_at"""
+    lease_expires_at, result_id, last_error, posted_by, created_at, updated_at, renewed_at,
+    renewals"""
 
 
 def task_columns(alias: str) -> str:
@@ -216,7 +217,7 @@ async def extend_lease(conn: Conn, *, task_id: UUID, lease_s: float) -> Task:
     """Move the lease's end to `lease_s` from now; return the task."""
     cur = await conn.execute(
         f"""UPDATE tasks SET lease_expires_at = now() + make_interval(secs => %s),
-                             updated_at = now()
+                             updated_at = now(), renewed_at = now(), renewals = renewals + 1
             WHERE id = %s RETURNING {TASK_COLUMNS}""",
         (lease_s, task_id),
     )

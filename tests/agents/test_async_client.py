@@ -72,6 +72,7 @@ async def test_artifacts_publish_list_history_lineage_retract(
     v1 = await agent.publish(
         board.id, "finding", Finding(claim="water boils at 100 C"), key="finding/water"
     )
+    await agent.claim_role(board.id, "researcher")  # a version names only a role held
     v2 = await agent.publish(
         board.id,
         "finding",

@@ -14,7 +14,7 @@ import pytest
 
 from agents.client import AsyncClient, Task
 from agents.reference import make_critic, make_researcher
-from agents.runtime import Abstain, Agent, Draft, serve, to_draft
+from agents.runtime import Abstain, Agent, Context, Draft, serve, to_draft
 from artifacts import Finding
 from blackboard.cli.agent_command import load_agent
 from tests.conftest import ADMIN_TOKEN
@@ -235,3 +235,26 @@ async def test_clean_stop_hands_an_unfinished_task_back(
     assert back.status == "open" and back.holder_id is None
     assert back.attempts is not None and back.attempts[0].agent_id == agent_id
     assert back.attempts[0].outcome == "failed"
+
+
+async def test_a_task_handler_writes_a_guarded_key_while_holding_its_role(
+    live_server: Any, admin: AsyncClient
+) -> None:
+    board = await admin.create_board("guarded")
+    await admin.create_guard(board.id, "color/{scope}", "node")
+    token, agent_id = await register(admin, ["paint"])
+    agent = fast(Agent("painter", capabilities=["paint"]))
+
+    @agent.on_task
+    async def paint(task: Task, ctx: Context) -> Draft:
+        async with ctx.hold_role("node", task.title) as hold:
+            await hold.publish("finding", {"claim": "red"}, key=f"color/{task.title}")
+        return Finding(claim=f"painted {task.title}")
+
+    posted = await admin.post_task(board.id, "7")
+    async with running(agent, live_server.url, token, [board.id]):
+        await eventually(lambda: _status(admin, posted.id, "completed"))
+    [painted] = await admin.history(board.id, "color/7")
+    assert painted.author_id == agent_id and painted.role == "node"
+    claim = await admin.get_claim(str(painted.claim_id))
+    assert claim.status == "released" and painted.fencing_token == claim.fencing_token

@@ -2,6 +2,7 @@
 server keeps serving on the test's event loop: the same methods as `AsyncClient`."""
 
 import asyncio
+import time
 import uuid
 from typing import Any
 
@@ -116,3 +117,29 @@ async def test_sync_client_registry_and_artifacts(live_server: Any) -> None:
 
 async def test_sync_client_ledger_tasks_and_turns(live_server: Any) -> None:
     await asyncio.to_thread(_ledger_tasks_and_turns, live_server.url)
+
+
+def _holding_a_role(url: str) -> None:
+    with Client(url, ADMIN_TOKEN) as admin:
+        board = admin.create_board("sync-hold")
+        admin.create_guard(board.id, "color/{scope}", "node")
+        first, second = (admin.register_agent(f"sync-{i}-{uuid.uuid4().hex[:6]}") for i in (1, 2))
+        with Client(url, first.token) as one, Client(url, second.token) as two:
+            lost: list[Any] = []
+            with one.hold_role(board.id, "node", "3", ttl_s=0.6, on_lost=lost.append) as hold:
+                hold.publish("finding", {"claim": "red"}, key="color/3")
+                time.sleep(0.8)  # renewed in the background meanwhile
+                assert not hold.lost.is_set()
+                with pytest.raises(RoleTaken):
+                    two.claim_role(board.id, "node", scope="3")
+            assert admin.get_claim(hold.claim_id).status == "released"
+            with two.hold_role(board.id, "node", "3", wait_s=5) as heir:
+                assert heir.fencing_token > hold.fencing_token
+                with pytest.raises(LeaseLost):  # the old hold fences itself off
+                    hold.publish("finding", {"claim": "late"}, key="color/3")
+            assert lost == []  # released by leaving the block, not lost
+        assert [a.body for a in admin.history(board.id, "color/3")] == [{"claim": "red"}]
+
+
+async def test_sync_client_holds_a_role_in_a_block(live_server: Any) -> None:
+    await asyncio.to_thread(_holding_a_role, live_server.url)

@@ -15,6 +15,13 @@ async def publish(
     client: httpx.AsyncClient, board: dict[str, Any], agent: dict[str, Any], **fields: Any
 ) -> httpx.Response:
     body = {"type": "finding", "body": FINDING, **fields}
+    if "role" in fields:  # a version may name only a role its author holds a claim of
+        claimed = await client.post(
+            f"/v1/boards/{board['id']}/claims",
+            json={"role": fields["role"], "exclusive": False},
+            headers=agent["headers"],
+        )
+        assert claimed.status_code == 201, claimed.text
     return await client.post(
         f"/v1/boards/{board['id']}/artifacts", json=body, headers=agent["headers"]
     )
@@ -153,6 +160,9 @@ async def test_list_filters_and_pages_with_next_after(
     board, a1, a2 = await actors.board(), await actors.agent(), await actors.agent()
     for i in range(5):
         await publish(client, board, a1 if i % 2 else a2, tags=["even" if i % 2 == 0 else "odd"])
+    await client.post(
+        f"/v1/boards/{board['id']}/claims", json={"role": "synthesiser"}, headers=a1["headers"]
+    )
     await client.post(
         f"/v1/boards/{board['id']}/artifacts",
         json={"type": "result", "body": {"summary": "done"}, "role": "synthesiser"},

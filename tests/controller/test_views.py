@@ -38,6 +38,13 @@ class Board:
         self, name: str, author: dict[str, Any], *, in_run: bool = True, **draft: Any
     ) -> str:
         draft["tags"] = [self.tag, *draft.get("tags", [])] if in_run else draft.get("tags", [])
+        if "role" in draft:  # a version may name only a role its author holds
+            claimed = await self.client.post(
+                f"/v1/boards/{self.board['id']}/claims",
+                json={"role": draft["role"], "exclusive": False},
+                headers=author["headers"],
+            )
+            assert claimed.status_code == 201, claimed.text
         r = await self.client.post(
             f"/v1/boards/{self.board['id']}/artifacts", json=draft, headers=author["headers"]
         )

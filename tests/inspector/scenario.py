@@ -31,7 +31,15 @@ class Scenario:
 async def publish(
     client: httpx.AsyncClient, board_id: str, author: dict[str, Any], **fields: Any
 ) -> dict[str, Any]:
-    """Publish as `author`; return the artifact."""
+    """Publish as `author` (claiming the role it names first, as a version may name only a
+    role its author holds); return the artifact."""
+    if "role" in fields:
+        claimed = await client.post(
+            f"/v1/boards/{board_id}/claims",
+            json={"role": fields["role"], "exclusive": False},
+            headers=author["headers"],
+        )
+        assert claimed.status_code == 201, claimed.text
     r = await client.post(
         f"/v1/boards/{board_id}/artifacts", json=fields, headers=author["headers"]
     )

@@ -101,7 +101,7 @@ async def test_completing_tasks_and_publishing_reuse_one_plan(
                 idempotency_key=None,
                 schemas=schemas,
             )
-        assert await plans(conn, "WITH reserved AS") == (RUNS - 5, 5)
+        assert await plans(conn, "WITH drafts AS") == (RUNS - 5, 5)
     finally:
         await conn.close()
 
