@@ -206,7 +206,8 @@ WITH """
 ), per_key AS (
     SELECT key, min(type) AS type, count(*)::int AS n, max(seq) AS latest_seq,
            (array_agg(id ORDER BY seq DESC))[1] AS latest_id,
-           max(fencing_token) FILTER (WHERE guarded) AS fencing_token
+           max(fencing_token) FILTER (WHERE guarded) AS fencing_token,
+           min(fencing_token) FILTER (WHERE guarded) AS lowest_token
     FROM items GROUP BY key
 ), keyed AS (
     INSERT INTO artifact_keys AS k (board_id, key, type, last_version, latest_id, latest_seq,
@@ -216,8 +217,21 @@ WITH """
     ON CONFLICT (board_id, key) DO UPDATE
         SET last_version = k.last_version + EXCLUDED.last_version,
             latest_id = EXCLUDED.latest_id, latest_seq = EXCLUDED.latest_seq,
-            fencing_token = GREATEST(k.fencing_token, EXCLUDED.fencing_token)
-    RETURNING key, type AS key_type, last_version, old.fencing_token AS prior_token
+            -- the fencing token check, on the key's row as it stands (locked here): a
+            -- guarded key never takes a lower token than it has had
+            fencing_token = CASE
+                WHEN k.fencing_token > (SELECT p.lowest_token FROM per_key p WHERE p.key = k.key)
+                THEN blackboard_fail('Outfenced', (
+                    SELECT jsonb_build_object('index', i.ord - 1, 'key', i.key,
+                                              'claim_id', i.claim_id,
+                                              'fencing_token', i.fencing_token,
+                                              'highest', k.fencing_token)
+                    FROM items i
+                    WHERE i.key = k.key AND i.guarded AND i.fencing_token < k.fencing_token
+                    ORDER BY i.ord LIMIT 1))
+                ELSE GREATEST(k.fencing_token, EXCLUDED.fencing_token)
+                END
+    RETURNING key, type AS key_type, last_version
 ), checked AS (
     SELECT i.*,
         CASE
@@ -229,11 +243,11 @@ WITH """
                  'key', i.key, 'current_version', keyed.last_version - p.n + i.rank - 1))
         WHEN i.type_version <> (SELECT max(t.version) FROM artifact_types t WHERE t.name = i.type)
             THEN blackboard_fail('TypeChanged', jsonb_build_object('type', i.type))
-        -- the fencing token check: a guarded key never takes a lower token than it has had
-        WHEN i.guarded AND i.fencing_token < GREATEST(keyed.prior_token, i.token_before)
+        -- ...and within the statement, no version takes a lower token than one before it
+        WHEN i.guarded AND i.fencing_token < i.token_before
             THEN blackboard_fail('Outfenced', jsonb_build_object('index', i.ord - 1,
                  'key', i.key, 'claim_id', i.claim_id, 'fencing_token', i.fencing_token,
-                 'highest', GREATEST(keyed.prior_token, i.token_before)))
+                 'highest', i.token_before))
         ELSE keyed.last_version - p.n + i.rank
         END AS version
     FROM (SELECT items.*, row_number() OVER (PARTITION BY key ORDER BY ord)::int AS rank,

@@ -168,6 +168,25 @@ async def test_guarded_writes_need_the_right_live_claim_and_record_its_token(
     assert (await write(client, board, me, "color/7/shade")).status_code == 201
 
 
+async def test_a_guarded_key_never_takes_a_lower_fencing_token_than_it_has_had(
+    client: httpx.AsyncClient, actors: Actors, db: psycopg.Connection[Any]
+) -> None:
+    # A guard without {scope} takes a claim of its role for any scope, and each scope has
+    # tokens of its own: here the storage's token check is all that keeps the order.
+    board, low, high = await actors.board(), await actors.agent(), await actors.agent()
+    assert (await guard(client, board, "plan/*", "planner")).status_code == 201
+    first = await claim(client, board, high, "planner", "b")  # scope b's tokens run ahead
+    assert (await client.delete(f"/v1/claims/{first['id']}", headers=high["headers"])).is_success
+    ahead = await claim(client, board, high, "planner", "b")
+    behind = await claim(client, board, low, "planner", "a")
+    assert (ahead["fencing_token"], behind["fencing_token"]) == (2, 1)
+    assert (await write(client, board, high, "plan/main", ahead["id"])).status_code == 201
+    late = await write(client, board, low, "plan/main", behind["id"])
+    assert (late.status_code, late.json()["error"]) == (409, "StaleClaim"), late.text
+    assert late.json()["fencing_token"] == 1 and late.json()["highest"] == 2
+    assert [v[1] for v in versions_of(db, "plan/main")] == [2]
+
+
 async def test_a_role_needs_a_live_claim_and_a_claim_gives_its_role(
     client: httpx.AsyncClient, actors: Actors, db: psycopg.Connection[Any]
 ) -> None:
