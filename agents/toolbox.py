@@ -29,7 +29,7 @@ ROUTES: dict[str, Route] = {
     "get_type": Route("GET", "/v1/types/{name}"),
     "publish_artifact": Route("POST", "/v1/boards/{board_id}/artifacts"),
     "get_artifact": Route("GET", "/v1/boards/{board_id}/artifacts/{artifact_id}"),
-    "list_artifacts": Route("GET", "/v1/boards/{board_id}/artifacts"),
+    "list_artifacts": Route("GET", "/v1/boards/{board_id}/artifacts", (("keys", "key"),)),
     "key_history": Route("GET", "/v1/boards/{board_id}/keys/{key}/history"),
     "read_events": Route(
         "GET",

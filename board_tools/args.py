@@ -5,7 +5,7 @@ Only the shape (types, required or not) is checked here; the service's own rules
 and a REST call are refused alike.
 """
 
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,7 +69,10 @@ class GetArtifact(Args):
 class ListArtifacts(Args):
     board_id: UUID = BoardId
     type: str | None = Field(default=None, description="Only this artifact type.")
-    key: str | None = Field(default=None, description="Only this key.")
+    keys: list[str] | None = Field(
+        default=None, description="Only these keys (the current version of each)."
+    )
+    key_prefix: str | None = Field(default=None, description="Only keys that start with this.")
     author: UUID | None = Field(default=None, description="Only this author's (agent id).")
     role: str | None = Field(default=None, description="Only those published under this role.")
     tag: str | None = Field(default=None, description="Only those with this tag.")
@@ -92,6 +95,14 @@ class ReadEvents(Args):
     )
     types: list[str] | None = Field(default=None, description="Only about these artifact types.")
     keys: list[str] | None = Field(default=None, description="Only about these artifact keys.")
+    key_prefix: str | None = Field(
+        default=None, description="Only about artifact keys that start with this."
+    )
+    include: Literal["body"] | None = Field(
+        default=None,
+        description="'body': each artifact.published event carries the version's body, so "
+        "following keys needs no second read.",
+    )
     limit: int = Field(default=100, ge=1, le=1000, description="How many at most.")
     wait: float = Field(
         default=0, ge=0, le=60, description="Seconds to wait for a newer event if there is none."

@@ -80,7 +80,7 @@ async def read(backend: Backend, uri: str) -> Any:
         return await _overview(backend, board_id)
     if len(rest) == 2 and rest[0] == "keys" and rest[1]:
         page = await backend.call(
-            "list_artifacts", a.ListArtifacts(board_id=board_id, key=unquote(rest[1]), limit=1)
+            "list_artifacts", a.ListArtifacts(board_id=board_id, keys=[unquote(rest[1])], limit=1)
         )
         if not page["items"]:
             raise _not_found(uri)

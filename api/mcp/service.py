@@ -168,7 +168,8 @@ class ServiceBackend:
         listing = Listing(
             ArtifactFilter(
                 type=args.type,
-                keys=None if args.key is None else [args.key],
+                keys=args.keys,
+                key_prefix=args.key_prefix,
                 author_id=args.author,
                 role=args.role,
                 tag=args.tag,
@@ -188,10 +189,11 @@ class ServiceBackend:
         return {"items": [_json(x) for x in found]}
 
     async def read_events(self, args: a.ReadEvents) -> Any:
-        # MERGE(#18): pass keys=frozenset(args.keys) once EventFilter filters by key.
         only = EventFilter(
             kinds=frozenset(args.kinds) if args.kinds else None,
             types=frozenset(args.types) if args.types else None,
+            keys=frozenset(args.keys) if args.keys else None,
+            key_prefix=args.key_prefix,
         )
         items, cursor = await events.read(
             self.db,
@@ -201,6 +203,7 @@ class ServiceBackend:
             limit=args.limit,
             only=only,
             wait_s=args.wait,
+            with_body=args.include == "body",
         )
         return {"items": [_json(e) for e in items], "next_after": cursor}
 

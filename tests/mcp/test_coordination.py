@@ -81,6 +81,37 @@ async def test_read_events_waits_for_the_next_event(service: Any, mcp_client: Mc
     assert event["kind"] == "artifact.published" and event["data"]["key"] == "pump/seal"
 
 
+async def test_reads_follow_only_the_keys_asked_for_with_their_bodies(
+    service: Any, mcp_client: McpClients
+) -> None:
+    scene = await make_scene(service.url)
+    board_id = scene.board["id"]
+    async with mcp_client(scene.a["token"]) as a:
+        for key in ("pump/seal", "pump/valve", "tank/level"):
+            await a.call_tool("publish_artifact", finding(board_id, key=key))
+        one = await a.call_tool(
+            "read_events", {"board_id": board_id, "keys": ["pump/valve"], "include": "body"}
+        )
+        pumps = await a.call_tool("read_events", {"board_id": board_id, "key_prefix": "pump/"})
+        listed = await a.call_tool(
+            "list_artifacts", {"board_id": board_id, "keys": ["tank/level", "pump/seal"]}
+        )
+        unknown = await a.call_tool("read_events", {"board_id": board_id, "include": "all"})
+    [event] = one.structured_content["items"]
+    assert event["data"]["key"] == "pump/valve"
+    assert event["data"]["body"] == finding(board_id)["body"]
+    assert [e["data"]["key"] for e in pumps.structured_content["items"]] == [
+        "pump/seal",
+        "pump/valve",
+    ]
+    assert all("body" not in e["data"] for e in pumps.structured_content["items"])
+    assert sorted(i["key"] for i in listed.structured_content["items"]) == [
+        "pump/seal",
+        "tank/level",
+    ]
+    assert error_text(unknown).startswith("ValidationFailed: ")
+
+
 async def test_an_external_agent_takes_and_declines_its_turns(
     service: Any, mcp_client: McpClients
 ) -> None:
