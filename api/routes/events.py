@@ -115,11 +115,11 @@ async def _frames(
     A comment line every `keepalive_s` on a quiet board keeps proxies from closing it."""
     with telemetry.SSE_SUBSCRIBERS.track_inprogress():
         quiet_since = time.monotonic()
-        async for batch in events.stream_batches(
+        async for frames in events.stream_frames(
             feeds, board_id=board_id, after=start, only=only, idle_s=keepalive_s
         ):
-            if batch:
-                yield b"".join(feeds.encode(board_id, event) for event in batch)
+            if frames:
+                yield frames
                 quiet_since = time.monotonic()
             elif time.monotonic() - quiet_since >= keepalive_s:
                 yield KEEPALIVE_COMMENT
