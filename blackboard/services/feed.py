@@ -67,7 +67,7 @@ class BoardFeed:
     hint: int = 0  # the newest seq any notification mentioned
     head: int | None = None  # the newest seq read into `recent`
     recent: deque[Event] = field(default_factory=lambda: deque(maxlen=WINDOW))
-    # each recent event as its subscribers are sent it (see Feeds.encode), encoded once per
+    # each recent event as its subscribers are sent it (see Feeds.frames), encoded once per
     # process rather than once per subscriber
     encoded: dict[int, bytes] = field(default_factory=dict)
     # the frames of what a read after a cursor with a filter and limit returns (and the
@@ -291,16 +291,11 @@ class Feeds:
             while len(feed.encoded) > len(feed.recent):
                 del feed.encoded[next(iter(feed.encoded))]
 
-    def encode(self, board_id: UUID, event: Event) -> bytes:
-        """Return the event encoded as `encode` does (from the per-process cache when it is
-        recent): for a stream, its whole frame."""
-        cached = self.board(board_id).encoded.get(event.seq)
-        return cached if cached is not None else self._encode(event)
-
     async def frames(
         self, board_id: UUID, *, after: int, limit: int, only: EventFilter
     ) -> tuple[bytes, int]:
-        """`read`, the events as their frames (see `encode`) joined into one write."""
+        """`read`, the events as their frames (`encode`, from the per-process cache when
+        recent) joined into one write: for a stream, what it sends."""
         feed = self.board(board_id)
         await self._refresh(board_id, feed)
         key = (after, only, limit)
