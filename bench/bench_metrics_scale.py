@@ -116,6 +116,11 @@ def load(url: str, board: str, agents: list[str], n: int) -> float:
         with conn.transaction():
             conn.execute("SELECT 1 FROM rollup_marks WHERE board_id = %s FOR UPDATE", [board])
             conn.execute("UPDATE boards SET created_at = %s WHERE id = %s", [t0, board])
+            # and its first events (its creation) with it: the log's first event is its
+            # oldest, as on a real board (else the whole-board range ends before it begins)
+            conn.execute(
+                "UPDATE events SET at = %s WHERE board_id = %s AND seq < %s", [t0, board, first]
+            )
             for table in TABLES[:-1]:  # all but the watermarks
                 conn.execute(f"DELETE FROM {table} WHERE board_id = %s", [board])
             conn.execute(

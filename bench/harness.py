@@ -390,6 +390,9 @@ def blackboard_server(data_dir: Path, admin_token: str, workers: int = 2) -> Ite
     port = free_port()
     argv = [console_script("blackboard"), "serve", "--port", str(port)]
     argv += ["--data-dir", str(data_dir), "--workers", str(workers), "--no-access-log"]
+    if profile := os.environ.get("BENCH_PROFILE"):
+        # cProfile of the (single-worker) API process, written when it stops
+        argv = [sys.executable, "-m", "cProfile", "-o", profile, *argv]
     env = clean_env(BLACKBOARD_ADMIN_TOKEN=admin_token)
     server = ServerProcess("blackboard serve", argv, env, data_dir.parent / "blackboard.log")
     try:

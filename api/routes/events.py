@@ -142,6 +142,11 @@ def sse_frame(event: Event) -> bytes:
     return format_sse_event(id=str(event.seq), event=event.kind, data_str=event.model_dump_json())
 
 
+async def _with_bodies(batches: AsyncIterator[list[Event]]) -> AsyncIterator[bytes]:
+    async for batch in batches:
+        yield b"".join(sse_frame(event) for event in batch)
+
+
 async def _frames(
     feeds: Feeds,
     board_id: UUID,
@@ -160,16 +165,19 @@ async def _frames(
     A comment line every `keepalive_s` on a quiet board keeps proxies from closing it."""
     with telemetry.SSE_SUBSCRIBERS.track_inprogress():
         quiet_since = time.monotonic()
-        batches = events.stream_batches(
-            feeds, board_id=board_id, after=start, only=only, idle_s=keepalive_s,
-            with_body=with_body,
+        chunks = (
+            _with_bodies(events.stream_batches(
+                feeds, board_id=board_id, after=start, only=only, idle_s=keepalive_s,
+                with_body=True,
+            ))
+            if with_body  # not the shared frames: these events carry more
+            else events.stream_frames(
+                feeds, board_id=board_id, after=start, only=only, idle_s=keepalive_s
+            )
         )  # fmt: skip
-        async for batch in until_unavailable(batches):
-            if batch and with_body:  # not the shared encoding: these events carry more
-                yield b"".join(sse_frame(event) for event in batch)
-                quiet_since = time.monotonic()
-            elif batch:
-                yield b"".join(feeds.encode(board_id, event) for event in batch)
+        async for frames in until_unavailable(chunks):
+            if frames:
+                yield frames
                 quiet_since = time.monotonic()
             elif time.monotonic() - quiet_since >= keepalive_s:
                 yield KEEPALIVE_COMMENT

@@ -1,13 +1,17 @@
 """Reading a board's event log: pages, long-polls and live streams."""
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 from uuid import UUID
 
 from blackboard.records import Event
 from blackboard.services import boards
 from blackboard.services.feed import EventFilter, Feeds
 from blackboard.store.database import Database
+
+T = TypeVar("T", list[Event], bytes)
+BATCH = 500  # events per write of a stream at most
 
 
 async def read(
@@ -56,7 +60,37 @@ async def _read(
                 return events, cursor
 
 
-async def stream_batches(
+async def _follow(
+    feeds: Feeds,
+    board_id: UUID,
+    after: int,
+    idle_s: float | None,
+    read: Callable[[int], Awaitable[tuple[T, int]]],
+) -> AsyncIterator[T]:
+    """Yield what `read(cursor)` returns (a batch and the cursor after it) each time the
+    board may have moved on, forever; an empty batch when nothing came within `idle_s`."""
+    wait_s = feeds.fallback_s if idle_s is None else min(idle_s, feeds.fallback_s)
+    feeds.subscribers += 1
+    feeds.follow()
+    try:
+        batch, cursor = await read(after)
+        while True:
+            if not batch:
+                await feeds.wait(board_id, cursor, wait_s)
+                batch, cursor = await read(cursor)
+            yield batch
+            # A live subscriber has just been sent the newest event: it waits at once,
+            # rather than first reading nothing (a read per event per subscriber saved).
+            if feeds.nothing_after(board_id, cursor):
+                batch = batch[:0]
+            else:
+                batch, cursor = await read(cursor)
+    finally:
+        feeds.unfollow()
+        feeds.subscribers -= 1
+
+
+def stream_batches(
     feeds: Feeds,
     *,
     board_id: UUID,
@@ -71,24 +105,24 @@ async def stream_batches(
     that fell behind catches up in a few large writes instead of one write per event.
     An empty batch means nothing new arrived within `idle_s` (at most the feed's fallback
     interval). With `with_body`, each `artifact.published` event carries its version's body."""
-    wait_s = feeds.fallback_s if idle_s is None else min(idle_s, feeds.fallback_s)
-    feeds.subscribers += 1
-    feeds.follow()
-    try:
-        events, cursor = await feeds.read(board_id, after=after, limit=500, only=only)
-        while True:
-            if not events:
-                await feeds.wait(board_id, cursor, wait_s)
-                events, cursor = await feeds.read(board_id, after=cursor, limit=500, only=only)
-            yield await feeds.with_bodies(board_id, events) if with_body and events else events
-            # A live subscriber has just been sent the newest event: it waits at once,
-            # rather than first reading nothing (a read per event per subscriber saved).
-            events = []
-            if not feeds.nothing_after(board_id, cursor):
-                events, cursor = await feeds.read(board_id, after=cursor, limit=500, only=only)
-    finally:
-        feeds.unfollow()
-        feeds.subscribers -= 1
+
+    async def read(cursor: int) -> tuple[list[Event], int]:
+        batch, cursor = await feeds.read(board_id, after=cursor, limit=BATCH, only=only)
+        return (await feeds.with_bodies(board_id, batch) if with_body and batch else batch), cursor
+
+    return _follow(feeds, board_id, after, idle_s, read)
+
+
+def stream_frames(
+    feeds: Feeds, *, board_id: UUID, after: int, only: EventFilter, idle_s: float | None = None
+) -> AsyncIterator[bytes]:
+    """`stream_batches`, each batch as its events' frames joined (see Feeds.frames): what
+    a stream writes, shared by the subscribers at the same cursor."""
+
+    def read(cursor: int) -> Awaitable[tuple[bytes, int]]:
+        return feeds.frames(board_id, after=cursor, limit=BATCH, only=only)
+
+    return _follow(feeds, board_id, after, idle_s, read)
 
 
 async def stream(

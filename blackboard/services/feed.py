@@ -80,11 +80,15 @@ class BoardFeed:
     hint: int = 0  # the newest seq any notification mentioned
     head: int | None = None  # the newest seq read into `recent`
     recent: deque[Event] = field(default_factory=lambda: deque(maxlen=WINDOW))
-    # each recent event as its subscribers are sent it (see Feeds.encode), encoded once per
+    # each recent event as its subscribers are sent it (see Feeds.frames), encoded once per
     # process rather than once per subscriber
     encoded: dict[int, bytes] = field(default_factory=dict)
     # bodies of recently published versions, for readers that ask for them (by version id)
     bodies: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    # the frames of what a read after a cursor with a filter and limit returns (and the
+    # seq it read up to), for the current `head`: the subscribers woken together are
+    # mostly at the same cursor, so each batch is walked, filtered and joined once
+    joined: dict[tuple[int, EventFilter, int], tuple[bytes, int]] = field(default_factory=dict)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     refreshed_at: float = 0.0
@@ -288,6 +292,8 @@ class Feeds:
                     batch = await event_store.read(
                         conn, board_id=board_id, after=feed.head, limit=FETCH
                     )
+                    if batch:
+                        feed.joined.clear()
                     feed.recent.extend(batch)
                     feed.encoded.update((e.seq, self._encode(e)) for e in batch)
                     if batch:
@@ -300,11 +306,28 @@ class Feeds:
             while len(feed.encoded) > len(feed.recent):
                 del feed.encoded[next(iter(feed.encoded))]
 
-    def encode(self, board_id: UUID, event: Event) -> bytes:
-        """Return the event encoded as `encode` does (from the per-process cache when it is
-        recent): for a stream, its whole frame."""
-        cached = self.board(board_id).encoded.get(event.seq)
-        return cached if cached is not None else self._encode(event)
+    async def frames(
+        self, board_id: UUID, *, after: int, limit: int, only: EventFilter
+    ) -> tuple[bytes, int]:
+        """`read`, the events as their frames (`encode`, from the per-process cache when
+        recent) joined into one write: for a stream, what it sends."""
+        feed = self.board(board_id)
+        await self._refresh(board_id, feed)
+        key = (after, only, limit)
+        found = feed.joined.get(key)
+        if found is not None:
+            return found
+        events, scanned = await self.read(board_id, after=after, limit=limit, only=only)
+        encoded = feed.encoded
+        frames = b"".join([encoded.get(e.seq) or self._encode(e) for e in events])
+        if feed.head is not None and scanned <= feed.head and after >= self._first(feed) - 1:
+            feed.joined[key] = frames, scanned  # from the window: the same for everyone
+        return frames, scanned
+
+    @staticmethod
+    def _first(feed: BoardFeed) -> int:
+        assert feed.head is not None
+        return feed.recent[0].seq if feed.recent else feed.head + 1
 
     async def read(
         self, board_id: UUID, *, after: int, limit: int, only: EventFilter
@@ -317,8 +340,7 @@ class Feeds:
         feed = self.board(board_id)
         await self._refresh(board_id, feed)
         assert feed.head is not None
-        first = feed.recent[0].seq if feed.recent else feed.head + 1
-        if after + 1 < first:
+        if after + 1 < self._first(feed):
             return await self._read_database(board_id, after=after, limit=limit, only=only)
         matched: list[Event] = []
         scanned = after

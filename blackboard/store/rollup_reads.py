@@ -65,11 +65,13 @@ async def role_claims_per_window(
     k * window_s."""
     return await _all(
         conn,
-        f"""SELECT floor(bucket::numeric / %(window_s)s)::bigint AS win, role, sum(n)::int AS n
+        f"""SELECT floor(bucket::numeric * %(size)s / %(window_s)s)::bigint AS win, role,
+                   sum(n)::int AS n
             FROM rollup_ledger
-            WHERE board_id = %(board_id)s AND kind = 'role.claimed' AND {_range()}
+            WHERE board_id = %(board_id)s AND size = %(size)s AND kind = 'role.claimed'
+              AND {_range()}
             GROUP BY 1, 2 ORDER BY 1, 2""",
-        {"board_id": board_id, "lo": lo, "hi": hi, "window_s": window_s},
+        {"board_id": board_id, "window_s": window_s, **_at(size_for(window_s, lo, hi), lo, hi)},
     )
 
 
@@ -84,18 +86,20 @@ async def role_flips(
         f"""WITH runs AS (
                 SELECT agent_id, claims, flips, first_role,
                        lag(last_role) OVER (PARTITION BY agent_id ORDER BY bucket) AS previous
-                FROM rollup_role_runs WHERE board_id = %(board_id)s AND {_range()}
+                FROM rollup_role_runs
+                WHERE board_id = %(board_id)s AND size = %(size)s AND {_range()}
             ), roles AS (
                 SELECT actor_id AS agent_id, count(DISTINCT role)::int AS roles
                 FROM rollup_ledger
-                WHERE board_id = %(board_id)s AND kind = 'role.claimed' AND {_range()}
+                WHERE board_id = %(board_id)s AND size = %(size)s AND kind = 'role.claimed'
+                  AND {_range()}
                 GROUP BY 1
             )
             SELECT agent_id, sum(claims)::int AS claims, roles.roles,
                    (sum(flips) + count(*) FILTER (WHERE first_role <> previous))::int AS flips
             FROM runs JOIN roles USING (agent_id)
             GROUP BY agent_id, roles.roles ORDER BY agent_id""",
-        {"board_id": board_id, "lo": lo, "hi": hi},
+        {"board_id": board_id, **_at(size_for(lo, hi), lo, hi)},
     )
 
 
@@ -106,8 +110,8 @@ async def ledger_counts(
     rows = await _all(
         conn,
         f"""SELECT kind, actor_id, role, sum(n)::int AS n FROM rollup_ledger
-            WHERE board_id = %(board_id)s AND {_range()} GROUP BY 1, 2, 3""",
-        {"board_id": board_id, "lo": lo, "hi": hi},
+            WHERE board_id = %(board_id)s AND size = %(size)s AND {_range()} GROUP BY 1, 2, 3""",
+        {"board_id": board_id, **_at(size_for(lo, hi), lo, hi)},
     )
     for row in rows:
         row["actor_id"] = None if row["actor_id"] == NO_ACTOR else row["actor_id"]

@@ -69,9 +69,12 @@ class RollupLedger(SQLModel, table=True):
     is the nil UUID and no role '' (key columns cannot be NULL)."""
 
     __tablename__ = "rollup_ledger"
-    __table_args__ = (PrimaryKeyConstraint("board_id", "bucket", "kind", "actor_id", "role"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("board_id", "size", "bucket", "kind", "actor_id", "role"),
+    )
 
     board_id: UUID = Field(sa_column=_uuid())
+    size: int = Field(sa_column=Column(Integer, nullable=False))
     bucket: int = Field(sa_column=_bigint())
     kind: str = Field(sa_column=Column(Text, nullable=False))
     actor_id: UUID = Field(sa_column=_uuid())
@@ -80,13 +83,14 @@ class RollupLedger(SQLModel, table=True):
 
 
 class RollupRoleRun(SQLModel, table=True):
-    """One agent's role claims in one (1 s) bucket: how many, the first and last role
-    claimed, and the flips between them; flips across buckets are read from first/last."""
+    """One agent's role claims in one bucket: how many, the first and last role claimed,
+    and the flips between them; flips across buckets are read from first/last."""
 
     __tablename__ = "rollup_role_runs"
-    __table_args__ = (PrimaryKeyConstraint("board_id", "agent_id", "bucket"),)
+    __table_args__ = (PrimaryKeyConstraint("board_id", "size", "agent_id", "bucket"),)
 
     board_id: UUID = Field(sa_column=_uuid())
+    size: int = Field(sa_column=Column(Integer, nullable=False))
     agent_id: UUID = Field(sa_column=_uuid())
     bucket: int = Field(sa_column=_bigint())
     claims: int = Field(sa_column=_bigint())

@@ -60,27 +60,31 @@ ON CONFLICT (board_id, size, bucket) DO UPDATE SET events = r.events + EXCLUDED.
 # A `task.failed` counts only when the task is finally failed (not back in the pool).
 LEDGER = f"""
 WITH {_EVENTS}
-INSERT INTO rollup_ledger AS r (board_id, bucket, kind, actor_id, role, n)
-SELECT %(board_id)s, bucket, kind, coalesce(actor_id, %(no_actor)s), coalesce(data->>'role', ''),
-       count(*)
-FROM evs
+INSERT INTO rollup_ledger AS r (board_id, size, bucket, kind, actor_id, role, n)
+SELECT %(board_id)s, z.size, {_SIZED_BUCKET}, kind, coalesce(actor_id, %(no_actor)s),
+       coalesce(data->>'role', ''), count(*)
+FROM evs x {_SIZED}
 WHERE kind = ANY(%(kinds)s) AND (kind <> 'task.failed' OR data->>'status' = 'failed')
-GROUP BY 2, 3, 4, 5
-ON CONFLICT (board_id, bucket, kind, actor_id, role) DO UPDATE SET n = r.n + EXCLUDED.n
+GROUP BY 2, 3, 4, 5, 6
+ON CONFLICT (board_id, size, bucket, kind, actor_id, role) DO UPDATE SET n = r.n + EXCLUDED.n
 """
 
+# Flips within a bucket are counted in seq order; a later batch's first claim in the
+# same bucket is compared with the bucket's last role so far.
 ROLE_RUNS = f"""
 WITH {_EVENTS}, claimed AS (
-    SELECT bucket, actor_id, data->>'role' AS role, seq,
-           lag(data->>'role') OVER (PARTITION BY bucket, actor_id ORDER BY seq) AS previous
-    FROM evs WHERE kind = 'role.claimed' AND actor_id IS NOT NULL
+    SELECT z.size, {_SIZED_BUCKET} AS bucket, x.actor_id, x.data->>'role' AS role, x.seq
+    FROM evs x {_SIZED} WHERE x.kind = 'role.claimed' AND x.actor_id IS NOT NULL
+), ordered AS (
+    SELECT *, lag(role) OVER (PARTITION BY size, bucket, actor_id ORDER BY seq) AS previous
+    FROM claimed
 )
 INSERT INTO rollup_role_runs AS r
-    (board_id, agent_id, bucket, claims, first_role, last_role, flips)
-SELECT %(board_id)s, actor_id, bucket, count(*), (array_agg(role ORDER BY seq))[1],
+    (board_id, size, agent_id, bucket, claims, first_role, last_role, flips)
+SELECT %(board_id)s, size, actor_id, bucket, count(*), (array_agg(role ORDER BY seq))[1],
        (array_agg(role ORDER BY seq DESC))[1], count(*) FILTER (WHERE role <> previous)
-FROM claimed GROUP BY actor_id, bucket
-ON CONFLICT (board_id, agent_id, bucket) DO UPDATE SET
+FROM ordered GROUP BY size, actor_id, bucket
+ON CONFLICT (board_id, size, agent_id, bucket) DO UPDATE SET
     claims = r.claims + EXCLUDED.claims,
     flips = r.flips + EXCLUDED.flips + (r.last_role <> EXCLUDED.first_role)::int,
     last_role = EXCLUDED.last_role

@@ -1,30 +1,23 @@
 """metric roll-ups: every board's event log summed per time bucket, kept by a watermark
 
-Metrics read these sums instead of the history behind them (store/rollup_tables.py). The
-upgrade back-fills every existing board from its log in batches of store.rollups.BATCH
-events, logging its progress. It only reads the log and writes the new tables, so writers
-are never locked out; a board written meanwhile is finished by the running service.
+Metrics read these sums instead of the history behind them (store/rollup_tables.py).
+Existing boards are back-filled by 0018, with the statements of the tables' final shape.
 
 Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-07
 """
 
-import logging
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from blackboard.store import rollups
-
 revision: str = "0017"
 down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-log = logging.getLogger("alembic.runtime.migration")
 
 TABLES = [
     "rollup_duplicates",
@@ -173,40 +166,6 @@ def upgrade() -> None:
     op.create_index(
         "ix_rollup_duplicates_board_id_bucket", "rollup_duplicates", ["board_id", "bucket"]
     )
-    backfill()
-
-
-def backfill() -> None:
-    """Sum every board's log so far, batch by batch, with the statements the service uses."""
-    conn = op.get_bind()
-    conn.exec_driver_sql(
-        "INSERT INTO rollup_marks (board_id, origin) SELECT id, created_at FROM boards"
-    )
-    boards = conn.exec_driver_sql(
-        "SELECT m.board_id, m.origin, s.last_seq FROM rollup_marks m"
-        " JOIN board_seqs s USING (board_id) WHERE s.last_seq > 0 ORDER BY s.last_seq"
-    ).all()
-    total = sum(last for _, _, last in boards)
-    done = 0
-    for n, (board_id, origin, last) in enumerate(boards, 1):
-        for lo in range(0, last, rollups.BATCH):
-            hi = min(lo + rollups.BATCH, last)
-            args = rollups.batch_args(board_id, origin, lo, hi)
-            for statement in rollups.STATEMENTS:
-                conn.exec_driver_sql(statement, args)
-            conn.exec_driver_sql(
-                "UPDATE rollup_marks SET last_seq = %(hi)s WHERE board_id = %(board_id)s", args
-            )
-            done += hi - lo
-            if total >= rollups.BATCH * 4:
-                log.info(
-                    "roll-up back-fill: board %d of %d, %d of %d events",
-                    n,
-                    len(boards),
-                    done,
-                    total,
-                )
-    log.info("roll-up back-fill: %d boards, %d events", len(boards), total)
 
 
 def downgrade() -> None:

@@ -327,3 +327,41 @@ async def test_a_quiet_stream_gets_keep_alive_comments_and_still_delivers(
                     ids.append(int(line.removeprefix("id:")))
                     break
     assert pings >= 2 and ids == [seq]
+
+
+async def test_subscribers_at_one_cursor_with_different_filters_each_get_their_own(
+    live_server: Any,
+) -> None:
+    # Subscribers woken together share the frames of a read (services/feed.py): one with a
+    # filter must never be sent what an unfiltered one at the same cursor is.
+    limits = httpx.Limits(max_connections=100)
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=60, limits=limits) as c:
+        agent, board = await setup_board(c)
+        url = f"/v1/boards/{board['id']}/events/stream"
+        ready = asyncio.Semaphore(0)
+        rounds = 10
+
+        async def subscriber(params: dict[str, Any], n: int) -> list[tuple[int, str]]:
+            async with c.stream("GET", url, params={"after": 1, **params}, headers=ADMIN) as r:
+                ready.release()
+                got = await read_sse(r, n)
+            return [(int(e["id"]), json.loads(e["data"])["data"]["type"]) for e in got]
+
+        everything = [asyncio.create_task(subscriber({}, 2 * rounds)) for _ in range(20)]
+        results = [asyncio.create_task(subscriber({"type": "result"}, rounds)) for _ in range(20)]
+        for _ in range(40):
+            await ready.acquire()
+        published = []
+        for i in range(rounds):
+            for type_, body in (("finding", {"claim": f"f{i}"}), ("result", {"summary": f"r{i}"})):
+                r = await c.post(
+                    f"/v1/boards/{board['id']}/artifacts",
+                    json={"type": type_, "body": body},
+                    headers=agent["headers"],
+                )
+                assert r.status_code == 201, r.text
+                published.append((r.json()["seq"], type_))
+        got_all = await asyncio.wait_for(asyncio.gather(*everything), 60)
+        got_results = await asyncio.wait_for(asyncio.gather(*results), 60)
+    assert all(g == published for g in got_all)
+    assert all(g == [p for p in published if p[1] == "result"] for g in got_results)

@@ -58,7 +58,7 @@ def test_the_migration_back_fills_existing_boards_in_batches(
             "SELECT sum(events) FROM rollup_activity WHERE size = 1"
         ).fetchone()  # type: ignore[misc]
         (abstained,) = conn.execute(
-            "SELECT sum(n) FROM rollup_ledger WHERE kind = 'agent.abstained'"
+            "SELECT sum(n) FROM rollup_ledger WHERE size = 60 AND kind = 'agent.abstained'"
         ).fetchone()  # type: ignore[misc]
         tokens = dict(
             conn.execute("SELECT token, sum(n) FROM rollup_tokens WHERE size = 3600 GROUP BY 1")
