@@ -38,23 +38,18 @@ handlers, then abandons them (failing their tasks with a retry so others take th
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, overload
+from typing import Any, overload
 from uuid import UUID
-
-from pydantic import BaseModel
 
 from agents.client import (
     Agent as AgentRecord,
 )
 from agents.client import (
-    ArtifactDraft,
     AsyncClient,
-    AsyncRoleHold,
     BlackboardError,
     Event,
     LeaseLost,
@@ -63,7 +58,7 @@ from agents.client import (
     TransportError,
     Turn,
 )
-from artifacts import STANDARD_TYPES
+from agents.handlers import Abstain, Context, Draft, H, Handler, call_handler, to_draft
 
 __all__ = [
     "Abstain",
@@ -77,63 +72,10 @@ __all__ = [
 
 log = logging.getLogger("agents.runtime")
 
-Draft = ArtifactDraft | Mapping[str, Any] | BaseModel
-"""What a handler may return as an artifact to publish."""
-
-Handler = Callable[..., Any]
-H = TypeVar("H", bound=Handler)
-
 TASK_EVENTS = frozenset(
     {"task.posted", "task.lease_expired", "task.failed", "task.abstained", "agent.abstained"}
 )
 """Event kinds after which an open task may be waiting for us."""
-
-_TYPE_OF_MODEL = {model: name for name, model in STANDARD_TYPES.items()}
-
-
-class Abstain(Exception):
-    """Raised by a handler to decline a task or turn outside its competence, saying why."""
-
-    def __init__(self, reason: str, *, confidence: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.confidence = confidence
-
-
-@dataclass(frozen=True)
-class Context:
-    """What a handler may use besides its item: the client, who it is, and the board."""
-
-    client: AsyncClient
-    me: AgentRecord
-    board_id: UUID
-
-    def hold_role(
-        self, role: str, scope: str | None = None, *, ttl_s: float = 30.0
-    ) -> AsyncRoleHold:
-        """Hold a role on this board for a block (`async with ctx.hold_role("node", "7") as
-        hold:`), as `AsyncClient.hold_role` does: write guarded keys with `hold.publish`."""
-        return self.client.hold_role(self.board_id, role, scope, ttl_s=ttl_s)
-
-
-def to_draft(value: Draft, *, wants_type: str | None = None) -> ArtifactDraft:
-    """Turn a handler's answer into an `ArtifactDraft` (see the module docstring)."""
-    if isinstance(value, ArtifactDraft):
-        return value
-    if isinstance(value, BaseModel):
-        type_ = _TYPE_OF_MODEL.get(type(value)) or wants_type
-        if type_ is None:
-            raise ValueError(f"cannot tell the artifact type of a {type(value).__name__}")
-        return ArtifactDraft(type=type_, body=value.model_dump(mode="json"))
-    if "type" not in value:
-        if wants_type is None:
-            raise ValueError("an artifact draft needs a 'type' (the task wants none)")
-        return ArtifactDraft(type=wants_type, body=dict(value))
-    body = value.get("body")
-    fields = dict(value)
-    if isinstance(body, BaseModel):
-        fields["body"] = body.model_dump(mode="json")
-    return ArtifactDraft.model_validate(fields)
 
 
 class _Any:
@@ -191,22 +133,6 @@ class Agent:
         """The handler for this task, or None when the agent has none."""
         handler = self.task_handlers.get(task.wants_type) if task.wants_type else None
         return handler or self.task_handlers.get(None)
-
-
-async def _call(handler: Handler, item: Any, ctx: Context) -> Any:
-    """Call a handler with the item (and the context if it takes two arguments)."""
-    params = [
-        p
-        for p in inspect.signature(handler).parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    args = (item, ctx) if len(params) >= 2 else (item,)
-    if inspect.iscoroutinefunction(handler):
-        return await handler(*args)
-    result = await asyncio.to_thread(handler, *args)
-    if inspect.isawaitable(result):
-        return await result
-    return result
 
 
 @dataclass
@@ -279,7 +205,7 @@ class _Runtime:
         ctx = Context(self.client, self.me, board_id)
         for handler in handlers:
             try:
-                await _call(handler, artifact, ctx)
+                await call_handler(handler, artifact, ctx)
             except Exception:
                 log.exception("artifact handler %s failed on %s", handler, artifact.id)
 
@@ -332,7 +258,7 @@ class _Runtime:
             )
             return
         heart = asyncio.create_task(self._heartbeat(task))
-        handling = asyncio.create_task(_call(handler, task, ctx))
+        handling = asyncio.create_task(call_handler(handler, task, ctx))
         try:
             done, _ = await asyncio.wait({heart, handling}, return_when="FIRST_COMPLETED")
             if handling not in done:  # the lease was lost: whatever we'd publish is void
@@ -415,7 +341,7 @@ class _Runtime:
         assert self.agent.turn_handler is not None
         ctx = Context(self.client, self.me, turn.board_id)
         try:
-            answer = await _call(self.agent.turn_handler, turn, ctx)
+            answer = await call_handler(self.agent.turn_handler, turn, ctx)
             role, drafts = answer
             artifacts = [to_draft(d) for d in drafts]
         except Abstain as no:

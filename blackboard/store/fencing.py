@@ -23,18 +23,21 @@ from blackboard.errors import (
 # The claims the drafts name, locked FOR SHARE until commit (so a release or expiry cannot
 # commit between the check and the write), in id order like every writer's row locks.
 FENCE = """fence AS (
+    -- The claims the drafts name, locked FOR SHARE in id order.
     SELECT c.id, c.board_id, c.agent_id, c.role, c.scope, c.exclusive, c.fencing_token,
            c.status, c.expires_at
     FROM claims c WHERE c.id IN (SELECT claim_id FROM drafts)
     ORDER BY c.id
     FOR SHARE OF c
 ), named AS (
+    -- ...and any claim the statement itself makes.
     SELECT * FROM fence"""
 # Each draft checked against its claim and the guard covering its key (the claim's
 # liveness by the clock, once its row is locked), before the board's seq lock: a claim
 # must be live and the author's; a guarded key needs a claim of the guard's role, exclusive,
 # for the scope the key names; a role named needs a claim of it. `failed` is 0 or aborts.
 VETTED = """vetted AS (
+    -- Each draft against its claim and its key's guard: 0, or an abort.
     SELECT d.ord, coalesce(d.role, c.role) AS role, c.fencing_token, g.id IS NOT NULL AS guarded,
         CASE
         WHEN d.claim_id IS NOT NULL
@@ -75,17 +78,6 @@ VETTED = """vetted AS (
     ) g ON true
 ), """
 VETTED_OK = "(SELECT coalesce(sum(failed), 0) FROM vetted) = 0"
-
-# A turn's answer claims the turn's role in the statement itself (store/runs.py TURN_DONE):
-# its drafts may name that claim before it exists, as this row, with the token it will get.
-TURN_CLAIM = """
-    UNION ALL
-    SELECT %(claim_id)s::uuid, %(board_id)s::uuid, %(agent_id)s::uuid, %(role)s::text,
-           %(scope)s::text, true,
-           coalesce((SELECT s.last_fencing_token FROM role_slots s
-                     WHERE s.board_id = %(board_id)s AND s.role = %(role)s
-                       AND s.scope = %(scope)s), 0) + 1,
-           'active'::text, 'infinity'::timestamptz"""
 
 
 def fencing_failure(code: str, detail: dict[str, Any], where: list[str]) -> BlackboardError | None:

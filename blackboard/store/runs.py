@@ -293,13 +293,11 @@ async def close_turn(
     )
 
 
-# Completing a turn is part of the statement that publishes its artifacts (see
-# store/artifact_writes.py, which puts these pieces around its own): the turn's row is
-# locked first and checked under that lock, by the clock (the statement may have queued
-# for the lock); then, after the board's seqs are taken, the role is claimed for the
-# turn's own step (`role.claimed` takes the first seq), the versions are written under
-# that claim, and the turn is closed and counted (`turn.completed` takes the last seq).
+# Answering a turn, by publishing (store/publish_sql.py) or abstaining (below), locks the
+# turn's row first and checks it under that lock, by the clock (the statement may have
+# queued for the lock).
 TURN_HELD = """held AS (
+    -- The turn's row, locked first.
     SELECT id, status, agent_id, deadline FROM turns WHERE id = %(turn_id)s FOR UPDATE
 ), """
 TURN_OPEN = """(SELECT CASE WHEN agent_id <> %(agent_id)s
@@ -339,63 +337,9 @@ def step_scope(run_id: UUID, step: int) -> str:
     return f"run:{run_id}:step:{step}"
 
 
-TURN_DONE = """
-), slot AS (
-    INSERT INTO role_slots (board_id, role, scope, last_fencing_token)
-    SELECT %(board_id)s, %(role)s, %(scope)s, 1 FROM reserved
-    ON CONFLICT (board_id, role, scope)
-    DO UPDATE SET last_fencing_token = role_slots.last_fencing_token + 1
-    RETURNING last_fencing_token
-), claimed AS (
-    INSERT INTO claims (id, board_id, agent_id, role, scope, exclusive, fencing_token, status,
-                        rationale, confidence, expires_at)
-    SELECT %(claim_id)s, %(board_id)s, %(agent_id)s, %(role)s, %(scope)s, true,
-           slot.last_fencing_token, 'active', %(rationale)s, %(confidence)s,
-           now() + make_interval(secs => %(claim_ttl_s)s)
-    FROM slot
-    RETURNING *
-), claim_logged AS (
-    INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
-    SELECT %(board_id)s, reserved.base + 1, 'role.claimed', c.agent_id, c.id,
-           jsonb_build_object('role', c.role, 'scope', c.scope, 'exclusive', c.exclusive,
-                              'fencing_token', c.fencing_token, 'expires_at', c.expires_at,
-                              'rationale', c.rationale, 'confidence', c.confidence)
-    FROM claimed c, reserved
-), prev AS (
-    SELECT role FROM turns
-    WHERE run_id = %(run_id)s AND agent_id = %(agent_id)s AND status = 'completed'
-      AND step < %(step)s
-    ORDER BY step DESC LIMIT 1
-), flip AS (
-    -- role flipping (a new role for the same agent in the same run) is recorded
-    SELECT CASE WHEN p.role IS NOT NULL AND p.role <> %(role)s
-                THEN jsonb_build_object('from', p.role, 'to', %(role)s::text) END AS f
-    FROM (SELECT 1) one LEFT JOIN prev p ON true
-), closed AS (
-    UPDATE turns SET status = 'completed', role = %(role)s, rationale = %(rationale)s,
-        artifact_ids = %(artifact_ids)s, claim_id = %(claim_id)s, call = %(call)s,
-        manifest = manifest || jsonb_build_object('outcome', 'acted', 'role', %(role)s::text,
-                                                  'role_flip', (SELECT f FROM flip)),
-        completed_at = now()
-    WHERE id = %(turn_id)s
-    RETURNING id, run_id, agent_id, step, round, phase, role, artifact_ids, completed_at
-), counted AS (
-    UPDATE runs SET turns_used = turns_used + 1, tokens_used = tokens_used + %(tokens)s
-    FROM closed WHERE runs.id = closed.run_id
-), turn_logged AS (
-    INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
-    SELECT %(board_id)s, reserved.base + %(n)s, 'turn.completed', c.agent_id, c.id,
-           jsonb_build_object('run_id', c.run_id, 'agent_id', c.agent_id, 'step', c.step,
-                              'round', c.round, 'phase', c.phase, 'role', c.role,
-                              'role_flip', (SELECT f FROM flip),
-                              'artifact_ids', to_jsonb(c.artifact_ids))
-    FROM closed c, reserved"""
-TURN_RETURNED = """ (SELECT completed_at FROM closed) AS completed_at,
-       (SELECT f FROM flip) AS role_flip,"""
-
-
 def completed(turn: Turn, row: dict[str, Any], **changes: Any) -> Turn:
-    """The turn as the publish statement that completed it left it (see TURN_DONE)."""
+    """The turn as the publish statement that completed it left it (see TURN_DONE in
+    store/publish_sql.py)."""
     return _closed(
         turn,
         row,

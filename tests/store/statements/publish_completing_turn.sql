@@ -1,0 +1,236 @@
+-- Run by store/artifact_writes.py publish (with TurnDone).
+-- Parameters: agent_id, artifact_ids, before, board_id, call, claim_id, claim_ttl_s,
+-- confidence, items, n, parents, rationale, role, run_id, scope, step, tokens, turn_id.
+WITH held AS (
+    -- The turn's row, locked first.
+    SELECT id, status, agent_id, deadline FROM turns WHERE id = %(turn_id)s FOR UPDATE
+), drafts AS (
+    -- One jsonb parameter for all drafts: far cheaper to send than a dozen arrays.
+    SELECT * FROM jsonb_to_recordset(%(items)s::jsonb)
+        AS v(id uuid, author_id uuid, type text, type_version int, key text,
+             expected_version int, body jsonb, role text, parents jsonb, tags jsonb,
+             content_hash text, idempotency_key text, request_hash text, claim_id uuid,
+             ord bigint)
+), fence AS (
+    -- The claims the drafts name, locked FOR SHARE in id order.
+    SELECT c.id, c.board_id, c.agent_id, c.role, c.scope, c.exclusive, c.fencing_token,
+           c.status, c.expires_at
+    FROM claims c WHERE c.id IN (SELECT claim_id FROM drafts)
+    ORDER BY c.id
+    FOR SHARE OF c
+), named AS (
+    -- ...and any claim the statement itself makes.
+    SELECT * FROM fence
+    UNION ALL
+    SELECT %(claim_id)s::uuid, %(board_id)s::uuid, %(agent_id)s::uuid, %(role)s::text,
+           %(scope)s::text, true,
+           coalesce((SELECT s.last_fencing_token FROM role_slots s
+                     WHERE s.board_id = %(board_id)s AND s.role = %(role)s
+                       AND s.scope = %(scope)s), 0) + 1,
+           'active'::text, 'infinity'::timestamptz
+), vetted AS (
+    -- Each draft against its claim and its key's guard: 0, or an abort.
+    SELECT d.ord, coalesce(d.role, c.role) AS role, c.fencing_token, g.id IS NOT NULL AS guarded,
+        CASE
+        WHEN d.claim_id IS NOT NULL
+             AND (c.id IS NULL OR c.agent_id <> d.author_id OR c.board_id <> %(board_id)s
+                  OR c.status <> 'active' OR c.expires_at <= clock_timestamp())
+            THEN blackboard_fail('StaleClaim', jsonb_build_object('index', d.ord - 1,
+                 'claim_id', d.claim_id,
+                 'status', CASE WHEN c.id IS NULL OR c.agent_id <> d.author_id THEN 'foreign'
+                                WHEN c.board_id <> %(board_id)s THEN 'on another board'
+                                WHEN c.status = 'active' THEN 'expired' ELSE c.status END))
+        WHEN g.id IS NOT NULL AND d.claim_id IS NULL
+            THEN blackboard_fail('ClaimRequired', jsonb_build_object('index', d.ord - 1,
+                 'key', d.key, 'guard_id', g.id, 'role', g.role, 'scope', g.scope))
+        WHEN g.id IS NOT NULL
+             AND (c.role <> g.role OR NOT c.exclusive OR (g.scoped AND c.scope <> g.scope))
+            THEN blackboard_fail('WrongClaim', jsonb_build_object('index', d.ord - 1,
+                 'key', d.key, 'guard_id', g.id, 'role', g.role, 'scope', g.scope,
+                 'claim_id', c.id, 'claim_role', c.role, 'claim_scope', NULLIF(c.scope, '')))
+        WHEN d.role IS NOT NULL AND d.claim_id IS NOT NULL AND d.role <> c.role
+            THEN blackboard_fail('RoleMismatch', jsonb_build_object('index', d.ord - 1,
+                 'role', c.role))
+        WHEN d.role IS NOT NULL AND d.claim_id IS NULL
+             AND NOT EXISTS (SELECT 1 FROM claims x
+                             WHERE x.board_id = %(board_id)s AND x.agent_id = d.author_id
+                               AND x.role = d.role AND x.status = 'active'
+                               AND x.expires_at > clock_timestamp())
+            THEN blackboard_fail('RoleWithoutClaim', jsonb_build_object('index', d.ord - 1,
+                 'role', d.role))
+        ELSE 0
+        END AS failed
+    FROM drafts d
+    LEFT JOIN named c ON c.id = d.claim_id
+    LEFT JOIN LATERAL (
+        SELECT g.id, g.role, g.scoped,
+               CASE WHEN g.scoped THEN (regexp_match(d.key, g.key_regex))[1] END AS scope
+        FROM guards g WHERE g.board_id = %(board_id)s AND d.key ~ g.key_regex
+        LIMIT 1
+    ) g ON true
+), reserved AS (
+    -- The board's seqs (its lock), once every check before it passed.
+SELECT base FROM (
+        SELECT blackboard_take_seqs(%(board_id)s, %(n)s) AS base WHERE (SELECT CASE WHEN missing IS NULL THEN 0
+                       ELSE blackboard_fail('UnknownParent',
+                                            jsonb_build_object('missing', missing))
+                       END
+           FROM (SELECT jsonb_agg(p.id) AS missing
+                 FROM blackboard_items(%(parents)s::jsonb) AS p(id)
+                 WHERE NOT EXISTS (SELECT 1 FROM artifacts a
+                                   WHERE a.id = (p.id #>> '{}')::uuid
+                                     AND a.board_id = %(board_id)s)) m) = 0 AND (SELECT coalesce(sum(failed), 0) FROM vetted) = 0 AND (SELECT CASE WHEN agent_id <> %(agent_id)s
+                       THEN blackboard_fail('TurnNotYours', jsonb_build_object('turn_id', id))
+                       WHEN status <> 'offered' OR deadline <= clock_timestamp()
+                       THEN blackboard_fail('TurnClosed', jsonb_build_object('turn_id', id,
+                            'status', CASE status WHEN 'offered' THEN 'timed_out'
+                                                  ELSE status END))
+                       ELSE 0
+                       END
+           FROM held) = 0
+    ) taken WHERE base IS NOT NULL
+), items AS (
+    -- Each draft with its vetted claim and token, numbered after the reserved base.
+    SELECT d.id, d.author_id, d.type, d.type_version, d.key, d.expected_version, d.body,
+           v.role, d.parents, d.tags, d.content_hash, d.idempotency_key, d.request_hash,
+           d.claim_id, d.ord, v.fencing_token, v.guarded,
+           reserved.base + %(before)s + d.ord AS seq
+    FROM reserved, drafts d JOIN vetted v USING (ord)
+), per_key AS (
+    -- One row a key: how many versions it takes, its newest, its tokens.
+    SELECT key, min(type) AS type, count(*)::int AS n, max(seq) AS latest_seq,
+           (array_agg(id ORDER BY seq DESC))[1] AS latest_id,
+           max(fencing_token) FILTER (WHERE guarded) AS fencing_token,
+           min(fencing_token) FILTER (WHERE guarded) AS lowest_token
+    FROM items GROUP BY key
+), keyed AS (
+    -- The key rows, locked in key order (only ever by holders of the board's seq lock),
+    -- their version counters moved on by the versions written here.
+    INSERT INTO artifact_keys AS k (board_id, key, type, last_version, latest_id, latest_seq,
+                                    fencing_token)
+    SELECT %(board_id)s, key, type, n, latest_id, latest_seq, fencing_token
+    FROM per_key ORDER BY key
+    ON CONFLICT (board_id, key) DO UPDATE
+        SET last_version = k.last_version + EXCLUDED.last_version,
+            latest_id = EXCLUDED.latest_id, latest_seq = EXCLUDED.latest_seq,
+            -- the fencing token check, on the key's row as it stands (locked here): a
+            -- guarded key never takes a lower token than it has had
+            fencing_token = CASE
+                WHEN k.fencing_token > (SELECT p.lowest_token FROM per_key p WHERE p.key = k.key)
+                THEN blackboard_fail('Outfenced', (
+                    SELECT jsonb_build_object('index', i.ord - 1, 'key', i.key,
+                                              'claim_id', i.claim_id,
+                                              'fencing_token', i.fencing_token,
+                                              'highest', k.fencing_token)
+                    FROM items i
+                    WHERE i.key = k.key AND i.guarded AND i.fencing_token < k.fencing_token
+                    ORDER BY i.ord LIMIT 1))
+                ELSE GREATEST(k.fencing_token, EXCLUDED.fencing_token)
+                END
+    RETURNING key, type AS key_type, last_version
+), checked AS (
+    -- What only the locked key row can tell: its type, the expected version, the newest
+    -- schema version; each draft's version number.
+    SELECT i.*,
+        CASE
+        WHEN keyed.key_type <> i.type THEN blackboard_fail('KeyTypeMismatch',
+            jsonb_build_object('index', i.ord - 1, 'key', i.key, 'key_type', keyed.key_type))
+        WHEN i.expected_version IS NOT NULL
+             AND i.expected_version <> keyed.last_version - p.n + i.rank - 1
+            THEN blackboard_fail('VersionConflict', jsonb_build_object('index', i.ord - 1,
+                 'key', i.key, 'current_version', keyed.last_version - p.n + i.rank - 1))
+        WHEN i.type_version <> (SELECT max(t.version) FROM artifact_types t WHERE t.name = i.type)
+            THEN blackboard_fail('TypeChanged', jsonb_build_object('type', i.type))
+        -- ...and within the statement, no version takes a lower token than one before it
+        WHEN i.guarded AND i.fencing_token < i.token_before
+            THEN blackboard_fail('Outfenced', jsonb_build_object('index', i.ord - 1,
+                 'key', i.key, 'claim_id', i.claim_id, 'fencing_token', i.fencing_token,
+                 'highest', i.token_before))
+        ELSE keyed.last_version - p.n + i.rank
+        END AS version
+    FROM (SELECT items.*, row_number() OVER (PARTITION BY key ORDER BY ord)::int AS rank,
+                 max(fencing_token) FILTER (WHERE guarded) OVER (PARTITION BY key ORDER BY ord
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS token_before
+          FROM items) i
+    JOIN keyed USING (key) JOIN per_key p USING (key)
+), inserted AS (
+    -- The versions themselves.
+    INSERT INTO artifacts (id, board_id, type, type_version, key, version, body, author_id,
+                           role, parents, tags, seq, content_hash, idempotency_key, request_hash,
+                           claim_id, fencing_token)
+    SELECT id, %(board_id)s, type, type_version, key, version, body, author_id, role,
+           ARRAY(SELECT jsonb_array_elements_text(parents))::uuid[],
+           ARRAY(SELECT jsonb_array_elements_text(tags)),
+           seq, content_hash, idempotency_key, request_hash, claim_id, fencing_token
+    FROM checked
+    RETURNING id, seq, version, created_at, role, fencing_token
+), logged AS (
+    -- One artifact.published event a version, at the version's seq.
+    INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
+    SELECT %(board_id)s, seq, 'artifact.published', author_id, id,
+           jsonb_build_object('type', type, 'key', key, 'version', version, 'role', role,
+                              'claim_id', claim_id, 'fencing_token', fencing_token)
+    FROM checked
+), slot AS (
+    -- The role's fencing counter for the turn's step, moved on.
+    INSERT INTO role_slots (board_id, role, scope, last_fencing_token)
+    SELECT %(board_id)s, %(role)s, %(scope)s, 1 FROM reserved
+    ON CONFLICT (board_id, role, scope)
+    DO UPDATE SET last_fencing_token = role_slots.last_fencing_token + 1
+    RETURNING last_fencing_token
+), claimed AS (
+    -- The turn's claim, which every version names.
+    INSERT INTO claims (id, board_id, agent_id, role, scope, exclusive, fencing_token, status,
+                        rationale, confidence, expires_at)
+    SELECT %(claim_id)s, %(board_id)s, %(agent_id)s, %(role)s, %(scope)s, true,
+           slot.last_fencing_token, 'active', %(rationale)s, %(confidence)s,
+           now() + make_interval(secs => %(claim_ttl_s)s)
+    FROM slot
+    RETURNING *
+), claim_logged AS (
+    -- role.claimed takes the first seq.
+    INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
+    SELECT %(board_id)s, reserved.base + 1, 'role.claimed', c.agent_id, c.id,
+           jsonb_build_object('role', c.role, 'scope', c.scope, 'exclusive', c.exclusive,
+                              'fencing_token', c.fencing_token, 'expires_at', c.expires_at,
+                              'rationale', c.rationale, 'confidence', c.confidence)
+    FROM claimed c, reserved
+), prev AS (
+    -- The role this agent took in its last completed turn of the run.
+    SELECT role FROM turns
+    WHERE run_id = %(run_id)s AND agent_id = %(agent_id)s AND status = 'completed'
+      AND step < %(step)s
+    ORDER BY step DESC LIMIT 1
+), flip AS (
+    -- role flipping (a new role for the same agent in the same run) is recorded
+    SELECT CASE WHEN p.role IS NOT NULL AND p.role <> %(role)s
+                THEN jsonb_build_object('from', p.role, 'to', %(role)s::text) END AS f
+    FROM (SELECT 1) one LEFT JOIN prev p ON true
+), closed AS (
+    -- The turn, completed.
+    UPDATE turns SET status = 'completed', role = %(role)s, rationale = %(rationale)s,
+        artifact_ids = %(artifact_ids)s, claim_id = %(claim_id)s, call = %(call)s,
+        manifest = manifest || jsonb_build_object('outcome', 'acted', 'role', %(role)s::text,
+                                                  'role_flip', (SELECT f FROM flip)),
+        completed_at = now()
+    WHERE id = %(turn_id)s
+    RETURNING id, run_id, agent_id, step, round, phase, role, artifact_ids, completed_at
+), counted AS (
+    -- ...and counted against the run.
+    UPDATE runs SET turns_used = turns_used + 1, tokens_used = tokens_used + %(tokens)s
+    FROM closed WHERE runs.id = closed.run_id
+), turn_logged AS (
+    -- turn.completed takes the last seq.
+    INSERT INTO events (board_id, seq, kind, actor_id, subject_id, data)
+    SELECT %(board_id)s, reserved.base + %(n)s, 'turn.completed', c.agent_id, c.id,
+           jsonb_build_object('run_id', c.run_id, 'agent_id', c.agent_id, 'step', c.step,
+                              'round', c.round, 'phase', c.phase, 'role', c.role,
+                              'role_flip', (SELECT f FROM flip),
+                              'artifact_ids', to_jsonb(c.artifact_ids))
+    FROM closed c, reserved
+)
+-- A row a version, in seq order; the NOTIFY names the board's last seq.
+SELECT id, seq, version, created_at, role, fencing_token, (SELECT completed_at FROM closed) AS completed_at,
+       (SELECT f FROM flip) AS role_flip,
+       pg_notify('bb_events', %(board_id)s::text || ':' || (SELECT base + %(n)s FROM reserved))
+FROM inserted ORDER BY seq
