@@ -12,8 +12,8 @@ import psycopg
 from fastapi import FastAPI
 
 from blackboard.services.group_commit import GroupCommit
-from tests.api.test_tasks import claim, complete, post_task
-from tests.conftest import ADMIN, Actors, count_rows
+from tests.support.api import ADMIN, Actors, count_rows
+from tests.support.tasks import claim, complete, post_task
 
 
 @asynccontextmanager
