@@ -1,6 +1,7 @@
-"""The roll-ups against metrics computed from scratch (tests/support/metrics_from_scratch.py), on a board
-that concurrent agents write to over several seconds: whole board and cut ranges, windows
-of several sizes; and the roll-up itself interrupted midway, and run by two at once."""
+"""The roll-ups against metrics computed from scratch
+(tests/support/metrics_from_scratch.py), on a board that concurrent agents write to over
+several seconds: whole board and cut ranges, windows of several sizes; and the roll-up
+itself interrupted midway, and run by two at once."""
 
 import asyncio
 import math
