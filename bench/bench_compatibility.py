@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import artifacts
 from blackboard.services.compatibility import problems
-from tests.schema_pairs import PAIRS
+from tests.support.schema_pairs import PAIRS
 
 
 def median_us(call: Callable[[], Any], repeat: int) -> float:

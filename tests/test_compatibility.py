@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 
 import artifacts
 from blackboard.services.compatibility import problems
-from tests.schema_pairs import NOTE, PAIRS, Pair, note
+from tests.support.schema_pairs import NOTE, PAIRS, Pair, note
 
 
 def test_the_table_covers_thirty_rules_both_ways() -> None:

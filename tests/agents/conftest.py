@@ -6,15 +6,11 @@ from typing import Any
 import httpx
 import pytest
 
-from agents.client import AsyncClient, Backoff
+from agents.client import AsyncClient
 from api import create_app
 from blackboard.config import Settings
-from tests.conftest import ADMIN_TOKEN
-
-FAST = Backoff(base=0.01, cap=0.05)
-"""Short waits between retries, so that tests about retrying stay quick."""
-
-MakeClient = Callable[..., AsyncClient]
+from tests.support.api import ADMIN_TOKEN
+from tests.support.clients import FAST, MakeClient
 
 
 @pytest.fixture

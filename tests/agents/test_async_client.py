@@ -25,7 +25,7 @@ from agents.client import (
     VersionConflict,
 )
 from artifacts import Finding
-from tests.agents.conftest import MakeClient
+from tests.support.clients import MakeClient
 
 NewAgent = Callable[..., Awaitable[AsyncClient]]
 
@@ -304,7 +304,7 @@ async def test_webhooks_deliver_signed_events_the_sdk_can_verify(
     admin: AsyncClient, new_agent: NewAgent
 ) -> None:
     from agents.client import verify_signature
-    from tests.api.test_webhooks import Receiver, until
+    from tests.support.webhooks import Receiver, until
 
     receiver = Receiver()
     try:

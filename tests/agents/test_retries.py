@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from agents.client import AsyncClient, ServerError, TransportError
-from tests.agents.conftest import MakeClient
-from tests.conftest import ADMIN_TOKEN
+from tests.support.api import ADMIN_TOKEN
+from tests.support.clients import MakeClient
 
 
 class LoseAnswers(httpx.AsyncBaseTransport):

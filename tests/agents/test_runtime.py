@@ -17,7 +17,7 @@ from agents.reference import make_critic, make_researcher
 from agents.runtime import Abstain, Agent, Context, Draft, serve, to_draft
 from artifacts import Finding
 from blackboard.cli.agent_command import load_agent
-from tests.conftest import ADMIN_TOKEN
+from tests.support.api import ADMIN_TOKEN
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:

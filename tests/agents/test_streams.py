@@ -19,8 +19,8 @@ from agents.client import (
     TransportError,
     Unauthenticated,
 )
-from tests.agents.conftest import FAST
-from tests.conftest import ADMIN_TOKEN
+from tests.support.api import ADMIN_TOKEN
+from tests.support.clients import FAST
 
 TOTAL = 15  # artifacts published while following the stream
 

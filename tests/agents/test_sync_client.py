@@ -19,7 +19,7 @@ from agents.client import (
     VersionConflict,
 )
 from artifacts import Finding
-from tests.conftest import ADMIN_TOKEN
+from tests.support.api import ADMIN_TOKEN
 
 
 def _registry_and_artifacts(url: str) -> None:

@@ -41,7 +41,8 @@ from google.protobuf.struct_pb2 import Struct
 
 import artifacts
 from blackboard.config import Settings
-from tests.conftest import ADMIN, count_rows, serve_app
+from tests.support.api import ADMIN, count_rows
+from tests.support.servers import serve_app
 
 
 def headers(token: str) -> dict[str, str]:

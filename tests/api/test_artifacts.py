@@ -6,7 +6,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import ADMIN, Actors, count_rows
+from tests.support.api import ADMIN, Actors, count_rows
 
 FINDING = {"claim": "water boils at 100C at sea level", "evidence": ["handbook"], "confidence": 0.9}
 

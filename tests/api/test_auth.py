@@ -7,7 +7,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import ADMIN, ADMIN_TOKEN, Actors, count_rows
+from tests.support.api import ADMIN, ADMIN_TOKEN, Actors, count_rows
 
 FINDING = {"claim": "the sky is blue", "confidence": 0.8}
 WRITE_TABLES = ("agents", "boards", "artifact_types", "artifacts", "artifact_keys", "events")

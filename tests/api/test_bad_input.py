@@ -10,7 +10,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import ADMIN, Actors, count_rows
+from tests.support.api import ADMIN, Actors, count_rows
 
 LIMIT = 256 * 1024  # the test app's max_body_bytes (see conftest.settings)
 TABLES = (

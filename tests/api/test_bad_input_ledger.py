@@ -20,14 +20,8 @@ import pytest
 
 from api import create_app
 from blackboard.config import Settings
-from tests.conftest import (
-    ADMIN,
-    ADMIN_TOKEN,
-    Actors,
-    count_rows,
-    create_database,
-    drop_database,
-)
+from tests.support.api import ADMIN, ADMIN_TOKEN, Actors, count_rows
+from tests.support.databases import create_database, drop_database
 
 LIMIT = 256 * 1024  # the test app's max_body_bytes (see conftest.settings)
 TABLES = (

@@ -5,7 +5,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.conftest import ADMIN, Actors, count_rows
+from tests.support.api import ADMIN, Actors, count_rows
 
 
 def finding(claim: str, **fields: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.conftest import ADMIN, Actors, count_rows
+from tests.support.api import ADMIN, Actors, count_rows
 
 
 async def claim(

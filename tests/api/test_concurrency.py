@@ -11,7 +11,7 @@ import httpx
 from fastapi import FastAPI
 
 from api import create_app
-from tests.conftest import ADMIN, Actors
+from tests.support.api import ADMIN, Actors
 
 
 @asynccontextmanager

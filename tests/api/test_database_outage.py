@@ -19,7 +19,8 @@ from prometheus_client import REGISTRY
 from blackboard.config import Settings
 from blackboard.store import migrate
 from blackboard.store.embedded import EmbeddedPostgres
-from tests.conftest import ADMIN, ADMIN_TOKEN, SSE, serve_app
+from tests.support.api import ADMIN, ADMIN_TOKEN
+from tests.support.servers import SSE, serve_app
 
 PUBLISHERS = 16
 FINDING = {"type": "finding", "body": {"claim": "x"}}

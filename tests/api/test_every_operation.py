@@ -8,7 +8,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, Actors
+from tests.support.api import ADMIN, Actors
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 

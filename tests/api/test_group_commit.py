@@ -12,8 +12,8 @@ import psycopg
 from fastapi import FastAPI
 
 from blackboard.services.group_commit import GroupCommit
-from tests.api.test_tasks import claim, complete, post_task
-from tests.conftest import ADMIN, Actors, count_rows
+from tests.support.api import ADMIN, Actors, count_rows
+from tests.support.tasks import claim, complete, post_task
 
 
 @asynccontextmanager
@@ -259,3 +259,62 @@ async def test_posts_that_arrive_together_share_a_transaction_and_keep_their_ord
     # posted in one statement, they are still claimed oldest first, in the order they came
     titles = [(await claim(client, board, a)).json()["title"] for a in claimers[1:]]
     assert titles == in_order[:2]
+
+
+async def test_a_conflicting_publish_in_a_mixed_group_fails_alone_and_the_rest_is_written(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    actors: Actors,
+    database_url: str,
+    db: psycopg.Connection[Any],
+) -> None:
+    board = await actors.board()
+    author, claimer = await actors.agent(), await actors.agent()
+    writes = app.state.board_writes
+
+    def publish(key: str, **fields: Any) -> Awaitable[httpx.Response]:
+        return client.post(
+            f"/v1/boards/{board['id']}/artifacts",
+            json={"type": "finding", "key": key, "body": {"claim": key}, **fields},
+            headers=author["headers"],
+        )
+
+    assert (await publish("plan")).status_code == 201
+    await post_task(client, board, title="open")
+    before = {t: count_rows(db, t) for t in ("artifacts", "tasks", "events")}
+
+    async with board_locked(database_url, board["id"]):
+        writer = started(publish("first"))
+        await asyncio.sleep(0.1)  # it waits in its statement for the board's lock
+        stale = started(publish("plan", expected_version=0))
+        fresh = started(publish("plan", expected_version=1))
+        posted = started(post_task(client, board, title="new"))
+        claimed = started(claim(client, board, claimer))
+        await queued(writes, board["id"], 4)
+    assert (await writer).status_code == 201
+    conflict, ok, new, taken = [await r for r in (stale, fresh, posted, claimed)]
+    assert writes.groups == 1 and writes.grouped == 4
+    assert conflict.status_code == 409, conflict.text
+    assert conflict.json()["error"] == "VersionConflict"
+    assert conflict.json()["current_version"] == 1
+    assert ok.status_code == 201, ok.text
+    assert (ok.json()["key"], ok.json()["version"]) == ("plan", 2)
+    assert new["title"] == "new"
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["title"] == "open"  # the oldest open task
+    # exactly the successful writes: two versions, one task, and one event for each
+    after = {t: count_rows(db, t) for t in ("artifacts", "tasks", "events")}
+    assert after == {
+        "artifacts": before["artifacts"] + 2,
+        "tasks": before["tasks"] + 1,
+        "events": before["events"] + 4,
+    }
+    versions = db.execute(
+        "SELECT key, version FROM artifacts WHERE board_id = %s ORDER BY key, version",
+        (board["id"],),
+    ).fetchall()
+    assert versions == [("first", 1), ("plan", 1), ("plan", 2)]
+    tasks = db.execute(
+        "SELECT title, status FROM tasks WHERE board_id = %s ORDER BY title", (board["id"],)
+    ).fetchall()
+    assert tasks == [("new", "open"), ("open", "leased")]

@@ -8,7 +8,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import ADMIN, Actors, count_rows
+from tests.support.api import ADMIN, Actors, count_rows
 
 COLOR = {"type": "finding", "body": {"claim": "red"}}
 

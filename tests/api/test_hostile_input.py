@@ -5,7 +5,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, Actors, count_rows
+from tests.support.api import ADMIN, Actors, count_rows
 
 
 # "²" arrives as the byte 0xB2, which servers read as Latin-1: a digit to str.isdigit()

@@ -18,7 +18,8 @@ from blackboard.services import boards
 from blackboard.services.feed import EventFilter, Feeds
 from blackboard.store.database import Database
 from blackboard.store.listener import Listener
-from tests.conftest import ADMIN, SSE, serve_app
+from tests.support.api import ADMIN
+from tests.support.servers import SSE, serve_app
 
 SLOW_FALLBACK = {"fallback_poll_s": 30.0}  # events must come by notification, not by polling
 

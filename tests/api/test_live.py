@@ -10,7 +10,8 @@ import psycopg
 import pytest
 
 from blackboard.config import Settings
-from tests.conftest import ADMIN, SSE, read_sse, serve_app
+from tests.support.api import ADMIN
+from tests.support.servers import SSE, read_sse, serve_app
 
 
 async def setup_board(c: httpx.AsyncClient) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -238,7 +239,7 @@ async def test_a_stalled_subscriber_is_dropped_and_does_not_hold_up_others(
 ) -> None:
     import socket
 
-    from tests.conftest import serve_app
+    from tests.support.servers import serve_app
 
     stall_timeout = 1.0
     settings = settings.model_copy(update={"stream_stall_timeout_s": stall_timeout})

@@ -16,9 +16,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from blackboard.config import Settings
-from tests.conftest import ADMIN, SSE, Actors
-from tests.controller.test_protocols import offered
-from tests.controller.test_runs import finished, scripted, start
+from tests.support.api import ADMIN, Actors
+from tests.support.runs import finished, offered, scripted, start
+from tests.support.servers import SSE
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.conftest import ADMIN, Actors, count_rows
+from tests.support.api import ADMIN, Actors, count_rows
 
 
 async def test_renewing_a_claim_or_heartbeating_a_task_appends_no_event(

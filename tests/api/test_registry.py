@@ -7,7 +7,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import ADMIN, Actors, count_rows
+from tests.support.api import ADMIN, Actors, count_rows
 
 STANDARD_TYPES = ("goal", "plan", "proposal", "finding", "critique", "decision", "result")
 

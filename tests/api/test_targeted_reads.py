@@ -6,7 +6,8 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import ADMIN, SSE, Actors
+from tests.support.api import ADMIN, Actors
+from tests.support.servers import SSE
 
 FOLLOWED = {"color/1", "color/2"}
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from tests.conftest import ADMIN, Actors
+from tests.support.api import ADMIN, Actors
 
 
 async def post(client: httpx.AsyncClient, board: dict[str, Any], poster: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ import artifacts
 from api.app import create_app
 from blackboard.config import Settings
 from blackboard.services.schemas import StandardTypeChanged
-from tests.conftest import ADMIN, Actors, count_rows
+from tests.support.api import ADMIN, Actors, count_rows
 
 MEMO = {
     "type": "object",

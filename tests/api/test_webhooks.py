@@ -4,9 +4,7 @@ import asyncio
 import hashlib
 import hmac
 import json
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -15,40 +13,8 @@ import pytest
 
 from api import create_app
 from blackboard.config import Settings
-from tests.conftest import ADMIN, Actors, count_rows
-
-
-class Receiver:
-    """A real HTTP server that records what it is sent and answers as told."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.arrived = 0  # requests received, answered or still waiting for `open`
-        self.statuses: list[int] = []  # answers to give, in order; then 200
-        self.open = threading.Event()  # cleared: requests wait until it is set
-        self.open.set()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.arrived += 1
-                receiver.open.wait(30)
-                receiver.requests.append({"headers": dict(self.headers), "body": body})
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def events(self) -> list[dict[str, Any]]:
-        return [json.loads(r["body"])["event"] for r in self.requests]
+from tests.support.api import ADMIN, Actors, count_rows
+from tests.support.webhooks import Receiver, until
 
 
 @pytest.fixture
@@ -70,14 +36,6 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bb.test") as c:
             yield c
-
-
-async def until(check: Callable[[], bool], timeout_s: float = 15.0) -> None:
-    for _ in range(int(timeout_s / 0.05)):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("timed out waiting")
 
 
 async def recorded(

@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from blackboard.controller.llm import SYSTEM_PROMPT, TurnDecision
-from tests.conftest import ADMIN, Actors
-from tests.controller.openai_compatible import chat_server, decision
-from tests.controller.test_runs import finished, start
+from tests.support.api import ADMIN, Actors
+from tests.support.openai_compatible import chat_server, decision
+from tests.support.runs import finished, start
 
 
 async def test_an_openai_model_repairs_its_first_answer_in_a_real_run(

@@ -18,8 +18,8 @@ from blackboard.config import Settings
 from blackboard.controller.driver import Controller
 from blackboard.controller.views import estimate_tokens
 from blackboard.store import runs as run_store
-from tests.conftest import ADMIN, Actors
-from tests.controller.test_runs import finished, offered, population, scripted, start
+from tests.support.api import ADMIN, Actors
+from tests.support.runs import finished, offered, population, scripted, start
 
 OUTCOMES = {
     "completed": "acted",

@@ -13,7 +13,7 @@ import pytest
 from blackboard.controller.views import View, build_bundle
 from blackboard.records import Run
 from blackboard.store.database import Database
-from tests.conftest import ADMIN, Actors
+from tests.support.api import ADMIN, Actors
 
 HEADER = {"goal": {"title": "Boil water"}, "phase": "act"}
 

@@ -10,8 +10,8 @@ import httpx
 import psutil
 import pytest
 
-from tests.conftest import free_port
-from tests.e2e.test_serve import Server
+from tests.support.processes import Server
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.e2e
 

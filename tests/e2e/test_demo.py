@@ -25,7 +25,7 @@ from blackboard.cli import demo_command
 from blackboard.cli.demo_command import PROTOCOLS, run_demo
 from blackboard.cli.demo_driver import DemoSummary, RunSummary, TurnLine
 from blackboard.config import Settings
-from tests.conftest import free_port
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.e2e
 

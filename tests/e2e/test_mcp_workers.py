@@ -12,10 +12,9 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.subscriptions import ResourceUpdated
 
 from api.mcp.resources import key_uri
-from tests.conftest import free_port
-from tests.e2e.test_serve import Server
-from tests.e2e.test_workers import connections_by_worker, two_workers, workers_of
-from tests.mcp.scene import finding, make_scene
+from tests.support.mcp_scene import finding, make_scene
+from tests.support.processes import Server, connections_by_worker, two_workers, workers_of
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -19,8 +19,9 @@ import httpx
 import psycopg
 import pytest
 
-from tests.conftest import ADMIN, ADMIN_TOKEN, SSE, free_port
-from tests.e2e.test_serve import Server
+from tests.support.api import ADMIN, ADMIN_TOKEN
+from tests.support.processes import Server
+from tests.support.servers import SSE, free_port
 
 pytestmark = pytest.mark.e2e
 

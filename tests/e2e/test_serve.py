@@ -1,54 +1,16 @@
 """`blackboard serve` as a real process: embedded PostgreSQL, stop, restart, data still there."""
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, ADMIN_TOKEN, SSE, free_port
+from tests.support.api import ADMIN, ADMIN_TOKEN
+from tests.support.processes import Server
+from tests.support.servers import SSE, free_port
 
 pytestmark = pytest.mark.e2e
-
-BLACKBOARD = str(Path(sys.executable).with_name("blackboard"))
-
-
-class Server:
-    """One `blackboard serve` process."""
-
-    def __init__(self, data_dir: Path, port: int, **settings: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BLACKBOARD_")}
-        env.update({f"BLACKBOARD_{k.upper()}": v for k, v in settings.items()})
-        self.url = f"http://127.0.0.1:{port}"
-        self.log = data_dir.parent / f"serve-{port}-{time.monotonic_ns()}.log"
-        self._log_file = self.log.open("w")
-        self.process = subprocess.Popen(
-            [BLACKBOARD, "serve", "--port", str(port), "--data-dir", str(data_dir)],
-            env=env,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("server did not come up:\n" + self.log.read_text())
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=30)
-        self._log_file.close()
-        return code
 
 
 def test_serve_keeps_data_across_restarts(tmp_path: Path) -> None:

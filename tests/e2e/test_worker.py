@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from blackboard.config import Settings
-from tests.conftest import ADMIN, ADMIN_TOKEN
+from tests.support.api import ADMIN, ADMIN_TOKEN
 
 pytestmark = pytest.mark.e2e
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, ADMIN_TOKEN, free_port
-from tests.e2e.test_serve import Server
+from tests.support.api import ADMIN
+from tests.support.processes import Server, connections_by_worker, two_workers, workers_of
+from tests.support.servers import free_port
 
 pytestmark = [
     pytest.mark.e2e,
@@ -23,58 +24,6 @@ pytestmark = [
         reason="reads connections from /proc; SO_REUSEPORT as Linux has it",
     ),
 ]
-
-
-def workers_of(server: Server) -> list[int]:
-    """The pids of the server's worker processes (multiprocessing's, not its helpers)."""
-    pid = server.process.pid
-    return [
-        int(p)
-        for p in os.listdir("/proc")
-        if p.isdigit() and _parent(int(p)) == pid and _alive(int(p)) and _spawned(int(p))
-    ]
-
-
-def _spawned(pid: int) -> bool:
-    try:
-        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-
-
-def _parent(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat[stat.rindex(")") + 2 :].split()[1])
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def connections_by_worker(server: Server, port: int) -> Counter[int]:
-    """How many established TCP connections to `port` each worker holds."""
-    inodes: dict[str, int] = {}
-    for pid in workers_of(server):
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            try:
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            if target.startswith("socket:["):
-                inodes[target[8:-1]] = pid
-    held: Counter[int] = Counter()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local_port = int(fields[1].split(":")[1], 16)
-        if local_port == port and fields[3] == "01" and fields[9] in inodes:  # 01: ESTABLISHED
-            held[inodes[fields[9]]] += 1
-    return held
 
 
 async def connect_at_once(server: Server, port: int, count: int) -> Counter[int]:
@@ -87,18 +36,6 @@ async def connect_at_once(server: Server, port: int, count: int) -> Counter[int]
         return connections_by_worker(server, port)
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
-
-
-def two_workers(tmp_path: Path, port: int, database_url: str) -> Server:
-    """`blackboard serve --workers 2` on `port`, against the test's database."""
-    return Server(
-        tmp_path / "data",
-        port,
-        database_url=database_url,
-        admin_token=ADMIN_TOKEN,
-        auto_migrate="false",
-        workers="2",
-    )
 
 
 def test_connections_spread_over_every_worker_and_a_dead_worker_is_replaced(

@@ -6,7 +6,7 @@ import re
 import httpx
 
 from api.inspector.timeline import TIMELINE
-from tests.conftest import ADMIN, Actors
+from tests.support.api import ADMIN, Actors
 
 
 def seqs(page: str) -> list[int]:

@@ -18,8 +18,8 @@ import pytest
 
 from blackboard.cli.demo_command import run_demo
 from blackboard.config import Settings
-from tests.conftest import ADMIN_TOKEN
-from tests.inspector.scenario import CLAIM_V2, build, publish
+from tests.support.api import ADMIN_TOKEN
+from tests.support.scenario import CLAIM_V2, build, publish
 
 CHROMIUM = shutil.which("chromium")
 if CHROMIUM is None:

@@ -8,9 +8,10 @@ import httpx
 import pytest
 from markupsafe import escape
 
-from tests.conftest import ADMIN, ADMIN_TOKEN, SSE, Actors
-from tests.controller.test_runs import finished, population, start
-from tests.inspector.scenario import CLAIM_V1, CLAIM_V2, HOSTILE, Scenario, build, publish
+from tests.support.api import ADMIN, ADMIN_TOKEN, Actors
+from tests.support.runs import finished, population, start
+from tests.support.scenario import CLAIM_V1, CLAIM_V2, HOSTILE, Scenario, build, publish
+from tests.support.servers import SSE
 
 LOGIN = "/inspector/login"
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, ADMIN_TOKEN, Actors
+from tests.support.api import ADMIN, ADMIN_TOKEN, Actors
 
 LOGIN = "/inspector/login"
 

@@ -4,9 +4,9 @@ as the service's own rules have it."""
 import asyncio
 from typing import Any
 
-from tests.conftest import ADMIN
-from tests.mcp.conftest import McpClients
-from tests.mcp.scene import error_text, finding, make_scene
+from tests.support.api import ADMIN
+from tests.support.mcp_clients import McpClients
+from tests.support.mcp_scene import error_text, finding, make_scene
 
 
 async def test_claims_are_renewed_released_and_then_free_for_another(

@@ -15,9 +15,9 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated
 
 from api.mcp.resources import artifact_uri, board_uri, key_uri
-from tests.conftest import ADMIN_TOKEN
-from tests.mcp.conftest import McpClients
-from tests.mcp.scene import error_text, finding, make_scene
+from tests.support.api import ADMIN_TOKEN
+from tests.support.mcp_clients import McpClients
+from tests.support.mcp_scene import error_text, finding, make_scene
 
 
 async def test_an_agent_publishes_and_another_lists_it_as_rest_shows_it(

@@ -8,7 +8,7 @@ from typing import Any
 
 from mcp import Client, StdioServerParameters
 
-from tests.mcp.scene import error_text, finding, make_scene
+from tests.support.mcp_scene import error_text, finding, make_scene
 
 BLACKBOARD = str(Path(sys.executable).parent / "blackboard")
 

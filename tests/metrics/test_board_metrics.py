@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, Actors
+from tests.support.api import ADMIN, Actors
 
 WINDOW = {"window_s": 3600}  # windows start at the board's creation: all of it is in one
 

@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 from blackboard.store import migrate, rollups
-from tests.conftest import create_database, drop_database
+from tests.support.databases import create_database, drop_database
 
 EVENTS = 4 * rollups.BATCH + 123  # several batches, the last one short
 

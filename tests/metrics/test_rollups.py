@@ -1,6 +1,7 @@
-"""The roll-ups against metrics computed from scratch (tests/metrics/scratch.py), on a board
-that concurrent agents write to over several seconds: whole board and cut ranges, windows
-of several sizes; and the roll-up itself interrupted midway, and run by two at once."""
+"""The roll-ups against metrics computed from scratch
+(tests/support/metrics_from_scratch.py), on a board that concurrent agents write to over
+several seconds: whole board and cut ranges, windows of several sizes; and the roll-up
+itself interrupted midway, and run by two at once."""
 
 import asyncio
 import math
@@ -14,9 +15,8 @@ import pytest
 
 from blackboard.store import rollups
 from blackboard.store.database import Database
-from tests.conftest import ADMIN, Actors
-from tests.metrics.scratch import Log, from_scratch, offset, read_log, shannon
-from tests.metrics.test_run_metrics import run  # noqa: F401  (a fixture)
+from tests.support.api import ADMIN, Actors
+from tests.support.metrics_from_scratch import Log, from_scratch, offset, read_log, shannon
 
 VOCABULARY = [
     "alpha",
@@ -264,7 +264,7 @@ async def test_two_rolling_up_at_once_count_each_event_once(
 
 async def test_a_run_reports_who_held_which_role_while_it_ran(
     client: httpx.AsyncClient,
-    run: dict[str, Any],  # noqa: F811  (the fixture imported above)
+    run: dict[str, Any],
 ) -> None:
     r = await client.get(f"/v1/runs/{run['run']['id']}/metrics", headers=ADMIN)
     assert r.status_code == 200, r.text

@@ -7,60 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ADMIN, Actors
-from tests.controller.test_protocols import offered
-from tests.controller.test_runs import finished, start
-
-
-async def complete(
-    client: httpx.AsyncClient, agent: dict[str, Any], role: str, artifact: dict[str, Any]
-) -> dict[str, Any]:
-    turn = await offered(client, agent)
-    r = await client.post(
-        f"/v1/turns/{turn['id']}/complete",
-        json={"role": role, "artifacts": [artifact]},
-        headers=agent["headers"],
-    )
-    assert r.status_code == 200, r.text
-    done: dict[str, Any] = r.json()
-    return done
-
-
-async def abstain(client: httpx.AsyncClient, agent: dict[str, Any]) -> None:
-    turn = await offered(client, agent)
-    r = await client.post(
-        f"/v1/turns/{turn['id']}/abstain", json={"reason": "not mine"}, headers=agent["headers"]
-    )
-    assert r.status_code == 200, r.text
-
-
-FINDING = {"type": "finding", "body": {"claim": "alpha beta"}}
-
-
-@pytest.fixture
-async def run(client: httpx.AsyncClient, actors: Actors) -> dict[str, Any]:
-    """Two sequential rounds of ann, bob, cat: cat abstains, bob builds on ann's finding,
-    ann turns critic in round two, and bob repeats ann's finding word for word — which the
-    controller's repeat guard answers by stopping the run before cat's second turn."""
-    board = await actors.board()
-    ann, bob, cat = [await actors.agent(n) for n in ("ann", "bob", "cat")]
-    run = await start(
-        client, board, protocol="sequential", roster=[x["id"] for x in (ann, bob, cat)], rounds=2
-    )
-    first = await complete(client, ann, "planner", FINDING)
-    parent = first["artifacts"][0]["id"]
-    critique = {"target": "plan", "verdict": "revise", "issues": ["beta"]}
-    await complete(
-        client, bob, "critic", {"type": "critique", "body": critique, "parents": [parent]}
-    )
-    await abstain(client, cat)
-    await complete(
-        client, ann, "critic", {"type": "critique", "body": {"target": "x", "verdict": "accept"}}
-    )
-    await complete(client, bob, "critic", FINDING)
-    detail = await finished(client, run["id"])
-    assert detail["run"]["status"] == "stopped", detail["run"]
-    return {"run": run, "detail": detail, "ann": ann, "bob": bob, "cat": cat}
+from tests.support.api import ADMIN, Actors
+from tests.support.runs import finished, start
+from tests.support.turns import FINDING, complete
 
 
 async def run_metrics(client: httpx.AsyncClient, run_id: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, pool
 from blackboard.store import migrate
 from blackboard.store.database import sqlalchemy_url
 from blackboard.store.tables import metadata
-from tests.conftest import create_database, drop_database
+from tests.support.databases import create_database, drop_database
 
 
 @pytest.fixture

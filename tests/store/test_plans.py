@@ -22,8 +22,8 @@ from blackboard.store import agents as agent_store
 from blackboard.store import tasks as task_store
 from blackboard.store.artifact_writes import TaskDone
 from blackboard.store.database import configure
-from tests.api.test_tasks import claim, post_task
-from tests.conftest import Actors
+from tests.support.api import Actors
+from tests.support.tasks import claim, post_task
 
 RUNS = 8  # the first five plan for their values; the rest should reuse one plan
 

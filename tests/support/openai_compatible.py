@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.conftest import free_port
+from tests.support.servers import free_port
 
 _ids = itertools.count(1)
 

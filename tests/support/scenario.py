@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import ADMIN, Actors
-from tests.controller.test_runs import finished, population, start
+from tests.support.api import ADMIN, Actors
+from tests.support.runs import finished, population, start
 
 CLAIM_V1 = "water boils at 100 C"
 CLAIM_V2 = "water boils at 100 C at sea level"

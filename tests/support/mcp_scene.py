@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from mcp_types import CallToolResult
 
-from tests.conftest import ADMIN
+from tests.support.api import ADMIN
 
 _names = itertools.count()
 
