@@ -15,7 +15,8 @@ from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.schemas import APIOperation
 
 from blackboard.config import Settings
-from tests.conftest import ADMIN_TOKEN, Actors, serve_app
+from tests.support.api import ADMIN_TOKEN, Actors
+from tests.support.servers import serve_app
 
 EXAMPLES_PER_OPERATION = 3
 STREAM = "text/event-stream"
