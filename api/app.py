@@ -12,9 +12,8 @@ from starlette.types import ASGIApp
 import blackboard
 from api import a2a, errors, front, inspector, prometheus
 from api.body_limit import DeclaredSizeLimit
-from api.deps import TokenCache
 from api.mcp import McpEndpoint
-from api.methods import ConcretePathsFirst
+from api.methods import ConcretePathsFirst, PathMethods
 from api.prometheus import RequestMetrics
 from api.routes import (
     agents,
@@ -31,7 +30,9 @@ from api.routes import (
     webhooks,
 )
 from api.routes.events import sse_frame
+from api.services import Services
 from api.stream_guard import StalledStreamGuard
+from api.token_cache import TokenCache
 from blackboard.background import cancel_and_wait
 from blackboard.config import Settings
 from blackboard.controller.driver import Controller
@@ -66,6 +67,12 @@ class _App(FastAPI):
     error-shaped 413 must be answered before the request reaches it.
     """
 
+    def __init__(self, *, stream_stall_timeout_s: float, **kwargs: Any) -> None:
+        self.stream_stall_timeout_s = stream_stall_timeout_s
+        # set when the stack is built; read by the 405 handler (`api.methods.allowed_for`)
+        self.path_methods: PathMethods | None = None
+        super().__init__(**kwargs)
+
     def openapi(self) -> dict[str, Any]:
         """The spec, with every error documented as the JSON it is: FastAPI gives a
         route's errors its response class's media type (text/event-stream for streams)."""
@@ -81,15 +88,12 @@ class _App(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         assert self.max_body_size is not None
-        settings: Settings = self.state.settings
         methods = ConcretePathsFirst(
             DeclaredSizeLimit(super().build_middleware_stack(), self.max_body_size),
             self.openapi().get("paths", {}),
         )
-        self.state.path_methods = methods.paths
-        return RequestMetrics(
-            StalledStreamGuard(methods, timeout_s=settings.stream_stall_timeout_s)
-        )
+        self.path_methods = methods.paths
+        return RequestMetrics(StalledStreamGuard(methods, timeout_s=self.stream_stall_timeout_s))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -106,6 +110,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     presence = Presence(settings.presence_interval_s)
     feeds = Feeds(database, fallback_s=settings.fallback_poll_s, encode=sse_frame)
     schemas = SchemaCache()
+    services = Services(
+        settings=settings,
+        database=database,
+        schemas=schemas,
+        token_cache=TokenCache(),
+        presence=presence,
+        feeds=feeds,
+        board_writes=BoardWrites(),
+        admin_token=_admin_token(settings),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -113,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with database.transaction() as conn:
             await register_standard_types(conn)
         listener = feeds.listener(settings.direct_database_url or "")
-        app.state.listener = listener
+        services.running.listener = listener
         background = [
             asyncio.create_task(listener.run()),
             asyncio.create_task(run_reaper(database, interval_s=settings.reaper_interval_s)),
@@ -134,7 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ]
         if settings.controller_in_process:
             controller = Controller(database, schemas, lease_s=settings.run_lease_s)
-            app.state.controller = controller
+            services.running.controller = controller
             background.append(asyncio.create_task(controller.run_forever()))
         # What exists now (modules, the app, its schemas, the pool) lives as long as the
         # process: keep it out of the collector's full passes, which otherwise take ~70 ms
@@ -157,15 +171,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # served offline by `front`
         redoc_url=None,
         max_body_size=settings.max_body_bytes,
+        stream_stall_timeout_s=settings.stream_stall_timeout_s,
     )
-    app.state.settings = settings
-    app.state.database = database
-    app.state.schemas = schemas
-    app.state.token_cache = TokenCache()
-    app.state.presence = presence
-    app.state.feeds = feeds
-    app.state.board_writes = BoardWrites()
-    app.state.admin_token = _admin_token(settings)
+    app.state.services = services  # read only through `api.services.services_of`
     errors.install(app)
     # Routes are matched in order, every route of a router before the next (1-2 us each
     # here), so the busiest come first: claiming and completing tasks, then publishing.
@@ -179,8 +187,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(prometheus.router)
     app.include_router(inspector.router)
     app.mount("/inspector/static", inspector.static, name="inspector-static")
-    a2a.mount(app)
+    a2a.mount(app, services)
     app.include_router(front.router)
     app.mount(front.ASSETS_PATH, front.assets, name="docs-assets")
-    mcp_endpoint = McpEndpoint(app)  # MCP at /mcp, acting through the same services
+    mcp_endpoint = McpEndpoint(app, services)  # MCP at /mcp, acting through the same services
     return app

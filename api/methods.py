@@ -92,7 +92,7 @@ class ConcretePathsFirst:
 
 def allowed_for(request: Request) -> str | None:
     """Return the full `Allow` value for the request's path (for a 405 Starlette raised)."""
-    paths: PathMethods | None = getattr(request.app.state, "path_methods", None)
+    paths: PathMethods | None = getattr(request.app, "path_methods", None)
     if paths is None:
         return None
     allowed = paths.allowed(request.scope["path"])

@@ -18,6 +18,7 @@ from api.a2a.card import RPC_PATH, agent_card
 from api.a2a.errors import shaped
 from api.a2a.handler import BoardHandler
 from api.deps import get_principal
+from api.services import Services
 from blackboard.errors import BlackboardError, Forbidden, Unauthenticated
 from blackboard.records import Agent
 
@@ -59,11 +60,10 @@ async def _refusal(request: Request, exc: BlackboardError) -> Response:
     )
 
 
-def mount(app: FastAPI) -> None:
-    """Add the Agent Card and the JSON-RPC endpoint to `app` (after its state is set)."""
-    state = app.state
+def mount(app: FastAPI, services: Services) -> None:
+    """Add the Agent Card and the JSON-RPC endpoint, acting through `services`, to `app`."""
     dispatcher = JsonRpcDispatcher(
-        BoardHandler(state.database, state.feeds, state.board_writes),
+        BoardHandler(services.database, services.feeds, services.board_writes),
         context_builder=_CallerContext(),
         enable_v0_3_compat=True,
     )

@@ -19,11 +19,11 @@ from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
 from api.deps import Principal, get_principal
+from api.services import services_of
 from blackboard.errors import Unauthenticated
 from blackboard.services import credentials
 from blackboard.store import agents as agent_store
 from blackboard.store import inspector_sessions as sessions
-from blackboard.store.database import Database
 
 COOKIE = "bb_inspector"
 PREFIX = "/inspector"
@@ -72,14 +72,14 @@ async def _principal(request: Request) -> Principal | None:
 
 async def _session_principal(request: Request, session_id: str) -> Principal | None:
     """Return who the live session `session_id` belongs to, if their token still works."""
-    db: Database = request.app.state.database
-    async with db.connection() as conn:
+    services = services_of(request)
+    async with services.database.connection() as conn:
         found = await sessions.find(conn, id_hash=credentials.hash_token(session_id))
         if found is None:
             return None
         if found["agent_id"] is None:
-            admin: str = request.app.state.admin_token
-            valid = hmac.compare_digest(found["token_hash"], credentials.hash_token(admin))
+            admin = credentials.hash_token(services.admin_token)
+            valid = hmac.compare_digest(found["token_hash"], admin)
             return Principal(agent=None) if valid else None
         agent = await agent_store.get_with_token_hash(conn, agent_id=found["agent_id"])
     if agent is None or not hmac.compare_digest(found["token_hash"], agent[1]):
@@ -112,8 +112,7 @@ async def start_session(
     readable by scripts, never sent by other sites' requests, only over https when the
     page came over https."""
     session_id = secrets.token_urlsafe(32)
-    db: Database = request.app.state.database
-    async with db.connection() as conn:
+    async with services_of(request).database.connection() as conn:
         await sessions.begin(
             conn,
             id_hash=credentials.hash_token(session_id),
@@ -136,8 +135,7 @@ async def end_session(response: Response, request: Request) -> None:
     """End the request's session, server-side, and forget its cookie."""
     session_id = request.cookies.get(COOKIE)
     if session_id:
-        db: Database = request.app.state.database
-        async with db.connection() as conn:
+        async with services_of(request).database.connection() as conn:
             await sessions.end(conn, id_hash=credentials.hash_token(session_id))
     response.delete_cookie(
         COOKIE,

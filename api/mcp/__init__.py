@@ -22,6 +22,7 @@ from api.mcp.gate import BearerGate, principal_of
 from api.mcp.listening import BoardListening
 from api.mcp.server import build_server
 from api.mcp.service import ServiceBackend
+from api.services import Services
 
 PATH = "/mcp"
 
@@ -29,17 +30,16 @@ PATH = "/mcp"
 class McpEndpoint:
     """The MCP endpoint of one app: its server, session managers and subscriptions."""
 
-    def __init__(self, app: FastAPI) -> None:
-        state = app.state
-        self.listening = BoardListening(state.database, state.feeds)
+    def __init__(self, app: FastAPI, services: Services) -> None:
+        self.listening = BoardListening(services.database, services.feeds)
 
         async def backend_for(ctx: ServerRequestContext[Any]) -> Backend:
             request = ctx.request
             assert isinstance(request, Request)  # HTTP is this server's only transport
-            return ServiceBackend(state, principal_of(request.scope))
+            return ServiceBackend(services, principal_of(request.scope))
 
         self.server = build_server(backend_for, self.listening.listen)
-        limit = state.settings.max_body_bytes
+        limit = services.settings.max_body_bytes
         # A listen request's response is a stream (SSE); every other call is answered with
         # one JSON body, in the request's own task, which costs less per call.
         self.streams = StreamableHTTPSessionManager(

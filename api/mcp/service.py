@@ -8,11 +8,11 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
-from starlette.datastructures import State
 
 from api.deps import Principal, admitted
 from api.routes.runs import TurnDone
 from api.schemas import TaskCompleted, TypeDetail
+from api.services import Services
 from blackboard.drafts import (
     AbstentionDraft,
     ArtifactDraft,
@@ -85,10 +85,10 @@ def _json(value: BaseModel) -> Any:
 class ServiceBackend:
     """Tool calls carried out in this process for `principal`."""
 
-    def __init__(self, state: State, principal: Principal) -> None:
-        self.state = state
+    def __init__(self, services: Services, principal: Principal) -> None:
+        self.services = services
         self.principal = principal
-        self.db: Database = state.database
+        self.db: Database = services.database
 
     @property
     def agent(self) -> Agent:
@@ -144,7 +144,7 @@ class ServiceBackend:
 
     async def publish_artifact(self, args: a.PublishArtifact) -> Any:
         draft = _draft(ArtifactDraft, args.model_dump(exclude={"board_id"}, exclude_unset=True))
-        agent, state = self.agent, self.state
+        agent, services = self.agent, self.services
         published = await self.db.run(
             lambda conn: artifacts.publish(
                 conn,
@@ -152,8 +152,8 @@ class ServiceBackend:
                 author=agent,
                 drafts=[draft],
                 idempotency_key=None,
-                schemas=state.schemas,
-                grouped=state.board_writes,
+                schemas=services.schemas,
+                grouped=services.board_writes,
             ),
             atomic=False,  # as the REST route: one statement, or its own transaction
         )
@@ -197,7 +197,7 @@ class ServiceBackend:
         )
         items, cursor = await events.read(
             self.db,
-            self.state.feeds,
+            self.services.feeds,
             board_id=args.board_id,
             after=args.after,
             limit=args.limit,
@@ -256,7 +256,7 @@ class ServiceBackend:
 
     async def post_task(self, args: a.PostTask) -> Any:
         draft = _draft(TaskDraft, args.model_dump(exclude={"board_id"}, exclude_unset=True))
-        state, poster = self.state, self.principal.agent
+        services, poster = self.services, self.principal.agent
         return _json(
             await self.db.run(
                 lambda conn: tasks.post(
@@ -264,7 +264,7 @@ class ServiceBackend:
                     board_id=args.board_id,
                     poster=poster,
                     draft=draft,
-                    grouped=state.board_writes,
+                    grouped=services.board_writes,
                 ),
                 atomic=False,
             )
@@ -272,14 +272,14 @@ class ServiceBackend:
 
     async def claim_task(self, args: a.ClaimTask) -> Any:
         draft = _draft(TaskClaimDraft, args.model_dump(exclude={"board_id"}, exclude_unset=True))
-        agent, state = self.agent, self.state
+        agent, services = self.agent, self.services
         task = await self.db.run(
             lambda conn: tasks.claim_next(
                 conn,
                 board_id=args.board_id,
                 agent=agent,
                 lease_s=draft.lease_s,
-                grouped=state.board_writes,
+                grouped=services.board_writes,
             ),
             atomic=False,
         )
@@ -287,16 +287,16 @@ class ServiceBackend:
 
     async def complete_task(self, args: a.CompleteTask) -> Any:
         draft = _draft(ArtifactDraft, args.artifact.model_dump(exclude_unset=True))
-        agent, state = self.agent, self.state
+        agent, services = self.agent, self.services
         task, artifact = await self.db.run(
             lambda conn: tasks.complete(
                 conn,
                 task_id=args.task_id,
                 agent=agent,
                 artifact=draft,
-                schemas=state.schemas,
+                schemas=services.schemas,
                 idempotency_key=None,
-                grouped=state.board_writes,
+                grouped=services.board_writes,
             ),
             atomic=False,
         )
@@ -304,13 +304,13 @@ class ServiceBackend:
 
     async def my_turns(self, args: a.MyTurns) -> Any:
         offered = await turn_service.offered_within(
-            self.db, self.state.feeds, agent=self.agent, wait_s=args.wait
+            self.db, self.services.feeds, agent=self.agent, wait_s=args.wait
         )
         return {"items": [_json(t) for t in offered]}
 
     async def complete_turn(self, args: a.CompleteTurn) -> Any:
         draft = _draft(TurnCompletion, args.model_dump(exclude={"turn_id"}, exclude_unset=True))
-        agent, state = self.agent, self.state
+        agent, services = self.agent, self.services
         turn, published = await self.db.run(
             lambda conn: turn_service.complete(
                 conn,
@@ -320,7 +320,7 @@ class ServiceBackend:
                 drafts=draft.artifacts,
                 rationale=draft.rationale,
                 confidence=draft.confidence,
-                schemas=state.schemas,
+                schemas=services.schemas,
             ),
             atomic=False,
         )

@@ -9,12 +9,12 @@ from api.deps import CurrentAgent, DatabaseDep, PrincipalDep, SchemasDep
 from api.errors import ERROR_RESPONSES
 from api.routing import CheckedRoute
 from api.schemas import ArtifactPage, Items
+from api.services import services_of
 from blackboard.drafts import ArtifactBatch, ArtifactDraft, RetractionDraft
 from blackboard.records import Artifact, Lineage
 from blackboard.services import artifacts
 from blackboard.services.artifacts import Published
 from blackboard.store.artifacts import ArtifactFilter, Listing
-from blackboard.store.database import Database
 
 router = APIRouter(
     route_class=CheckedRoute,
@@ -49,19 +49,18 @@ async def publish(
     idempotency_key: IdempotencyKey = None,
 ) -> Artifact:
     """Publish a version of an artifact: version 1 of a new key, or n+1 of an existing one."""
-    # The busiest route: its collaborators come straight from the app state rather than
-    # as one dependency each, which FastAPI would resolve on every request.
-    state = request.app.state
-    db: Database = state.database
-    published = await db.run(
+    # The busiest route: its collaborators come straight from the services rather than
+    # as a dependency, which FastAPI would resolve on every request.
+    services = services_of(request)
+    published = await services.database.run(
         lambda conn: artifacts.publish(
             conn,
             board_id=board_id,
             author=agent,
             drafts=[draft],
             idempotency_key=idempotency_key,
-            schemas=state.schemas,
-            grouped=state.board_writes,
+            schemas=services.schemas,
+            grouped=services.board_writes,
         ),
         atomic=False,  # the publish is one statement, or its own transaction when fenced
     )

@@ -10,6 +10,7 @@ from api.errors import ERROR_RESPONSES
 from api.routes.artifacts import IdempotencyKey
 from api.routing import CheckedRoute
 from api.schemas import Items, TaskCompleted
+from api.services import services_of
 from blackboard.drafts import (
     HeartbeatDraft,
     TaskAbstention,
@@ -20,7 +21,6 @@ from blackboard.drafts import (
 )
 from blackboard.records import Task
 from blackboard.services import tasks
-from blackboard.store.database import Database
 
 router = APIRouter(tags=["tasks"], responses=ERROR_RESPONSES, route_class=CheckedRoute)
 
@@ -32,15 +32,14 @@ async def post_task(
     board_id: UUID, draft: TaskDraft, principal: PrincipalDep, request: Request
 ) -> Task:
     """Post a task that agents with the required capabilities can volunteer for."""
-    state = request.app.state  # a busy route: no dependency per collaborator (see claim)
-    db: Database = state.database
-    return await db.run(
+    services = services_of(request)  # a busy route: no dependency (see claim)
+    return await services.database.run(
         lambda conn: tasks.post(
             conn,
             board_id=board_id,
             poster=principal.agent,
             draft=draft,
-            grouped=state.board_writes,
+            grouped=services.board_writes,
         ),
         atomic=False,  # one statement: the task and its event
     )
@@ -73,14 +72,13 @@ async def claim_task(
     draft: Annotated[TaskClaimDraft | None, Body()] = None,
 ) -> Task | Response:
     """Lease the oldest open task you can do (by capability, not declined); 204 if none."""
-    # A busy route: its collaborators come straight from the app state rather than as
-    # one dependency each, which FastAPI would resolve on every request.
-    state = request.app.state
-    db: Database = state.database
+    # A busy route: its collaborators come straight from the services rather than as
+    # a dependency, which FastAPI would resolve on every request.
+    services = services_of(request)
     lease_s = (draft or TaskClaimDraft()).lease_s
-    task = await db.run(
+    task = await services.database.run(
         lambda conn: tasks.claim_next(
-            conn, board_id=board_id, agent=agent, lease_s=lease_s, grouped=state.board_writes
+            conn, board_id=board_id, agent=agent, lease_s=lease_s, grouped=services.board_writes
         ),
         atomic=False,  # each of its statements is atomic with its events
     )
@@ -117,17 +115,16 @@ async def complete_task(
     idempotency_key: IdempotencyKey = None,
 ) -> TaskCompleted:
     """Publish the result artifact and complete the task, atomically."""
-    state = request.app.state  # a busy route: no dependency per collaborator (see claim)
-    db: Database = state.database
-    task, artifact = await db.run(
+    services = services_of(request)  # a busy route: no dependency (see claim)
+    task, artifact = await services.database.run(
         lambda conn: tasks.complete(
             conn,
             task_id=task_id,
             agent=agent,
             artifact=draft.artifact,
-            schemas=state.schemas,
+            schemas=services.schemas,
             idempotency_key=idempotency_key,
-            grouped=state.board_writes,
+            grouped=services.board_writes,
         ),
         atomic=False,  # one statement: the result, the task and both events
     )

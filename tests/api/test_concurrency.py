@@ -160,7 +160,7 @@ async def test_many_more_concurrent_publishers_than_pool_connections_all_succeed
 
         seqs = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(48))), 60)
     assert sorted(seqs) == list(range(2, 50))
-    assert app.state.board_writes.groups > 0, "the publishes never shared a statement"
+    assert app.state.services.board_writes.groups > 0, "the publishes never shared a statement"
 
 
 async def test_a_bad_parent_in_a_group_commit_fails_only_its_own_publish(
@@ -190,4 +190,4 @@ async def test_a_bad_parent_in_a_group_commit_fails_only_its_own_publish(
     good = sorted(int(r.json()["seq"]) for r in answers if r.status_code == 201)
     assert good == list(range(good[0], good[0] + 20))
     assert len(listed.json()["items"]) == 21  # the root and the 20 children, no more
-    assert app.state.board_writes.groups > 0, "the publishes never shared a statement"
+    assert app.state.services.board_writes.groups > 0, "the publishes never shared a statement"

@@ -75,7 +75,7 @@ async def test_claims_that_arrive_together_share_a_statement_and_each_gets_a_tas
         f"/v1/tasks/{t2['id']}/abstain", json={"reason": "not mine"}, headers=picky["headers"]
     )
     assert declined.status_code == 200, declined.text
-    groups = app.state.board_writes
+    groups = app.state.services.board_writes
     async with board_locked(database_url, board["id"]):
         writer = started(claim(client, board, first))
         await asyncio.sleep(0.1)  # it leases t0, then waits for the board's lock
@@ -117,12 +117,12 @@ async def test_a_completion_whose_lease_ran_out_fails_alone_and_its_group_comple
         writer = started(done(0))
         await asyncio.sleep(0.1)
         group = [started(done(i)) for i in (1, 2, 3)]
-        await queued(app.state.board_writes, board["id"], 3)
+        await queued(app.state.services.board_writes, board["id"], 3)
         await asyncio.sleep(0.6)  # the last holder's lease runs out while it waits
     answers = [await writer] + [await r for r in group]
     assert [a.status_code for a in answers] == [200, 200, 200, 409], [a.text for a in answers]
     assert answers[3].json()["error"] == "LeaseLost"
-    assert app.state.board_writes.groups == 1
+    assert app.state.services.board_writes.groups == 1
     assert count_rows(db, "artifacts") == 3
     rows = db.execute("SELECT title, status, result_id IS NOT NULL FROM tasks ORDER BY title")
     assert [r[:1] + r[2:] for r in rows.fetchall()] == [
@@ -152,7 +152,7 @@ async def test_claims_and_completions_that_arrive_together_commit_as_one_transac
     held = await hold_tasks(client, board, finishers, [60, 60, 60])
     await post_task(client, board, title="next 0")
     await post_task(client, board, title="next 1")
-    writes = app.state.board_writes
+    writes = app.state.services.board_writes
 
     def done(i: int) -> Awaitable[httpx.Response]:
         return complete(client, held[i]["id"], finishers[i], body={"summary": f"by {i}"})
@@ -204,7 +204,7 @@ async def test_a_failing_completion_in_a_group_with_claims_fails_alone(
         writer = started(done(0))
         await asyncio.sleep(0.1)
         group = [started(done(1)), started(done(2)), started(claim(client, board, claimer))]
-        await queued(app.state.board_writes, board["id"], 3)
+        await queued(app.state.services.board_writes, board["id"], 3)
         await asyncio.sleep(0.6)  # the last finisher's lease runs out while it waits
     answers = [await writer] + [await r for r in group]
     assert [a.status_code for a in answers] == [200, 200, 409, 200], [a.text for a in answers]
@@ -233,7 +233,7 @@ async def test_posts_that_arrive_together_share_a_transaction_and_keep_their_ord
 ) -> None:
     board = await actors.board()
     claimers = [await actors.agent() for _ in range(3)]
-    writes = app.state.board_writes
+    writes = app.state.services.board_writes
 
     async with board_locked(database_url, board["id"]):
         writer = started(post_task(client, board, title="p0"))

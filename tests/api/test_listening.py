@@ -58,7 +58,10 @@ async def quiet_server(
     """The app on a loopback port that stops listening 0.2 s after its last follower left,
     once it has; a client, an agent's headers and a board."""
     async with serve_app(settings.model_copy(update=SLOW_FALLBACK)) as server:
-        feeds, listener = server.app.state.feeds, server.app.state.listener
+        feeds, listener = (
+            server.app.state.services.feeds,
+            server.app.state.services.running.listener,
+        )
         feeds.keep_listening_s = 0.2
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as c:
             headers, board = await setup(c)

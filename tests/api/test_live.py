@@ -116,7 +116,7 @@ async def test_sse_filters_by_kind_and_artifact_type(live_server: Any) -> None:
 async def test_listen_connection_killed_by_the_database_reconnects_and_loses_nothing(
     live_server: Any, database_url: str
 ) -> None:
-    listener = live_server.app.state.listener
+    listener = live_server.app.state.services.running.listener
     async with httpx.AsyncClient(base_url=live_server.url, timeout=60) as c:
         agent, board = await setup_board(c)
         async with c.stream("GET", f"/v1/boards/{board['id']}/events/stream", headers=ADMIN) as r:
@@ -175,7 +175,7 @@ async def test_100_concurrent_subscribers_all_receive_a_burst(live_server: Any) 
         results = await asyncio.wait_for(asyncio.gather(*subscribers), 60)
     assert all(r == seqs for r in results)
     # the server lets go of every subscriber once they hang up
-    feeds = live_server.app.state.feeds
+    feeds = live_server.app.state.services.feeds
     for _ in range(100):
         if feeds.subscribers == 0:
             break

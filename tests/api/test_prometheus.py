@@ -323,7 +323,7 @@ async def test_sse_subscribers_rise_while_streams_are_open_and_fall_after(
 async def test_a_killed_listen_connection_counts_one_reconnect(
     live_server: Any, database_url: str
 ) -> None:
-    listener = live_server.app.state.listener
+    listener = live_server.app.state.services.running.listener
     await asyncio.wait_for(listener.connected.wait(), 10)
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as c:
         meter = await Meter(c).start()

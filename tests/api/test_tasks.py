@@ -53,7 +53,7 @@ async def test_32_agents_drain_1000_tasks_each_done_exactly_once(
     ).fetchone()
     assert mismatched == (0,)
     # and the claims and completions that arrived together were written together
-    assert app.state.board_writes.groups > 0
+    assert app.state.services.board_writes.groups > 0
 
 
 async def test_a_lapsed_lease_is_taken_back_before_newer_tasks_are_claimed(

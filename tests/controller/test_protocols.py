@@ -674,8 +674,8 @@ async def test_a_controller_whose_run_was_taken_over_writes_no_turn_and_no_artif
         board = await actors.board()
         planner = await scripted(actors, "t-planner", ["planner"])
         run = await start(client, board, protocol="solo", roster=[planner["id"]])
-        db = bare_app.state.database
-        stale = Controller(db, bare_app.state.schemas)
+        db = bare_app.state.services.database
+        stale = Controller(db, bare_app.state.services.schemas)
         async with db.connection() as conn:
             taken = await run_store.take_drivable(conn, controller=stale.name, lease_s=0.05)
             assert taken is not None and str(taken.id) == run["id"]
@@ -704,7 +704,9 @@ async def test_a_run_resumed_after_its_controller_died_does_not_redo_parallel_tu
         run = await start(client, board, protocol="broadcast", roster=[planner["id"], human["id"]])
 
         def controller() -> Controller:
-            return Controller(bare_app.state.database, bare_app.state.schemas, lease_s=0.5)
+            return Controller(
+                bare_app.state.services.database, bare_app.state.services.schemas, lease_s=0.5
+            )
 
         first = controller()
         looping = asyncio.create_task(first.run_forever())
