@@ -270,7 +270,7 @@ async def test_a_conflicting_publish_in_a_mixed_group_fails_alone_and_the_rest_i
 ) -> None:
     board = await actors.board()
     author, claimer = await actors.agent(), await actors.agent()
-    writes = app.state.board_writes
+    writes = app.state.services.board_writes
 
     def publish(key: str, **fields: Any) -> Awaitable[httpx.Response]:
         return client.post(
