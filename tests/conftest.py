@@ -68,6 +68,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         admin_token=ADMIN_TOKEN,
         data_dir=tmp_path,
         pool_size=40,
+        # Tests burst far past the pool (1,000 posts at once) on a machine that may be
+        # busy: here a request waits for a connection rather than being shed with a 503,
+        # which tests/api/test_database_outage.py checks with the default.
+        pool_timeout_s=10,
         max_body_bytes=256 * 1024,
     )
 
