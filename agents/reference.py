@@ -9,6 +9,9 @@ Run one against a service with the command line:
 
 `planner`, `researcher`, `critic` and `synthesiser` are ready-made agents; `make_planner()`
 and friends build fresh ones (another name, another lease).
+
+The planner writes the board's plan at `PLAN_KEY` holding the `planner` role while it does, so
+a board that guards `plan/*` for planners (`POST /v1/boards/{id}/guards`) takes its plans.
 """
 
 from typing import Any
@@ -18,6 +21,7 @@ from agents.runtime import Abstain, Agent, Context, Draft
 from artifacts import Critique, Finding, Plan, PlanStep, Result
 
 __all__ = [
+    "PLAN_KEY",
     "critic",
     "make_critic",
     "make_planner",
@@ -29,6 +33,9 @@ __all__ = [
 ]
 
 TurnAnswer = tuple[str, list[Draft]]
+
+PLAN_KEY = "plan/main"
+"""Where the planner keeps the board's plan: each plan task writes a new version of it."""
 
 
 # --- reading a turn's bundle ------------------------------------------------------------
@@ -134,15 +141,21 @@ def make_planner(name: str = "planner", **options: Any) -> Agent:
     agent = Agent(name, capabilities=["planner"], description="writes plans", **options)
 
     @agent.on_task(wants_type="plan")
-    def plan_task(task: Task) -> Draft:
-        return _plan(task.title)
+    async def plan_task(task: Task, ctx: Context) -> Draft:
+        plan = _plan(task.title)
+        # the role is held while the guarded key is written, so the version carries the
+        # claim and its fencing token; the task's result then points at that version
+        async with ctx.hold_role("planner") as hold:
+            kept = await hold.publish("plan", plan.model_dump(mode="json"), key=PLAN_KEY)
+        return {"type": "plan", "body": plan, "parents": [kept.id]}
 
     @agent.on_turn
     def plan_turn(turn: Turn) -> TurnAnswer:
         if [p for p in _seen(turn, "plan") if p.get("role") != "coordinator"]:
             raise Abstain("a plan already exists")
         _allowed(turn, "plan")
-        return "planner", [_plan(_goal(turn)[0])]
+        # the service claims the turn's role for it, which a `plan/*` guard accepts
+        return "planner", [{"type": "plan", "body": _plan(_goal(turn)[0]), "key": PLAN_KEY}]
 
     _outside(agent, "writes plans")
     return agent

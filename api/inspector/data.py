@@ -11,7 +11,7 @@ from blackboard.errors import NotFound
 from blackboard.metrics.board import board_metrics
 from blackboard.metrics.runs import run_metrics
 from blackboard.records import Artifact, Lineage
-from blackboard.services import abstentions, artifacts, boards, runs
+from blackboard.services import abstentions, artifacts, boards, guards, runs
 from blackboard.services.feed import Feeds
 from blackboard.store import artifacts as artifact_store
 from blackboard.store.database import Database
@@ -26,7 +26,7 @@ async def board_page(
     db: Database, feeds: Feeds, board_id: UUID, before: int | None = None
 ) -> dict[str, Any]:
     """The board with its charts, a page of its events (the newest, or those before the
-    seq `before`), its abstentions, artifacts and runs."""
+    seq `before`), its abstentions, artifacts, runs and guards."""
     async with db.connection() as conn:
         board = await boards.get(conn, board_id=board_id)
     # through the live feed (as the stream continues from it), before taking a connection
@@ -48,6 +48,7 @@ async def board_page(
             limit=ABSTENTIONS,
         )
         board_runs = await runs.list_runs(conn, board_id=board_id, limit=RUNS)
+        board_guards = await guards.list_guards(conn, board_id=board_id)
         names = await timeline.names_of(
             conn,
             {a.author_id for a in latest}
@@ -67,6 +68,7 @@ async def board_page(
         "abstention_total": sum(by_agent.values()),
         "artifacts": latest,
         "runs": board_runs,
+        "guards": board_guards,
         "names": names,
     }
 

@@ -46,6 +46,11 @@ REFERENCE_AGENTS: tuple[tuple[str, str], ...] = (
 SOLO_AGENT = ("generalist", ",".join(capability for _, capability in REFERENCE_AGENTS))
 """The solo baseline's one agent: every capability of the team in a single agent."""
 
+GUARDS: tuple[tuple[str, str], ...] = (("plan/main", "planner"),)
+"""(key pattern, role) guarded on every demo board: only the planner's turn writes the plan,
+under the claim the controller takes for that turn. (Not `plan/*`: the coordinator protocol
+writes `plan/assignments` as the coordinator.)"""
+
 THINK_S = 0.25
 """How long a scripted agent takes per answer, so that a run lasts long enough for the
 inspector's charts over time to show its course (none with --fast)."""
@@ -94,6 +99,10 @@ class RunSummary:
     wall_s: float | None
     """The service's own: from the run's start to its end."""
     duplicates: int
+    guards: list[tuple[str, str]] = field(default_factory=list)
+    """(key pattern, role) of the board's guards."""
+    fenced_by_key: dict[str, int] = field(default_factory=dict)
+    """Versions of each key written under a claim's fencing token."""
 
     @property
     def abstentions(self) -> int:
@@ -156,6 +165,7 @@ class DemoSummary:
         ]
         commands += [f'curl -s "{board}/keys/{key}/history" {auth}' for key in run.revised_keys]
         commands.append(f'curl -s "$BB/v1/runs/{run.run_id}/metrics" {auth}')
+        commands.append(f'curl -s "{board}/guards" {auth}')
         return commands
 
     def compare_command(self) -> str:
@@ -269,6 +279,8 @@ class _Demo:
             lambda n: self.client.create_board(n, mission=f"{self.goal} ({protocol})"),
             f"demo-{protocol}",
         )
+        for pattern, role in GUARDS:
+            self.client.create_guard(board.id, pattern, role)
         run = self.client.start_run(
             board.id, protocol, [a.id for a in roster], self.goal, rounds=rounds
         )
@@ -330,6 +342,8 @@ class _Demo:
             wall_s=wall_s,
             # the service's own figure: the same content from different agents
             duplicates=int(metrics["summary"]["duplicate_artifacts"]),
+            guards=[(g.key_pattern, g.role) for g in self.client.list_guards(run.board_id)],
+            fenced_by_key=dict(Counter(a.key for a in artifacts if a.fencing_token is not None)),
         )
 
 

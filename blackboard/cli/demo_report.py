@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.status import Status
 from rich.table import Table
 
+from blackboard.key_patterns import KeyPattern
+
 if TYPE_CHECKING:  # the SDK loads with the driver, after the status line shows
     from blackboard.cli.demo_driver import DemoSummary, RunSummary, TurnLine
 
@@ -126,6 +128,21 @@ def _run_tables(console: Console, run: "RunSummary") -> None:
         f"wall time (the service's): {_seconds(run.wall_s)}",
         highlight=False,
     )
+    _fencing(console, run)
+
+
+def _fencing(console: Console, run: "RunSummary") -> None:
+    """Per guard, how many versions of the guarded keys carry a fencing token."""
+    for pattern, role in run.guards:
+        covered = KeyPattern.parse(pattern)
+        keys = [k for k in run.versions_by_key if covered.scope_of(k) is not None]
+        for key in keys:
+            fenced, versions = run.fenced_by_key.get(key, 0), run.versions_by_key[key]
+            console.print(
+                f"guard {pattern} → {role}: {key}'s versions were written under fencing "
+                f"tokens ({fenced} of {versions})",
+                highlight=False,
+            )
 
 
 def _seconds(value: float | None) -> str:

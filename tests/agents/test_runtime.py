@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from agents.client import AsyncClient, Task
-from agents.reference import make_critic, make_researcher
+from agents.reference import PLAN_KEY, make_critic, make_planner, make_researcher
 from agents.runtime import Abstain, Agent, Context, Draft, serve, to_draft
 from artifacts import Finding
 from blackboard.cli.agent_command import load_agent
@@ -258,3 +258,20 @@ async def test_a_task_handler_writes_a_guarded_key_while_holding_its_role(
     assert painted.author_id == agent_id and painted.role == "node"
     claim = await admin.get_claim(str(painted.claim_id))
     assert claim.status == "released" and painted.fencing_token == claim.fencing_token
+
+
+async def test_reference_planner_writes_the_guarded_plan_holding_its_role(
+    live_server: Any, admin: AsyncClient
+) -> None:
+    board = await admin.create_board("guarded plan")
+    await admin.create_guard(board.id, "plan/*", "planner")
+    token, agent_id = await register(admin, ["planner"])
+    posted = await admin.post_task(board.id, "Boil water", wants_type="plan")
+    async with running(fast(make_planner()), live_server.url, token, [board.id]):
+        await eventually(lambda: _status(admin, posted.id, "completed"))
+    [kept] = await admin.history(board.id, PLAN_KEY)
+    assert kept.author_id == agent_id and kept.role == "planner"
+    claim = await admin.get_claim(str(kept.claim_id))
+    assert claim.status == "released" and kept.fencing_token == claim.fencing_token
+    result = await admin.get_artifact(board.id, str((await admin.get_task(posted.id)).result_id))
+    assert result.type == "plan" and result.parents == [kept.id]

@@ -107,6 +107,7 @@ def test_the_demo_leaves_boards_that_serve_shows_and_its_commands_work(workdir: 
     assert "… migrating the database" in lines
     assert "sequential completed: completed 2 round(s)" in out  # the stop reason, as it ends
     assert "wall time (the service's)" in out
+    assert "plan/main's versions were written under fencing tokens (2 of 2)" in out
     board_pages = [line.split()[-1] for line in lines if " board  http" in line]
     run_pages = [line.split()[-1] for line in lines if " run    http" in line]
     assert len(board_pages) == len(run_pages) == 1, out
@@ -139,8 +140,17 @@ def test_the_demo_leaves_boards_that_serve_shows_and_its_commands_work(workdir: 
         assert all(len(h["items"]) >= 2 for h in history.values()), history
         [calls] = [b for p, b in by_path.items() if p.endswith("/calls")]
         assert len(calls["items"]) == 8
-        # the inspector pages it named are there (behind the login)
-        page = httpx.get(run_pages[0], cookies={"bb_inspector": admin_token(workdir)})
+        # the plan is guarded: only the planner's turns wrote it, each under its claim
+        [guards] = [b for p, b in by_path.items() if p.endswith("/guards")]
+        assert [(g["key_pattern"], g["role"]) for g in guards["items"]] == [
+            ("plan/main", "planner")
+        ]
+        plans = [a for a in artifacts["items"] if a["key"] == "plan/main"]
+        assert plans and all(a["claim_id"] and a["fencing_token"] for a in plans), plans
+        # the inspector pages it named are there (behind the login; a session cookie holds
+        # no token, so the admin's bearer token it is)
+        bearer = {"Authorization": f"Bearer {admin_token(workdir)}"}
+        page = httpx.get(run_pages[0], headers=bearer)
         assert page.status_code == 200 and "sequential" in page.text
 
         # run again while serve is up: the demo joins that service and leaves it running

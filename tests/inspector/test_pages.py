@@ -306,3 +306,50 @@ async def test_the_live_stream_relays_new_events_as_escaped_rows(live_server: An
     assert f'data-seq="{fresh["seq"]}"' in event["data"]
     assert f'href="/inspector/artifacts/{fresh["id"]}"' in event["data"]
     assert "finding/&lt;ice&gt;" in event["data"] and "researcher-ana" in event["data"]
+
+
+async def test_guards_show_on_the_board_and_fencing_tokens_on_versions(
+    client: httpx.AsyncClient, scenario: Scenario
+) -> None:
+    board_id, researcher = scenario.board["id"], scenario.researcher
+    r = await client.post(
+        f"/v1/boards/{board_id}/guards",
+        json={"key_pattern": "note/{scope}", "role": "scribe"},
+        headers=ADMIN,
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        f"/v1/boards/{board_id}/claims",
+        json={"role": "scribe", "scope": "boil"},
+        headers=researcher["headers"],
+    )
+    assert r.status_code == 201, r.text
+    claim = r.json()
+    r = await client.post(
+        f"/v1/boards/{board_id}/artifacts",
+        json={
+            "type": "finding",
+            "key": "note/boil",
+            "claim_id": claim["id"],
+            "body": {"claim": "it boils", "confidence": 0.5},
+        },
+        headers=researcher["headers"],
+    )
+    assert r.status_code == 201, r.text
+    fenced = r.json()
+    assert fenced["fencing_token"] == claim["fencing_token"]
+
+    await log_in(client, ADMIN_TOKEN)
+    board = (await client.get(f"/inspector/boards/{board_id}")).text
+    guards = section(board, "guards")
+    assert "<code>note/{scope}</code>" in guards and "<td>scribe</td>" in guards
+
+    page = (await client.get(f"/inspector/artifacts/{fenced['id']}")).text
+    meta = section(page, "artifact-meta").split("</table>")[0]
+    assert f"<code>{claim['id']}</code>" in meta
+    assert f"<th>Fencing token</th><td>{claim['fencing_token']}</td>" in meta
+    assert f'<td class="num">{claim["fencing_token"]}</td>' in section(page, "history")
+    # a version written under no claim shows neither
+    unfenced = (await client.get(f"/inspector/artifacts/{scenario.v2['id']}")).text
+    plain = section(unfenced, "artifact-meta").split("</table>")[0]
+    assert "Fencing token" not in plain and "<th>Claim</th>" not in plain
