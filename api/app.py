@@ -4,7 +4,7 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp
@@ -73,10 +73,16 @@ class _App(FastAPI):
         self.path_methods: PathMethods | None = None
         super().__init__(**kwargs)
 
+    # `create_app` builds the same routes whatever the settings, so every app of a process
+    # shares one spec. Building it walks every route and model: slow enough that paying it
+    # once per app (the 405 table below needs it) dominated a test suite that builds
+    # hundreds of apps.
+    _shared_spec: ClassVar[dict[str, Any] | None] = None
+
     def openapi(self) -> dict[str, Any]:
         """The spec, with every error documented as the JSON it is: FastAPI gives a
         route's errors its response class's media type (text/event-stream for streams)."""
-        if self.openapi_schema is None:
+        if _App._shared_spec is None:
             spec = super().openapi()
             for operations in spec.get("paths", {}).values():
                 for operation in operations.values():
@@ -84,7 +90,9 @@ class _App(FastAPI):
                         content = response.get("content", {})
                         if status[0] in "45" and "application/json" not in content and content:
                             response["content"] = {"application/json": content.popitem()[1]}
-        return self.openapi_schema or super().openapi()
+            _App._shared_spec = spec
+        self.openapi_schema = _App._shared_spec
+        return _App._shared_spec
 
     def build_middleware_stack(self) -> ASGIApp:
         assert self.max_body_size is not None

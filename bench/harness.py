@@ -286,8 +286,18 @@ def free_port() -> int:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """Our environment without BLACKBOARD_* settings (so nothing points elsewhere), plus `extra`."""
+    """Our environment without BLACKBOARD_* settings (so nothing points elsewhere), plus `extra`.
+
+    A setting meant for the service under test is given as BENCH_SERVICE_<NAME> and passed
+    on as BLACKBOARD_<NAME> (BENCH_SERVICE_ROLLUP_INTERVAL_S=60, say)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BLACKBOARD_")}
+    env.update(
+        {
+            "BLACKBOARD_" + k.removeprefix("BENCH_SERVICE_"): v
+            for k, v in os.environ.items()
+            if k.startswith("BENCH_SERVICE_")
+        }
+    )
     env.update(extra)
     return env
 
