@@ -266,21 +266,23 @@ async def _roles_and_holdings(conn: Conn, scope: Scope) -> tuple[RoleMetrics, Ho
 async def holdings(conn: Conn, scope: Scope) -> HoldingMetrics:
     """Per window (cut to the range), each role with the agents that held it."""
     step = timedelta(seconds=scope.window_s)
-    bounds = [
-        (
-            max(scope.offset(s), scope.lo if scope.lo is not None else -(2**62)),
-            min(scope.offset(s) + scope.window_s, scope.hi if scope.hi is not None else 2**62),
-        )
-        for s in scope.starts
-    ]
     held: dict[int, dict[str, list[UUID]]] = defaultdict(dict)
-    for row in await rollup.holdings(conn, board_id=scope.board_id, windows=bounds):
-        held[row["win"]][row["role"]] = row["agents"]
+    if scope.starts:
+        rows = await rollup.holdings(
+            conn,
+            **scope.range,
+            window_s=scope.window_s,
+            first=scope.offset(scope.starts[0]) // scope.window_s,
+            last=scope.offset(scope.starts[-1]) // scope.window_s,
+        )
+        for row in rows:
+            held[row["win"]][row["role"]] = row["agents"]
     return HoldingMetrics(
         window_s=scope.window_s,
         windows=[
-            HoldingWindow(start=s, end=s + step, roles=held[i], distinct_roles=len(held[i]))
-            for i, s in enumerate(scope.starts)
+            HoldingWindow(start=s, end=s + step, roles=roles, distinct_roles=len(roles))
+            for s in scope.starts
+            for roles in [held[scope.offset(s) // scope.window_s]]
         ],
     )
 

@@ -234,29 +234,65 @@ async def entropy_per_window(
     )
 
 
+# Windows are counted from window `first`, which starts at `base` (seconds): offsets from
+# it are never negative in range, so integer division floors them.
+#
+# Claims (rows of rollup_holdings `h`) held in [start, end), each with every window it
+# overlaps (window k is [k * window_s, (k + 1) * window_s) cut to [start, end)): from the
+# window of its start to that of its end, both clipped to the range (least() skips the NULL
+# end of an open claim).
+_CLAIM_WINDOWS = """SELECT %(first)s + k.i, h.role, h.agent_id
+    FROM rollup_holdings h CROSS JOIN LATERAL generate_series(
+        (greatest(h.held_from, %(start)s) - %(base)s) / %(window_s)s,
+        (least(h.held_until, %(end)s) - %(base)s - 1) / %(window_s)s) AS k(i)
+    WHERE h.board_id = %(board_id)s AND h.held_from < %(end)s"""
+_ENDED_IN_RANGE = "h.held_until > %(start)s AND h.held_until > h.held_from"
+
+
 async def holdings(
-    conn: Conn, *, board_id: UUID, windows: list[tuple[int, int]]
+    conn: Conn,
+    *,
+    board_id: UUID,
+    lo: int | None,
+    hi: int | None,
+    window_s: int,
+    first: int,
+    last: int,
 ) -> list[dict[str, Any]]:
-    """Return (win, role, agents) for every role held at any moment of a window;
-    windows are [lo, hi) in seconds since the board's origin, given in order."""
+    """Return (win, role, agents) for every role held at some moment of window `win`, from
+    window `first` to window `last`: window k is [k * window_s, (k + 1) * window_s) cut to
+    [lo, hi). A window cut to nothing holds nothing, nor does a claim held for no time."""
+    base = first * window_s
+    start = base if lo is None else max(base, lo)
+    end = (last + 1) * window_s if hi is None else min((last + 1) * window_s, hi)
+    if start >= end:
+        return []
+    args = {
+        "board_id": board_id,
+        "window_s": window_s,
+        "first": first,
+        "base": base,
+        "start": start,
+        "end": end,
+    }
+    size = size_for(window_s, start, end)
+    if size == 1:
+        # No roll-up of whole buckets fits: the claims in range, spread over their windows.
+        held = f"{_CLAIM_WINDOWS} AND (h.held_until IS NULL OR ({_ENDED_IN_RANGE}))"
+    else:
+        # Ended claims from their buckets, open ones (never in rollup_held) as above.
+        held = f"""SELECT %(first)s + (bucket - %(base_bucket)s) / %(per_window)s, role, agent_id
+            FROM rollup_held
+            WHERE board_id = %(board_id)s AND size = %(size)s
+              AND bucket >= %(lo)s AND bucket < %(hi)s
+            UNION ALL
+            {_CLAIM_WINDOWS} AND h.held_until IS NULL"""
+        args |= _at(size, start, end)
+        args |= {"base_bucket": base // size, "per_window": window_s // size}
     return await _all(
         conn,
-        """WITH w AS (
-               SELECT i - 1 AS i, lo, hi
-               FROM unnest(%(los)s::bigint[], %(his)s::bigint[]) WITH ORDINALITY AS w(lo, hi, i)
-           )
-           SELECT w.i AS win, h.role,
-                  array_agg(DISTINCT h.agent_id ORDER BY h.agent_id) AS agents
-           FROM rollup_holdings h
-           JOIN w ON h.held_from < w.hi AND (h.held_until IS NULL OR h.held_until > w.lo)
-           WHERE h.board_id = %(board_id)s AND h.held_from < %(end)s
-             AND (h.held_until IS NULL OR h.held_until > %(start)s)
-           GROUP BY 1, 2 ORDER BY 1, 2""",
-        {
-            "board_id": board_id,
-            "los": [lo for lo, _ in windows],
-            "his": [hi for _, hi in windows],
-            "start": windows[0][0] if windows else 0,
-            "end": windows[-1][1] if windows else 0,
-        },
+        f"""SELECT win, role, array_agg(DISTINCT agent_id ORDER BY agent_id) AS agents
+            FROM ({held}) AS held(win, role, agent_id)
+            GROUP BY 1, 2 ORDER BY 1, 2""",
+        args,
     )

@@ -107,6 +107,9 @@ class RollupHolding(SQLModel, table=True):
     __table_args__ = (
         PrimaryKeyConstraint("board_id", "claim_id"),
         Index("ix_rollup_holdings_board_id_held_from", "board_id", "held_from"),
+        # Reads take the claims still open (NULLs sort last in it) or ended after a range
+        # starts: few, for the recent ranges asked most (rollup_reads.holdings).
+        Index("ix_rollup_holdings_board_id_held_until", "board_id", "held_until"),
     )
 
     board_id: UUID = Field(sa_column=_uuid())
@@ -115,6 +118,21 @@ class RollupHolding(SQLModel, table=True):
     agent_id: UUID = Field(sa_column=_uuid())
     held_from: int = Field(sa_column=_bigint())
     held_until: int | None = Field(default=None, sa_column=Column(BigInteger))
+
+
+class RollupHeld(SQLModel, table=True):
+    """An agent held a role at some moment of a bucket, by a claim that has ended (open
+    claims are read from rollup_holdings). Kept at 1 min and 1 h only: at 1 s, a claim held
+    for a day would be 86,400 rows."""
+
+    __tablename__ = "rollup_held"
+    __table_args__ = (PrimaryKeyConstraint("board_id", "size", "bucket", "role", "agent_id"),)
+
+    board_id: UUID = Field(sa_column=_uuid())
+    size: int = Field(sa_column=Column(Integer, nullable=False))
+    bucket: int = Field(sa_column=_bigint())
+    role: str = Field(sa_column=Column(Text, nullable=False))
+    agent_id: UUID = Field(sa_column=_uuid())
 
 
 class RollupTask(SQLModel, table=True):

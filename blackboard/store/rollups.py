@@ -20,6 +20,7 @@ from blackboard.store.database import Conn
 
 BATCH = 5000
 SIZES = (1, 60, 3600)  # bucket sizes, in seconds, of the tables read over long ranges
+HELD_SIZES = (60, 3600)  # rollup_held's: at 1 s, a claim held for a day would be 86,400 rows
 NO_ACTOR = UUID(int=0)
 
 # The batch's events and artifact versions, with their 1 s bucket.
@@ -105,6 +106,29 @@ UPDATE rollup_holdings h SET held_until = ceil(extract(epoch FROM e.at - %(origi
 FROM evs e
 WHERE e.kind IN ('role.released', 'role.expired') AND h.board_id = %(board_id)s
   AND h.claim_id = e.subject_id AND h.held_until IS NULL
+"""
+
+# The buckets at each of HELD_SIZES that the claims `ended` (rows of rollup_holdings with
+# held_until set) were held in: b from floor(held_from / size) to ceil(held_until / size) - 1,
+# exactly the buckets [lo, hi) for which held_from < hi AND held_until > lo. A claim held
+# for no time (claimed and ended at the same whole second) holds nothing. Also the back-fill
+# of migration 0019.
+HOLD_BUCKETS = f"""INSERT INTO rollup_held (board_id, size, bucket, role, agent_id)
+SELECT h.board_id, z.size, b.bucket, h.role, h.agent_id
+FROM ended h CROSS JOIN unnest(ARRAY{list(HELD_SIZES)}::int[]) AS z(size)
+CROSS JOIN LATERAL generate_series(floor(h.held_from::numeric / z.size)::bigint,
+                                   ceil(h.held_until::numeric / z.size)::bigint - 1) AS b(bucket)
+WHERE h.held_until > h.held_from
+ON CONFLICT DO NOTHING"""
+
+# Run after HOLDINGS_END: the claims this batch ended, with their end set.
+HELD = f"""
+WITH {_EVENTS}, ended AS (
+    SELECT h.* FROM evs e
+    JOIN rollup_holdings h ON h.board_id = %(board_id)s AND h.claim_id = e.subject_id
+    WHERE e.kind IN ('role.released', 'role.expired') AND h.held_until IS NOT NULL
+)
+{HOLD_BUCKETS}
 """
 
 TASKS_POSTED = f"""
@@ -209,6 +233,7 @@ STATEMENTS = (
     ROLE_RUNS,
     HOLDINGS_START,
     HOLDINGS_END,
+    HELD,
     TASKS_POSTED,
     TASKS_COMPLETED,
     PUBLISHES,
@@ -224,6 +249,7 @@ TABLES = (
     "rollup_ledger",
     "rollup_role_runs",
     "rollup_holdings",
+    "rollup_held",
     "rollup_tasks",
     "rollup_publishes",
     "rollup_built_on",

@@ -36,9 +36,15 @@ _SIZED = {
 }
 
 
+# The service's roll-up as of this revision: rollup_held comes with 0019, which back-fills
+# it from rollup_holdings.
+_TABLES = [t for t in rollups.TABLES if t not in ("rollup_marks", "rollup_held")]
+_STATEMENTS = [s for s in rollups.STATEMENTS if s is not rollups.HELD]
+
+
 def _empty() -> None:
     """Empty every roll-up and set every watermark back to the start of its log."""
-    op.execute(f"TRUNCATE {', '.join(t for t in rollups.TABLES if t != 'rollup_marks')}")
+    op.execute(f"TRUNCATE {', '.join(_TABLES)}")
     op.execute("UPDATE rollup_marks SET last_seq = 0, duplicate_versions = 0")
 
 
@@ -72,7 +78,7 @@ def backfill() -> None:
         for lo in range(0, last, rollups.BATCH):
             hi = min(lo + rollups.BATCH, last)
             args = rollups.batch_args(board_id, origin, lo, hi)
-            for statement in rollups.STATEMENTS:
+            for statement in _STATEMENTS:
                 conn.exec_driver_sql(statement, args)
             conn.exec_driver_sql(
                 "UPDATE rollup_marks SET last_seq = %(hi)s WHERE board_id = %(board_id)s", args

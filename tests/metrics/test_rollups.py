@@ -1,17 +1,20 @@
 """The roll-ups against metrics computed from scratch
 (tests/support/metrics_from_scratch.py), on a board that concurrent agents write to over
-several seconds: whole board and cut ranges, windows of several sizes; and the roll-up
-itself interrupted midway, and run by two at once."""
+several seconds, and on one whose role claims span hours at chosen times: whole board and
+cut ranges, windows of several sizes; and the roll-up itself interrupted midway, and run by
+two at once."""
 
 import asyncio
 import math
 import random
+import uuid
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 
 from blackboard.store import rollups
 from blackboard.store.database import Database
@@ -188,6 +191,109 @@ async def test_rollups_equal_metrics_from_scratch(
         lo, hi = math.floor(lo_s), math.ceil(hi_s)
         assert (offset(log, m["since"]), offset(log, m["until"])) == (lo, hi)
         assert_same(m, log, lo, hi)
+
+
+# Claims at chosen times (seconds since the board's creation): (agent, role, claimed,
+# ended or None while open, how it ended). Buckets of 1 min and 1 h: claims spanning many,
+# starting or ending on an edge, held for no time (at a whole second, on an edge or inside
+# a bucket, or between two), twice in one bucket by the same agent, still open.
+TIMED_CLAIMS = [
+    (0, "planner", 30.5, 7250.2, "role.released"),
+    (1, "critic", 60.0, 120.0, "role.released"),
+    (1, "coder", 3600.0, 3600.0, "role.released"),
+    (2, "coder", 150.0, 150.0, "role.released"),
+    (3, "coder", 170.5, 170.5, "role.released"),
+    (2, "critic", 3000.25, 3600.0, "role.expired"),
+    (0, "planner", 200.1, 210.9, "role.released"),
+    (0, "planner", 220.0, 230.0, "role.released"),
+    (0, "coder", 3599.5, 3600.4, "role.released"),
+    (3, "planner", 5000.7, None, None),
+    (2, "planner", 6000.2, None, None),
+    (3, "critic", 7100.0, 7199.9, "role.expired"),
+    (1, "coder", 10799.5, 10800.5, "role.released"),
+    (1, "critic", 11290.3, 11299.9, "role.released"),
+]
+
+
+def write_claims(url: str, board: str, agents: list[str]) -> None:
+    """Append TIMED_CLAIMS' events to the board's log, in time order, as the store would
+    (seqs taken from board_seqs in the same transaction)."""
+    events: list[tuple[float, str, str, uuid.UUID, str]] = []
+    for agent, role, claimed, ended, how in TIMED_CLAIMS:
+        claim = uuid.uuid4()
+        events.append((claimed, "role.claimed", agents[agent], claim, role))
+        if ended is not None and how is not None:
+            events.append((ended, how, agents[agent], claim, role))
+    events.sort(key=lambda e: e[0])
+    with psycopg.connect(url) as conn, conn.transaction():
+        row = conn.execute(
+            "UPDATE board_seqs SET last_seq = last_seq + %s WHERE board_id = %s"
+            " RETURNING last_seq, (SELECT created_at FROM boards WHERE id = %s)",
+            [len(events), board, board],
+        ).fetchone()
+        assert row is not None
+        last, origin = row
+        for seq, (at, kind, actor, claim, role) in enumerate(events, last - len(events) + 1):
+            conn.execute(
+                "INSERT INTO events (board_id, seq, kind, at, actor_id, subject_id, data)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [
+                    board,
+                    seq,
+                    kind,
+                    origin + timedelta(seconds=at),
+                    actor,
+                    claim,
+                    Jsonb({"role": role, "scope": ""}),
+                ],
+            )
+
+
+async def test_holdings_from_buckets_equal_holdings_from_scratch(
+    client: httpx.AsyncClient, actors: Actors, database_url: str
+) -> None:
+    board = (await actors.board())["id"]
+    agents = [(await actors.agent())["id"] for _ in range(4)]
+    write_claims(database_url, board, agents)
+    log = read_log(database_url, board)
+    # the whole board, in windows of 1 min and 1 h buckets
+    for window_s in (None, 60, 600, 3600, 7200):
+        params = {} if window_s is None else {"window_s": window_s}
+        assert_same(await metrics(client, board, **params), log, None, None)
+    # ranges of whole buckets (the last window cut to nothing), and ranges that cut them
+    for lo, hi, window_s in [
+        (0, 7200, 3600),
+        (3600, 10800, 600),
+        (120, 3660, 60),
+        (7200, 14400, 3600),
+        (30, 7230, 60),
+        (150, 3630, 3600),
+        (3599, 7201, 3600),
+        (100, 400, 1),
+        (3590, 3610, 7),
+        (150, 150, 60),
+    ]:
+        since, until = (log.origin + timedelta(seconds=s) for s in (lo, hi))
+        m = await metrics(
+            client, board, since=since.isoformat(), until=until.isoformat(), window_s=window_s
+        )
+        assert_same(m, log, lo, hi)
+    # and what the buckets say, spot-checked by hand: an hour's holdings of 1 min buckets
+    m = await metrics(
+        client,
+        board,
+        since=log.origin.isoformat(),
+        until=(log.origin + timedelta(hours=1)).isoformat(),
+        window_s=600,
+    )
+    first, *_, last_full, cut = m["holdings"]["windows"]
+    assert first["roles"] == {
+        "planner": [agents[0]],
+        "critic": [agents[1]],
+        "coder": [agents[3]],  # held for no time but touching a second; not agents[2]
+    }
+    assert set(last_full["roles"]) == {"planner", "critic", "coder"}
+    assert cut["roles"] == {}  # [3600, 3600): nothing, though claims go on past it
 
 
 async def reset(url: str, board: str) -> None:

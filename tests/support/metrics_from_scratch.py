@@ -71,7 +71,9 @@ def from_scratch(
     for e in claimed:
         flips[e["actor_id"]].append(e["data"]["role"])
 
-    # holdings: a claim from its claimed event until its released/expired event
+    # holdings: a claim over the whole seconds from its claimed event to its released or
+    # expired event, in a window if the two overlap (a window cut to nothing, or a claim
+    # claimed and ended at the same whole second, holds nothing)
     ends = {
         e["subject_id"]: seconds(log, e["at"])
         for e in log.events
@@ -85,8 +87,9 @@ def from_scratch(
         for e in log.events:
             if e["kind"] != "role.claimed":
                 continue
-            begin, end = seconds(log, e["at"]), ends.get(e["subject_id"])
-            if begin < w_hi and (end is None or end > w_lo):
+            begin, end = math.floor(seconds(log, e["at"])), ends.get(e["subject_id"])
+            until = w_hi if end is None else math.ceil(end)
+            if max(begin, w_lo) < min(until, w_hi):
                 roles[e["data"]["role"]].add(str(e["actor_id"]))
         held.append(dict(roles))
 
