@@ -27,6 +27,7 @@ class _Watchdog:
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
         self.loop = asyncio.get_running_loop()
+        self.task: asyncio.Task[object] | None = None
         self.sending: tuple[asyncio.Task[object], float] | None = None
         self.fired = False
         self.timer = self.loop.call_later(timeout_s, self._check)
@@ -45,8 +46,11 @@ class _Watchdog:
         task.cancel()
 
     async def send(self, send: Send, message: Message) -> None:
-        task = asyncio.current_task()
-        assert task is not None
+        # one task writes a response's body: look it up once, not per write
+        task = self.task
+        if task is None:
+            task = self.task = asyncio.current_task()
+            assert task is not None
         self.sending = (task, self.loop.time())
         cancelling = task.cancelling()  # cancels already asked for are not ours
         try:
@@ -62,8 +66,16 @@ class _Watchdog:
         self.timer.cancel()
 
 
+BODY_SEND = "blackboard.body_send"
+
+
 class StalledStreamGuard:
-    """Pure ASGI middleware for paths ending in `/stream`."""
+    """Pure ASGI middleware for paths ending in `/stream`.
+
+    It also puts a sender of body chunks in the scope (`BODY_SEND`): the server's own send
+    under the watchdog. A stream writes every event to every subscriber; through the
+    `send` its route is given, each write would also pass the wrappers of every middleware
+    inside this one, which only watch for the response's start."""
 
     def __init__(self, app: ASGIApp, timeout_s: float) -> None:
         self.app = app
@@ -81,6 +93,10 @@ class StalledStreamGuard:
             else:
                 await watchdog.send(send, message)
 
+        async def body_send(message: Message) -> None:
+            await watchdog.send(send, message)
+
+        scope[BODY_SEND] = body_send
         try:
             await self.app(scope, receive, guarded_send)
         except* _Stalled:

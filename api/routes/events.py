@@ -9,11 +9,13 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 from fastapi.sse import KEEPALIVE_COMMENT, format_sse_event
+from starlette.types import Receive, Scope, Send
 
 from api.deps import DatabaseDep, ExistingBoard, FeedsDep, PrincipalDep, SettingsDep
 from api.errors import ERROR_RESPONSES
 from api.routing import CheckedRoute
 from api.schemas import EventPage
+from api.stream_guard import BODY_SEND
 from blackboard import telemetry
 from blackboard.errors import FieldError, InvalidInput
 from blackboard.records import Event
@@ -24,9 +26,27 @@ from blackboard.store.outages import until_unavailable
 
 class EventStream(StreamingResponse):
     """A `text/event-stream` body written by `_frames` (not FastAPI's `EventSourceResponse`:
-    that class makes FastAPI drive the endpoint as a generator of single events)."""
+    that class makes FastAPI drive the endpoint as a generator of single events).
+
+    The body's chunks go through the stall guard's sender (api/stream_guard.py), not
+    through every middleware's `send`; the response's start and end still do."""
 
     media_type = "text/event-stream"
+    _body_send: Send | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self._body_send = scope.get(BODY_SEND)
+        await super().__call__(scope, receive, send)
+
+    async def stream_response(self, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        body_send = self._body_send or send
+        async for chunk in self.body_iterator:
+            assert isinstance(chunk, bytes)
+            await body_send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 SEQ = re.compile(r"[0-9]{1,19}")
