@@ -32,26 +32,31 @@ async def catch_up(db: Database, board_id: UUID) -> None:
 
 async def roll_up_once(db: Database) -> int:
     """One pass over the boards that are behind, a batch each, skipping boards another
-    process is rolling up; return how many events were summed."""
+    process is rolling up; return how many boards are still a batch or more behind."""
     async with db.connection() as conn:
         behind = await rollups.boards_behind(conn)
         for board_id in behind:
             await rollups.ensure_mark(conn, board_id=board_id)
-    summed = 0
+    backlogs = 0
     for board_id in behind:
         async with db.transaction() as conn:
             done = await rollups.roll_up_batch(conn, board_id=board_id, wait=False)
         if done is None:
             continue
-        summed += done[0]
+        backlogs += done[1] >= rollups.BATCH
         if done[1] >= REPORTED_BACKLOG:
             log.info("roll-up: board %s, %d events summed, %d behind", board_id, *done)
-    return summed
+    return backlogs
 
 
 async def run_roller(db: Database, *, interval_s: float) -> None:
-    """Roll up every `interval_s` seconds (at once again while boards are behind) until
-    cancelled; a failed pass is logged and retried."""
+    """Roll up every `interval_s` seconds (at once again while a board is a batch or more
+    behind) until cancelled; a failed pass is logged and retried.
+
+    Passing again at once whenever anything was summed would, on a board written without
+    pause, turn into a loop of passes over the few events that came in during the last:
+    each pass costs its statements whatever its size, so the write path would pay several
+    times over for what one pass per interval sums."""
     while True:
         try:
             while await roll_up_once(db):
