@@ -420,15 +420,17 @@ def blackboard_server(data_dir: Path, admin_token: str, workers: int = 2) -> Ite
 
 
 @contextlib.contextmanager
-def baseline_server(url: str, postgres: int | None, log_dir: Path) -> Iterator[Running]:
-    """Run the bare baseline (bench/baseline_app.py) as the service runs (two workers of
-    uvicorn under the service's own supervisor, bench/serve_baseline.py), on the database
+def baseline_server(
+    url: str, postgres: int | None, log_dir: Path, workers: int = 2
+) -> Iterator[Running]:
+    """Run the bare baseline (bench/baseline_app.py) as the service runs (`workers` uvicorn
+    workers under the service's own supervisor, bench/serve_baseline.py), on the database
     at `url`, until the block ends."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(TABLE_DDL)
     port = free_port()
     argv = [sys.executable, str(BENCH_DIR / "serve_baseline.py"), "--host", HOST]
-    argv += ["--port", str(port), "--workers", "2"]
+    argv += ["--port", str(port), "--workers", str(workers)]
     env = clean_env(BENCH_BASELINE_DATABASE_URL=url)
     server = ServerProcess("baseline (uvicorn)", argv, env, log_dir / "baseline.log")
     probe = {"board_id": str(uuid.uuid4()), "type": "probe", "body": {"x": 1}}
@@ -453,9 +455,11 @@ def service_and_baseline(session: Session, workers: int = 2) -> Iterator[tuple[R
     data_dir = session.data_dir
     say(f"starting blackboard serve --workers {workers}, data in {data_dir} ...")
     with blackboard_server(data_dir, session.admin_token, workers) as bb:
-        say("starting the bare baseline (2 workers, as the service) on the same PostgreSQL ...")
+        say(
+            f"starting the bare baseline ({workers} workers, as the service) on the same PostgreSQL"
+        )
         pg = postmaster_pid(data_dir / "pgdata")
-        with baseline_server(database_url(data_dir), pg, session.work_dir) as base:
+        with baseline_server(database_url(data_dir), pg, session.work_dir, workers) as base:
             say(f"ready after {time.perf_counter() - session.started:.0f} s")
             yield bb, base
 
