@@ -70,14 +70,23 @@ class BoardHandler(RequestHandler):
         self.writes = writes
 
     async def _post(self, request: SendMessageRequest, agent: records.Agent) -> records.Task:
+        """Post the task the message asks for; a message sent again (same messageId, same
+        sender) gets the task its first sending posted."""
         board_id = messages.board_of(request)
         draft = messages.task_draft(request)
+        message_id = request.message.message_id
         with translated():
+            if not message_id:  # nothing to know a sending again by
+                return await self.db.run(
+                    lambda conn: tasks.post(
+                        conn, board_id=board_id, poster=agent, draft=draft, grouped=self.writes
+                    ),
+                    atomic=False,  # one statement: the task and its event
+                )
             return await self.db.run(
-                lambda conn: tasks.post(
-                    conn, board_id=board_id, poster=agent, draft=draft, grouped=self.writes
-                ),
-                atomic=False,  # one statement: the task and its event
+                lambda conn: tasks.post_message(
+                    conn, board_id=board_id, poster=agent, draft=draft, message_id=message_id
+                )
             )
 
     @validate_request_params

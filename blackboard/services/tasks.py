@@ -21,6 +21,7 @@ from blackboard.services.board_writes import BoardWrites, claim_tasks
 from blackboard.services.schemas import SchemaCache
 from blackboard.store import artifacts as artifact_store
 from blackboard.store import events as event_store
+from blackboard.store import posted_tasks as posted_store
 from blackboard.store import tasks as task_store
 from blackboard.store import types as type_store
 from blackboard.store.artifact_writes import TaskDone
@@ -117,6 +118,22 @@ async def post(
     else:
         (task,) = await task_store.post(conn, board_id=board_id, tasks=[new])
     telemetry.TASK_TRANSITIONS.labels("posted").inc()
+    return task
+
+
+async def post_message(
+    conn: Conn, *, board_id: UUID, poster: Agent, draft: TaskDraft, message_id: str
+) -> Task:
+    """In the caller's transaction: post the task a message asks for, unless the poster
+    sent a message with this id before; then return the task that one posted (a client
+    retrying a message it is not sure arrived must not post the task twice)."""
+    earlier = await posted_store.task_of_message(conn, poster=poster.id, message_id=message_id)
+    if earlier is not None:
+        return earlier
+    task = await post(conn, board_id=board_id, poster=poster, draft=draft)
+    await posted_store.remember_message(
+        conn, poster=poster.id, message_id=message_id, task_id=task.id
+    )
     return task
 
 

@@ -63,3 +63,33 @@ async def abstentions_on(conn: Conn, *, task_ids: list[UUID]) -> list[Abstention
         (task_ids,),
     )
     return [Abstention.model_validate(row) for row in await cur.fetchall()]
+
+
+# Retries of one message wait here for each other (the lock is the transaction's): the
+# first posts, the others then find its task.
+_MESSAGE_TASK = (
+    "SELECT pg_advisory_xact_lock(hashtextextended(%(poster)s::text || ' ' || %(message_id)s, 0))"
+)
+
+
+async def task_of_message(conn: Conn, *, poster: UUID, message_id: str) -> Task | None:
+    """In the caller's transaction: lock the poster's message id, and return the task it
+    posted before, if any."""
+    args = {"poster": poster, "message_id": message_id}
+    await conn.execute(_MESSAGE_TASK, args)
+    cur = await conn.execute(
+        f"""SELECT {TASK_COLUMNS} FROM tasks
+            WHERE id = (SELECT task_id FROM message_tasks
+                        WHERE poster_id = %(poster)s AND message_id = %(message_id)s)""",
+        args,
+    )
+    row = await cur.fetchone()
+    return None if row is None else Task.model_validate(row)
+
+
+async def remember_message(conn: Conn, *, poster: UUID, message_id: str, task_id: UUID) -> None:
+    """Record that the poster's message posted the task."""
+    await conn.execute(
+        "INSERT INTO message_tasks (poster_id, message_id, task_id) VALUES (%s, %s, %s)",
+        (poster, message_id, task_id),
+    )

@@ -110,3 +110,19 @@ class TaskAttempt(SQLModel, table=True):
     # NULL while running; then completed|failed|lease_expired|abstained
     outcome: str | None = Field(default=None, sa_column=Column(Text))
     reason: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class MessageTask(SQLModel, table=True):
+    """The task an A2A message posted, by its sender's `messageId`: a sender that retries a
+    message gets the task the first attempt posted, not a second one."""
+
+    __tablename__ = "message_tasks"
+    __table_args__ = (PrimaryKeyConstraint("poster_id", "message_id"),)
+
+    poster_id: UUID = Field(
+        sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("agents.id"), nullable=False)
+    )
+    message_id: str = Field(sa_column=Column(Text, nullable=False))
+    task_id: UUID = Field(
+        sa_column=Column(PG_UUID(as_uuid=True), ForeignKey("tasks.id"), nullable=False)
+    )

@@ -7,8 +7,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -16,18 +14,13 @@ from uuid import uuid4
 import httpx
 import psycopg
 import pytest
-from a2a.client import A2ACardResolver, Client, ClientConfig, ClientFactory
+from a2a.client import A2ACardResolver
 from a2a.types.a2a_pb2 import (
     CancelTaskRequest,
     GetTaskRequest,
     ListTasksRequest,
-    Message,
-    Part,
-    Role,
-    SendMessageRequest,
     StreamResponse,
     SubscribeToTaskRequest,
-    Task,
     TaskState,
 )
 from a2a.utils.errors import (
@@ -37,65 +30,12 @@ from a2a.utils.errors import (
     UnsupportedOperationError,
 )
 from google.protobuf.json_format import MessageToDict
-from google.protobuf.struct_pb2 import Struct
 
 import artifacts
 from blackboard.config import Settings
+from tests.support.a2a import a2a_client, first_task, headers, message, new_board, register
 from tests.support.api import ADMIN, count_rows
 from tests.support.servers import serve_app
-
-
-def headers(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def register(c: httpx.AsyncClient, capabilities: list[str] | None = None) -> dict[str, Any]:
-    r = await c.post(
-        "/v1/agents",
-        json={"name": f"agent-{uuid4().hex[:8]}", "capabilities": capabilities or []},
-        headers=ADMIN,
-    )
-    assert r.status_code == 201, r.text
-    agent: dict[str, Any] = r.json()
-    agent["headers"] = headers(agent["token"])
-    return agent
-
-
-async def new_board(c: httpx.AsyncClient) -> str:
-    r = await c.post("/v1/boards", json={"name": f"board-{uuid4().hex[:8]}"}, headers=ADMIN)
-    assert r.status_code == 201, r.text
-    board_id: str = r.json()["id"]
-    return board_id
-
-
-@asynccontextmanager
-async def a2a_client(url: str, token: str, *, streaming: bool = True) -> AsyncIterator[Client]:
-    """An a2a-sdk client for the service at `url`, found through its Agent Card."""
-    async with httpx.AsyncClient(headers=headers(token), timeout=30) as http:
-        config = ClientConfig(httpx_client=http, streaming=streaming)
-        client = await ClientFactory(config).create_from_url(url)
-        yield client
-
-
-def message(board_id: str | None, text: str, **metadata: Any) -> SendMessageRequest:
-    meta = Struct()
-    meta.update(metadata)
-    return SendMessageRequest(
-        message=Message(
-            message_id=uuid4().hex,
-            role=Role.ROLE_USER,
-            context_id=board_id or "",
-            parts=[Part(text=text)],
-            metadata=meta,
-        )
-    )
-
-
-async def first_task(client: Client, request: SendMessageRequest) -> Task:
-    async for response in client.send_message(request):
-        assert response.HasField("task"), response
-        return response.task
-    raise AssertionError("no response")
 
 
 async def work_one(base_url: str, board_id: str, agent: dict[str, Any], summary: str) -> str:
