@@ -7,9 +7,19 @@ from uuid import uuid4
 
 import httpx
 import psycopg
+import pytest
 
 from tests.support.a2a import a2a_client, first_task, message, new_board, register
 from tests.support.api import ADMIN
+
+
+@pytest.fixture
+async def poster(live_server: Any) -> dict[str, Any]:
+    """An agent, with `board_id`: a board for its messages."""
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as c:
+        agent = await register(c)
+        agent["board_id"] = await new_board(c)
+    return agent
 
 
 def posted(db: psycopg.Connection[Any], board_id: str) -> list[tuple[Any, ...]]:
@@ -23,11 +33,9 @@ def posted(db: psycopg.Connection[Any], board_id: str) -> list[tuple[Any, ...]]:
 
 
 async def test_a_message_sent_again_answers_with_the_task_it_posted(
-    live_server: Any, db: psycopg.Connection[Any]
+    live_server: Any, poster: dict[str, Any], db: psycopg.Connection[Any]
 ) -> None:
-    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as c:
-        poster = await register(c)
-        board_id = await new_board(c)
+    board_id = poster["board_id"]
     same = uuid4().hex
     async with a2a_client(live_server.url, poster["token"], streaming=False) as client:
         first = await first_task(client, message(board_id, "Sort the backlog", message_id=same))
@@ -39,11 +47,9 @@ async def test_a_message_sent_again_answers_with_the_task_it_posted(
 
 
 async def test_racing_sendings_of_one_message_post_one_task(
-    live_server: Any, db: psycopg.Connection[Any]
+    live_server: Any, poster: dict[str, Any], db: psycopg.Connection[Any]
 ) -> None:
-    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as c:
-        poster = await register(c)
-        board_id = await new_board(c)
+    board_id = poster["board_id"]
     same = uuid4().hex
     async with a2a_client(live_server.url, poster["token"], streaming=False) as client:
         tasks = await asyncio.gather(
@@ -54,11 +60,9 @@ async def test_racing_sendings_of_one_message_post_one_task(
 
 
 async def test_a_streamed_sending_again_follows_the_first_task(
-    live_server: Any, db: psycopg.Connection[Any]
+    live_server: Any, poster: dict[str, Any], db: psycopg.Connection[Any]
 ) -> None:
-    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as c:
-        poster = await register(c)
-        board_id = await new_board(c)
+    board_id = poster["board_id"]
     same = uuid4().hex
     async with a2a_client(live_server.url, poster["token"]) as client:
         first = await first_task(client, message(board_id, "Stream me", message_id=same))
@@ -83,11 +87,10 @@ async def test_message_ids_are_each_senders_own(
 
 
 async def test_a_refused_message_can_be_sent_again_corrected(
-    live_server: Any, db: psycopg.Connection[Any]
+    live_server: Any, poster: dict[str, Any], db: psycopg.Connection[Any]
 ) -> None:
+    board_id = poster["board_id"]
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as c:
-        poster = await register(c)
-        board_id = await new_board(c)
         call = {**poster["headers"], "A2A-Version": "1.0"}
 
         def send(text: str) -> dict[str, Any]:
