@@ -78,6 +78,9 @@ class BoardFeed:
     """One board's recent events and the signal that there are newer ones."""
 
     hint: int = 0  # the newest seq any notification mentioned
+    # the hint as of the last read of the database: a newer one is news that nobody has
+    # read yet, even when it came while nobody was waiting
+    read_hint: int = 0
     head: int | None = None  # the newest seq read into `recent`
     recent: deque[Event] = field(default_factory=lambda: deque(maxlen=WINDOW))
     # each recent event as its subscribers are sent it (see Feeds.frames), encoded once per
@@ -247,7 +250,12 @@ class Feeds:
         """Return when the board may have events newer than `after`, or after `timeout_s`
         (at most the fallback interval: a wait for longer returns then too)."""
         feed = self.board(board_id)
-        if feed.hint > after and (feed.head is None or feed.head > after):
+        # Newer than `after` and not to be waited for: what the window holds, or what a
+        # notification told of since the last database read (perhaps while nobody waited,
+        # so that its wake-up woke nobody).
+        if feed.hint > after and (
+            feed.head is None or feed.head > after or feed.hint > feed.read_hint
+        ):
             return
         changed = feed.changed
         if timeout_s >= self.fallback_s:
@@ -285,6 +293,7 @@ class Feeds:
         async with feed.lock:
             if self._current(feed):  # another subscriber read it while we queued
                 return
+            seen = feed.hint
             async with self.db.connection() as conn:
                 if feed.head is None:
                     feed.head = await event_store.last_seq(conn, board_id=board_id)
@@ -301,6 +310,7 @@ class Feeds:
                     if len(batch) < FETCH:
                         break
             feed.hint = max(feed.hint, feed.head)
+            feed.read_hint = max(seen, feed.head)
             feed.refreshed_at = time.monotonic()
             # seqs enter `encoded` in order, so the ones that left `recent` are its first
             while len(feed.encoded) > len(feed.recent):

@@ -147,3 +147,40 @@ async def test_an_event_committed_just_before_the_listening_starts_still_wakes_t
         with contextlib.suppress(asyncio.CancelledError):
             await running
         await db.close()
+
+
+async def test_a_notification_between_a_waiters_read_and_its_wait_wakes_it(
+    database_url: str,
+) -> None:
+    """A waiter reads the log and finds nothing new; an event commits and its notification
+    arrives while the waiter is between that read and its next wait (nobody is waiting, so
+    it wakes nobody). The wait must return at once rather than sleep until the fallback."""
+    db = Database(database_url)
+    await db.open()
+    feeds = Feeds(db, fallback_s=30.0)
+    listener = feeds.listener(database_url)
+    running = asyncio.create_task(listener.run())
+    try:
+        async with db.transaction() as conn:
+            board = await boards.create(conn, draft=BoardDraft(name="between"))
+        with feeds.following():
+            await until(lambda: listener.listening)
+            events, cursor = await feeds.read(board.id, after=1, limit=10, only=EventFilter())
+            assert events == []
+            with psycopg.connect(database_url, autocommit=True) as writer:
+                (seq,) = writer.execute(
+                    "WITH r AS (UPDATE board_seqs SET last_seq = last_seq + 1"
+                    "           WHERE board_id = %s RETURNING last_seq)"
+                    " INSERT INTO events (board_id, seq, kind) SELECT %s, last_seq, 'test.news'"
+                    " FROM r RETURNING seq",
+                    (board.id, board.id),
+                ).fetchone()  # type: ignore[misc]
+            feeds.on_notify(f"{board.id}:{seq}")  # as the listener hands it over
+            await asyncio.wait_for(feeds.wait(board.id, cursor, 20.0), 5)
+            events, _ = await feeds.read(board.id, after=cursor, limit=10, only=EventFilter())
+        assert [e.kind for e in events] == ["test.news"]
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await db.close()
