@@ -9,7 +9,7 @@ never locked out (roll-up passes of a previous version wait for it: see `backfil
 
 Revision ID: 0019
 Revises: 0018
-Create Date: 2026-12-08
+Create Date: 2026-12-07
 """
 
 import logging
