@@ -33,7 +33,15 @@ from google.protobuf.json_format import MessageToDict
 
 import artifacts
 from blackboard.config import Settings
-from tests.support.a2a import a2a_client, first_task, headers, message, new_board, register
+from tests.support.a2a import (
+    a2a_client,
+    first_task,
+    headers,
+    message,
+    new_board,
+    register,
+    send_message_rpc,
+)
 from tests.support.api import ADMIN, count_rows
 from tests.support.servers import serve_app
 
@@ -367,9 +375,7 @@ async def test_bad_requests_get_json_rpc_errors_and_change_nothing(
             return error
 
         def send(parts: list[Any], **message: Any) -> dict[str, Any]:
-            params = {"message": {"messageId": "m", "role": "ROLE_USER", "contextId": board_id,
-                                  "parts": parts, **message}}  # fmt: skip
-            return {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": params}
+            return send_message_rpc(board_id, parts, **message)
 
         assert (await rpc(b"{not json"))["code"] == -32700
         assert (await rpc({"jsonrpc": "2.0", "id": 1, "method": "Nope"}))["code"] == -32601

@@ -9,7 +9,14 @@ import httpx
 import psycopg
 import pytest
 
-from tests.support.a2a import a2a_client, first_task, message, new_board, register
+from tests.support.a2a import (
+    a2a_client,
+    first_task,
+    message,
+    new_board,
+    register,
+    send_message_rpc,
+)
 from tests.support.api import ADMIN
 
 
@@ -94,9 +101,7 @@ async def test_a_refused_message_can_be_sent_again_corrected(
         call = {**poster["headers"], "A2A-Version": "1.0"}
 
         def send(text: str) -> dict[str, Any]:
-            params = {"message": {"messageId": "retry-me", "role": "ROLE_USER",
-                                  "contextId": board_id, "parts": [{"text": text}]}}  # fmt: skip
-            return {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": params}
+            return send_message_rpc(board_id, [{"text": text}], message_id="retry-me")
 
         refused = (await c.post("/a2a", json=send("x" * 600), headers=call)).json()
         assert refused["error"]["code"] == -32602

@@ -66,3 +66,13 @@ async def first_task(client: Client, request: SendMessageRequest) -> Task:
         assert response.HasField("task"), response
         return response.task
     raise AssertionError("no response")
+
+
+def send_message_rpc(
+    board_id: str, parts: list[Any], *, message_id: str = "m", **message: Any
+) -> dict[str, Any]:
+    """A raw JSON-RPC `SendMessage` request (A2A 1.0 names), for what the SDK would refuse
+    to send or when the exact wire form matters."""
+    params = {"message": {"messageId": message_id, "role": "ROLE_USER", "contextId": board_id,
+                          "parts": parts, **message}}  # fmt: skip
+    return {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": params}
