@@ -112,41 +112,57 @@ async def test_a_long_poll_that_starts_the_listening_gets_an_event_published_mea
         assert [e["seq"] for e in answer.json()["items"]] == seqs
 
 
+@asynccontextmanager
+async def board_feeds(database_url: str, name: str) -> AsyncIterator[tuple[Feeds, Listener, UUID]]:
+    """Feeds with a slow fallback poll and their running listener, in this process, and a
+    new board."""
+    db = Database(database_url)
+    await db.open()
+    feeds = Feeds(db, fallback_s=30.0)
+    listener = feeds.listener(database_url)
+    running = asyncio.create_task(listener.run())
+    try:
+        async with db.transaction() as conn:
+            board = await boards.create(conn, draft=BoardDraft(name=name))
+        yield feeds, listener, board.id
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await db.close()
+
+
+def append_event(database_url: str, board: UUID, kind: str) -> int:
+    """Commit an event to the board's log as another process would (no notification)."""
+    with psycopg.connect(database_url, autocommit=True) as writer:
+        row = writer.execute(
+            "WITH r AS (UPDATE board_seqs SET last_seq = last_seq + 1"
+            "           WHERE board_id = %s RETURNING last_seq)"
+            " INSERT INTO events (board_id, seq, kind) SELECT %s, last_seq, %s FROM r"
+            " RETURNING seq",
+            (board, board, kind),
+        ).fetchone()
+    assert row is not None
+    seq: int = row[0]
+    return seq
+
+
 async def test_an_event_committed_just_before_the_listening_starts_still_wakes_the_waiter(
     database_url: str,
 ) -> None:
     """The gap: a waiter has read the log (from the database, the process not listening),
     an event commits, and only then does the LISTEN take effect. Its notification is never
     sent to this process; starting to listen makes every waiter look again."""
-    db = Database(database_url)
-    await db.open()
-    feeds = Feeds(db, fallback_s=30.0)
-    feeds.keep_listening_s = 0.0
-    listener = feeds.listener(database_url)
-    running = asyncio.create_task(listener.run())
-    try:
-        async with db.transaction() as conn:
-            board = await boards.create(conn, draft=BoardDraft(name="gap"))
+    async with board_feeds(database_url, "gap") as (feeds, listener, board):
+        feeds.keep_listening_s = 0.0
         await until(lambda: listener.connected.is_set() and not listener.listening)
-        events, cursor = await feeds.read(board.id, after=1, limit=10, only=EventFilter())
+        events, cursor = await feeds.read(board, after=1, limit=10, only=EventFilter())
         assert events == []
         with feeds.following():  # the listener LISTENs at its next turn of the event loop...
-            with psycopg.connect(database_url, autocommit=True) as writer:  # ...not before this
-                writer.execute(
-                    "WITH r AS (UPDATE board_seqs SET last_seq = last_seq + 1"
-                    "           WHERE board_id = %s RETURNING last_seq)"
-                    " INSERT INTO events (board_id, seq, kind) SELECT %s, last_seq, 'test.gap'"
-                    " FROM r",
-                    (board.id, board.id),
-                )
-            await asyncio.wait_for(feeds.wait(board.id, cursor, 20.0), 5)
-            events, _ = await feeds.read(board.id, after=cursor, limit=10, only=EventFilter())
+            append_event(database_url, board, "test.gap")  # ...not before this
+            await asyncio.wait_for(feeds.wait(board, cursor, 20.0), 5)
+            events, _ = await feeds.read(board, after=cursor, limit=10, only=EventFilter())
         assert [e.kind for e in events] == ["test.gap"]
-    finally:
-        running.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
-        await db.close()
 
 
 async def test_a_notification_between_a_waiters_read_and_its_wait_wakes_it(
@@ -155,32 +171,13 @@ async def test_a_notification_between_a_waiters_read_and_its_wait_wakes_it(
     """A waiter reads the log and finds nothing new; an event commits and its notification
     arrives while the waiter is between that read and its next wait (nobody is waiting, so
     it wakes nobody). The wait must return at once rather than sleep until the fallback."""
-    db = Database(database_url)
-    await db.open()
-    feeds = Feeds(db, fallback_s=30.0)
-    listener = feeds.listener(database_url)
-    running = asyncio.create_task(listener.run())
-    try:
-        async with db.transaction() as conn:
-            board = await boards.create(conn, draft=BoardDraft(name="between"))
+    async with board_feeds(database_url, "between") as (feeds, listener, board):
         with feeds.following():
             await until(lambda: listener.listening)
-            events, cursor = await feeds.read(board.id, after=1, limit=10, only=EventFilter())
+            events, cursor = await feeds.read(board, after=1, limit=10, only=EventFilter())
             assert events == []
-            with psycopg.connect(database_url, autocommit=True) as writer:
-                (seq,) = writer.execute(
-                    "WITH r AS (UPDATE board_seqs SET last_seq = last_seq + 1"
-                    "           WHERE board_id = %s RETURNING last_seq)"
-                    " INSERT INTO events (board_id, seq, kind) SELECT %s, last_seq, 'test.news'"
-                    " FROM r RETURNING seq",
-                    (board.id, board.id),
-                ).fetchone()  # type: ignore[misc]
-            feeds.on_notify(f"{board.id}:{seq}")  # as the listener hands it over
-            await asyncio.wait_for(feeds.wait(board.id, cursor, 20.0), 5)
-            events, _ = await feeds.read(board.id, after=cursor, limit=10, only=EventFilter())
+            seq = append_event(database_url, board, "test.news")
+            feeds.on_notify(f"{board}:{seq}")  # as the listener hands it over
+            await asyncio.wait_for(feeds.wait(board, cursor, 20.0), 5)
+            events, _ = await feeds.read(board, after=cursor, limit=10, only=EventFilter())
         assert [e.kind for e in events] == ["test.news"]
-    finally:
-        running.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
-        await db.close()
