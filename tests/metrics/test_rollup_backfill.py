@@ -22,14 +22,23 @@ def empty_database(server_url: str) -> Iterator[str]:
     drop_database(server_url, url)
 
 
+def old_board(url: str) -> UUID:
+    """Migrate the database to head and create a board on it; return the board's id."""
+    migrate.upgrade(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "INSERT INTO boards (id, name) VALUES (gen_random_uuid(), 'old') RETURNING id"
+        ).fetchone()
+    assert row is not None
+    board: UUID = row[0]
+    return board
+
+
 def test_the_migration_back_fills_existing_boards_in_batches(
     empty_database: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    migrate.upgrade(empty_database)
+    board = old_board(empty_database)
     with psycopg.connect(empty_database, autocommit=True) as conn:
-        board = conn.execute(
-            "INSERT INTO boards (id, name) VALUES (gen_random_uuid(), 'old') RETURNING id"
-        ).fetchone()[0]  # type: ignore[index]
         conn.execute("INSERT INTO board_seqs (board_id, last_seq) VALUES (%s, %s)", [board, EVENTS])
         # a history: every other event an artifact version, saying "word<g mod 7> shared"
         conn.execute(
@@ -131,11 +140,8 @@ def held_from_scratch(conn: psycopg.Connection[Any], board: UUID) -> set[tuple[A
 def test_the_held_migration_back_fills_ended_claims_in_batches(
     empty_database: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    migrate.upgrade(empty_database)
+    board = old_board(empty_database)
     with psycopg.connect(empty_database, autocommit=True) as conn:
-        board = conn.execute(
-            "INSERT INTO boards (id, name) VALUES (gen_random_uuid(), 'old') RETURNING id"
-        ).fetchone()[0]  # type: ignore[index]
         conn.execute(_CLAIMS, {"n": CLAIMS, "b": board})
     # the board as a service before rollup_held left it: back to before the roll-ups, and
     # up to 0018, whose back-fill sums the log as that service did
