@@ -11,7 +11,8 @@ from pydantic import BaseModel, ValidationError
 
 from api.deps import Principal, admitted
 from api.routes.runs import TurnDone
-from api.schemas import TaskCompleted, TypeDetail
+from api.routes.types import type_detail
+from api.schemas import TaskCompleted
 from api.services import Services
 from blackboard.drafts import (
     AbstentionDraft,
@@ -131,16 +132,7 @@ class ServiceBackend:
             return {"items": [_json(t) for t in await schemas.list_types(conn)]}
 
     async def get_type(self, args: a.GetType) -> Any:
-        async with self.db.connection() as conn:
-            latest, versions, mode = await schemas.get_type(conn, name=args.name)
-        return _json(
-            TypeDetail(
-                name=args.name,
-                latest=latest,
-                versions=[v.version for v in versions],
-                compatibility=mode,
-            )
-        )
+        return _json(await type_detail(self.db, args.name))
 
     async def publish_artifact(self, args: a.PublishArtifact) -> Any:
         draft = _draft(ArtifactDraft, args.model_dump(exclude={"board_id"}, exclude_unset=True))

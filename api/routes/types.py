@@ -11,6 +11,7 @@ from api.schemas import Items, TypeDetail
 from blackboard.drafts import TypeCheckDraft, TypeDraft
 from blackboard.records import TypeCheck, TypeVersion
 from blackboard.services import schemas, type_checks
+from blackboard.store.database import Database
 
 router = APIRouter(
     route_class=CheckedRoute, prefix="/v1/types", tags=["types"], responses=ERROR_RESPONSES
@@ -58,6 +59,12 @@ async def list_types(_: PrincipalDep, db: DatabaseDep) -> Items[TypeVersion]:
 @router.get("/{name}")
 async def get_type(name: TypeNamePath, _: PrincipalDep, db: DatabaseDep) -> TypeDetail:
     """Return a type's newest version and its version list."""
+    return await type_detail(db, name)
+
+
+async def type_detail(db: Database, name: str) -> TypeDetail:
+    """A type's newest version, its version list and its compatibility mode (NotFound if
+    there is no such type): what `GET /v1/types/{name}` and MCP's `get_type` answer."""
     async with db.connection() as conn:
         latest, versions, mode = await schemas.get_type(conn, name=name)
     return TypeDetail(
