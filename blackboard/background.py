@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -27,3 +27,16 @@ async def cancel_and_wait(tasks: Iterable["asyncio.Task[Any]"], *, grace_s: floa
             log.warning("%d background task(s) did not stop: %s", len(pending), pending)
             return
         _, pending = await asyncio.wait(pending, timeout=min(0.5, remaining))
+
+
+async def every(interval_s: float, work: Callable[[], Awaitable[object]], *, name: str) -> None:
+    """Run `work` every `interval_s` seconds until cancelled; a run that fails is logged
+    (as `name`) and the next one comes on schedule."""
+    while True:
+        try:
+            await work()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s failed; retrying in %.1fs", name, interval_s)
+        await asyncio.sleep(interval_s)

@@ -6,13 +6,13 @@ status 'expired' with a `role.expired` event, tasks back to the pool (or failed)
 runs one; `FOR UPDATE SKIP LOCKED` keeps them from doing the same work twice.
 """
 
-import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from uuid import UUID
 
 from blackboard import telemetry
+from blackboard.background import every
 from blackboard.services.claims import claimed_event
 from blackboard.services.tasks import expired_events
 from blackboard.store import claims as claim_store
@@ -49,18 +49,16 @@ async def reap_once(conn: Conn) -> Reaped:
     return Reaped(claims=len(claims), tasks=len(tasks))
 
 
+async def reap_all(db: Database) -> None:
+    """Reap batch after batch until a batch finds less than a full one of either kind."""
+    while True:
+        reaped = await db.run(reap_once)
+        telemetry.LEASE_EXPIRIES.labels("claim").inc(reaped.claims)
+        telemetry.LEASE_EXPIRIES.labels("task").inc(reaped.tasks)
+        if reaped.claims < BATCH and reaped.tasks < BATCH:
+            return
+
+
 async def run_reaper(db: Database, *, interval_s: float) -> None:
     """Reap every `interval_s` seconds until cancelled; a failed pass is logged and retried."""
-    while True:
-        try:
-            while True:
-                reaped = await db.run(reap_once)
-                telemetry.LEASE_EXPIRIES.labels("claim").inc(reaped.claims)
-                telemetry.LEASE_EXPIRIES.labels("task").inc(reaped.tasks)
-                if reaped.claims < BATCH and reaped.tasks < BATCH:
-                    break
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("reaper pass failed; retrying in %.1fs", interval_s)
-        await asyncio.sleep(interval_s)
+    await every(interval_s, lambda: reap_all(db), name="reaper pass")

@@ -6,10 +6,10 @@ transaction under the board's watermark lock (store/rollups.py): the background 
 skips boards someone else is rolling up, a request waits for that batch and goes on.
 """
 
-import asyncio
 import logging
 from uuid import UUID
 
+from blackboard.background import every
 from blackboard.store import rollups
 from blackboard.store.database import Database
 
@@ -57,12 +57,9 @@ async def run_roller(db: Database, *, interval_s: float) -> None:
     pause, turn into a loop of passes over the few events that came in during the last:
     each pass costs its statements whatever its size, so the write path would pay several
     times over for what one pass per interval sums."""
-    while True:
-        try:
-            while await roll_up_once(db):
-                pass
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("roll-up pass failed; retrying in %.1fs", interval_s)
-        await asyncio.sleep(interval_s)
+
+    async def passes() -> None:
+        while await roll_up_once(db):
+            pass
+
+    await every(interval_s, passes, name="roll-up pass")
