@@ -58,9 +58,10 @@ def _admin_token(settings: Settings) -> str:
 
 
 class _App(FastAPI):
-    """FastAPI with our pure ASGI middleware outermost: `RequestMetrics` (outside the others,
-    so that it records what they answer too), `StalledStreamGuard`, `ConcretePathsFirst`
-    and `DeclaredSizeLimit`.
+    """FastAPI with our pure ASGI middleware outermost: `StalledStreamGuard` (outside the
+    others, so that it hands streams the server's own send), `RequestMetrics` (outside the
+    rest, so that it records what they answer too), `ConcretePathsFirst` and
+    `DeclaredSizeLimit`.
 
     FastAPI's own body limiter wraps every user middleware and, for an oversized
     Content-Length, replaces whatever response is sent with a plain-text 413; so the
@@ -101,7 +102,7 @@ class _App(FastAPI):
             self.openapi().get("paths", {}),
         )
         self.path_methods = methods.paths
-        return RequestMetrics(StalledStreamGuard(methods, timeout_s=self.stream_stall_timeout_s))
+        return StalledStreamGuard(RequestMetrics(methods), timeout_s=self.stream_stall_timeout_s)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

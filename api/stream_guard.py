@@ -67,15 +67,18 @@ class _Watchdog:
 
 
 BODY_SEND = "blackboard.body_send"
+SERVER_SEND = "blackboard.server_send"
 
 
 class StalledStreamGuard:
-    """Pure ASGI middleware for paths ending in `/stream`.
+    """Pure ASGI middleware for paths ending in `/stream`, outermost of all.
 
     It also puts a sender of body chunks in the scope (`BODY_SEND`): the server's own send
     under the watchdog. A stream writes every event to every subscriber; through the
     `send` its route is given, each write would also pass the wrappers of every middleware
-    inside this one, which only watch for the response's start."""
+    inside this one, which only watch for the response's start. And it puts the server's
+    send itself there (`SERVER_SEND`), for writes that cannot wait (api/direct_writes.py):
+    those never stall."""
 
     def __init__(self, app: ASGIApp, timeout_s: float) -> None:
         self.app = app
@@ -97,6 +100,7 @@ class StalledStreamGuard:
             await watchdog.send(send, message)
 
         scope[BODY_SEND] = body_send
+        scope[SERVER_SEND] = send
         try:
             await self.app(scope, receive, guarded_send)
         except* _Stalled:

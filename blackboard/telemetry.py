@@ -63,6 +63,17 @@ SSE_SUBSCRIBERS = Gauge(
     "blackboard_sse_subscribers",
     "Server-Sent Events streams open now (board event streams and agent inboxes).",
 )
+SSE_DIRECT_WRITES = Counter(
+    "blackboard_sse_direct_writes",
+    "Writes of new events that board feeds made straight to caught-up stream subscribers "
+    "(one per subscriber per batch), without waking the subscriber's task.",
+)
+SSE_CATCH_UPS = Counter(
+    "blackboard_sse_catch_ups",
+    "Times a caught-up stream subscriber was left to read on its own: its connection could "
+    "not take the next write (a client reading slowly), or more events came at once than "
+    "one write holds.",
+)
 DATABASE_OUTAGES = Counter(
     "blackboard_database_outages",
     "Times this process found the database unavailable (then answered 503 until it was back).",

@@ -11,7 +11,8 @@ from fastapi.sse import ServerSentEvent
 from api.inspector.render import render
 from blackboard.records import Event
 from blackboard.services import events
-from blackboard.services.feed import EventFilter, Feeds
+from blackboard.services.event_filter import EventFilter
+from blackboard.services.feed import Feeds
 from blackboard.store import agents as agent_store
 from blackboard.store.database import Conn, Database
 

@@ -23,7 +23,8 @@ from api.mcp.resources import artifact_uri, board_of, board_uri, key_uri
 from blackboard.background import cancel_and_wait
 from blackboard.errors import NotFound
 from blackboard.services import boards, events
-from blackboard.services.feed import EventFilter, Feeds
+from blackboard.services.event_filter import EventFilter
+from blackboard.services.feed import Feeds
 from blackboard.store.database import Database
 
 ARTIFACT_EVENTS = EventFilter(kinds=frozenset({"artifact.published", "artifact.retracted"}))

@@ -28,7 +28,7 @@ from blackboard.errors import BlackboardError, InvalidInput
 from blackboard.records import Agent
 from blackboard.services import abstentions, artifacts, boards, claims, events, schemas, tasks
 from blackboard.services import turns as turn_service
-from blackboard.services.feed import EventFilter
+from blackboard.services.event_filter import EventFilter
 from blackboard.store.artifacts import ArtifactFilter, Listing
 from blackboard.store.database import Database
 from board_tools import Refusal

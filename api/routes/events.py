@@ -6,12 +6,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from fastapi.sse import KEEPALIVE_COMMENT, format_sse_event
 from starlette.types import Receive, Scope, Send
 
 from api.deps import DatabaseDep, ExistingBoard, FeedsDep, PrincipalDep, SettingsDep
+from api.direct_writes import DirectWriter, direct_writer
 from api.errors import ERROR_RESPONSES
 from api.routing import CheckedRoute
 from api.schemas import EventPage
@@ -20,7 +21,8 @@ from blackboard import telemetry
 from blackboard.errors import FieldError, InvalidInput
 from blackboard.records import Event
 from blackboard.services import events
-from blackboard.services.feed import EventFilter, Feeds
+from blackboard.services.event_filter import EventFilter
+from blackboard.services.feed import Feeds
 from blackboard.store.outages import until_unavailable
 
 
@@ -174,6 +176,7 @@ async def _frames(
     only: EventFilter,
     keepalive_s: float,
     with_body: bool = False,
+    write: DirectWriter | None = None,
 ) -> AsyncIterator[bytes]:
     """The stream's body: each batch of ready events as one write of SSE frames.
 
@@ -182,7 +185,11 @@ async def _frames(
     At 50 subscribers x 200 events/s that alone saturated a 2-core machine and delivery
     fell seconds behind (bench/bench_live.py). Batched, a subscriber that falls behind
     catches up in fewer, larger writes, so the cost per event falls as the load rises.
-    A comment line every `keepalive_s` on a quiet board keeps proxies from closing it."""
+    A comment line every `keepalive_s` on a quiet board keeps proxies from closing it.
+
+    With `write`, the board's feed writes new events to a caught-up subscriber directly
+    (see Feeds.park); this yields what the subscriber reads on its own, and an empty
+    batch only once nothing has been written to it for `keepalive_s`."""
     with telemetry.SSE_SUBSCRIBERS.track_inprogress():
         quiet_since = time.monotonic()
         chunks = (
@@ -192,7 +199,8 @@ async def _frames(
             ))
             if with_body  # not the shared frames: these events carry more
             else events.stream_frames(
-                feeds, board_id=board_id, after=start, only=only, idle_s=keepalive_s
+                feeds, board_id=board_id, after=start, only=only, idle_s=keepalive_s,
+                write=write,
             )
         )  # fmt: skip
         async for frames in until_unavailable(chunks):
@@ -217,6 +225,7 @@ async def _frames(
     },
 )
 async def stream_events(
+    request: Request,
     board_id: ExistingBoard,
     start: Annotated[int, Depends(resume_point)],
     _: PrincipalDep,
@@ -241,6 +250,7 @@ async def stream_events(
             event_filter(kind, type, key, key_prefix),
             settings.stream_keepalive_s,
             include == "body",
+            None if include == "body" else direct_writer(request.scope),
         ),
         # as FastAPI's own SSE responses: no caching, and no buffering in nginx
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},

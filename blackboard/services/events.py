@@ -7,11 +7,12 @@ from uuid import UUID
 
 from blackboard.records import Event
 from blackboard.services import boards
-from blackboard.services.feed import EventFilter, Feeds
+from blackboard.services.event_filter import EventFilter
+from blackboard.services.feed import BATCH, Feeds
+from blackboard.services.parking import Write
 from blackboard.store.database import Database
 
 T = TypeVar("T", list[Event], bytes)
-BATCH = 500  # events per write of a stream at most
 
 
 async def read(
@@ -66,9 +67,13 @@ async def _follow(
     after: int,
     idle_s: float | None,
     read: Callable[[int], Awaitable[tuple[T, int]]],
+    park: Callable[[int, float | None], Awaitable[int]] | None = None,
 ) -> AsyncIterator[T]:
     """Yield what `read(cursor)` returns (a batch and the cursor after it) each time the
-    board may have moved on, forever; an empty batch when nothing came within `idle_s`."""
+    board may have moved on, forever; an empty batch when nothing came within `idle_s`.
+
+    With `park`, a subscriber that has everything waits by `park(cursor, idle_s)`, which
+    writes to it meanwhile and returns the cursor written up to (see Feeds.park)."""
     wait_s = feeds.fallback_s if idle_s is None else min(idle_s, feeds.fallback_s)
     feeds.subscribers += 1
     feeds.follow()
@@ -76,7 +81,10 @@ async def _follow(
         batch, cursor = await read(after)
         while True:
             if not batch:
-                await feeds.wait(board_id, cursor, wait_s)
+                if park is not None and feeds.nothing_after(board_id, cursor):
+                    cursor = await park(cursor, idle_s)
+                else:
+                    await feeds.wait(board_id, cursor, wait_s)
                 batch, cursor = await read(cursor)
             yield batch
             # A live subscriber has just been sent the newest event: it waits at once,
@@ -114,15 +122,29 @@ def stream_batches(
 
 
 def stream_frames(
-    feeds: Feeds, *, board_id: UUID, after: int, only: EventFilter, idle_s: float | None = None
+    feeds: Feeds,
+    *,
+    board_id: UUID,
+    after: int,
+    only: EventFilter,
+    idle_s: float | None = None,
+    write: Write | None = None,
 ) -> AsyncIterator[bytes]:
     """`stream_batches`, each batch as its events' frames joined (see Feeds.frames): what
-    a stream writes, shared by the subscribers at the same cursor."""
+    a stream writes, shared by the subscribers at the same cursor.
+
+    With `write` (straight to the subscriber's connection), the feed writes the frames of
+    new events itself while the subscriber is caught up; what this yields is then only
+    what it reads on its own: its start, and its catching up after a slow patch."""
 
     def read(cursor: int) -> Awaitable[tuple[bytes, int]]:
         return feeds.frames(board_id, after=cursor, limit=BATCH, only=only)
 
-    return _follow(feeds, board_id, after, idle_s, read)
+    def park(cursor: int, timeout_s: float | None) -> Awaitable[int]:
+        assert write is not None
+        return feeds.park(board_id, cursor=cursor, only=only, write=write, timeout_s=timeout_s)
+
+    return _follow(feeds, board_id, after, idle_s, read, park if write is not None else None)
 
 
 async def stream(

@@ -13,8 +13,13 @@ new events itself and wakes them only then: each wakes once, to events that are 
 in the window. (Woken at once, every subscriber queued for the read, and those behind a
 read that a newer notification overtook read again: a few reads per event instead of one.)
 
-Waiters also wake every `fallback_s` and re-read, so a lost notification (or a dropped
-LISTEN connection) delays delivery by at most that long and never loses an event.
+A stream subscriber that has been sent everything does not even wake: it parks at the
+board's head with a writer to its connection, and the feed's read writes the new frames
+to it (see `park`, and services/parking.py).
+
+Waiters also wake every `fallback_s` and re-read (for the parked, the feed re-reads), so
+a lost notification (or a dropped LISTEN connection) delays delivery by at most that long
+and never loses an event.
 
 The process listens for notifications only while someone in it follows a board (see
 `following`, and store/listener.py); meanwhile every read goes to the database.
@@ -32,6 +37,8 @@ from typing import Any
 from uuid import UUID
 
 from blackboard.records import Event
+from blackboard.services.event_filter import EventFilter
+from blackboard.services.parking import Parking, Write
 from blackboard.store import artifacts as artifact_store
 from blackboard.store import events as event_store
 from blackboard.store.database import Database
@@ -42,35 +49,11 @@ log = logging.getLogger(__name__)
 
 WINDOW = 2_000  # recent events kept per board in each process
 FETCH = 1_000
+BATCH = 500  # events per write of a stream at most
 KEEP_LISTENING_S = 10.0
 """How long a process goes on listening after its last follower left: followers come and
 go (a long-poll after another), and a pause makes the next one's first wait read the
 database."""
-
-
-@dataclass(frozen=True)
-class EventFilter:
-    """Which events a subscriber wants (None = all)."""
-
-    kinds: frozenset[str] | None = None
-    types: frozenset[str] | None = None
-    keys: frozenset[str] | None = None  # events about these artifact keys
-    key_prefix: str | None = None  # events about keys that start with this
-
-    def matches(self, event: Event) -> bool:
-        """Return whether `event` passes the filter."""
-        if self.kinds is not None and event.kind not in self.kinds:
-            return False
-        if self.types is not None and event.data.get("type") not in self.types:
-            return False
-        if self.keys is None and self.key_prefix is None:
-            return True
-        key = event.data.get("key")
-        if not isinstance(key, str):
-            return False
-        if self.keys is not None and key not in self.keys:
-            return False
-        return self.key_prefix is None or key.startswith(self.key_prefix)
 
 
 @dataclass
@@ -97,11 +80,12 @@ class BoardFeed:
     refreshed_at: float = 0.0
     # the fallback poll of everyone waiting now: one timer per board, not one per waiter
     fallback: asyncio.TimerHandle | None = None
-    waiting: int = 0  # subscribers waiting for newer events right now
+    waiting: int = 0  # subscribers waiting for newer events right now, parked ones too
+    parked: Parking = field(default_factory=Parking)  # stream subscribers written to
     reading: "asyncio.Task[None] | None" = None  # the feed's own read after a notification
 
     def wake(self) -> None:
-        """Release everyone waiting on this board."""
+        """Release everyone waiting on this board but the parked (they are written to)."""
         if self.fallback is not None:
             self.fallback.cancel()
             self.fallback = None
@@ -109,7 +93,8 @@ class BoardFeed:
         self.changed = asyncio.Event()
 
     def fall_back(self) -> None:
-        """Release everyone waiting, and make the next read look at the database."""
+        """Release everyone waiting but the parked, and make the next read look at the
+        database."""
         self.refreshed_at = 0.0
         self.wake()
 
@@ -169,8 +154,8 @@ class Feeds:
         """Notifications arrive from now on; anything before may have gone unnoticed:
         make every feed re-read."""
         self.listening = True
-        for feed in self._boards.values():
-            feed.fall_back()
+        for board_id, feed in self._boards.items():
+            self._fall_back(board_id, feed)
         self._wake_any()
 
     def on_unlisten(self) -> None:
@@ -216,25 +201,51 @@ class Feeds:
             feed.hint = seq
             if not feed.waiting:
                 feed.wake()  # nobody to serve: whoever reads next reads the database
-            elif feed.reading is None:
-                feed.reading = asyncio.create_task(self._read_ahead(board_id, feed))
-            # else: the read under way goes on until it has this seq too
+            else:  # a read under way goes on until it has this seq too
+                self._read_in(board_id, feed)
         self._wake_any()
 
+    def _read_in(self, board_id: UUID, feed: BoardFeed) -> None:
+        if feed.reading is None:
+            feed.reading = asyncio.create_task(self._read_ahead(board_id, feed))
+
+    def _arm_fallback(self, board_id: UUID, feed: BoardFeed) -> None:
+        """Make sure the board's fallback poll is due within `fallback_s`."""
+        if feed.fallback is None:
+            loop = asyncio.get_running_loop()
+            feed.fallback = loop.call_later(self.fallback_s, self._fall_back, board_id, feed)
+
+    def _fall_back(self, board_id: UUID, feed: BoardFeed) -> None:
+        """The fallback poll: waiters read the database again, and the feed reads it for
+        the parked (one read, rather than every parked subscriber woken to read)."""
+        feed.fall_back()
+        if feed.parked:
+            self._read_in(board_id, feed)
+
     async def _read_ahead(self, board_id: UUID, feed: BoardFeed) -> None:
-        """Read the board's new events into the window, then wake its waiters."""
+        """Read the board's new events into the window, write them to its parked
+        subscribers, then wake its waiters."""
         try:
             while True:
                 before = feed.head
                 await self._refresh(board_id, feed)
-                feed.wake()
                 assert feed.head is not None
+                feed.parked.push(
+                    feed.head,
+                    lambda after, only: self._window_frames(
+                        feed, after=after, limit=BATCH, only=only
+                    ),
+                )
+                feed.wake()
+                if feed.parked:  # the wake-up stopped their fallback poll's countdown
+                    self._arm_fallback(board_id, feed)
                 # done when it has what was notified, or when nothing newer came (a seq
                 # from elsewhere than our writes: the waiters' fallback reads take over)
                 if feed.hint <= feed.head or feed.head == before:
                     break
         except Exception:  # the waiters, woken, read the database themselves
             log.exception("reading board %s after a notification failed", board_id)
+            feed.parked.release_all()
             feed.wake()
         finally:
             feed.reading = None
@@ -262,9 +273,7 @@ class Feeds:
             # Every subscriber waits once per event on a busy board: they share one timer
             # (a timer each, set and cancelled per event, was a few per cent of a streaming
             # process's CPU). A waiter that joins late is woken early, and reads again.
-            if feed.fallback is None:
-                loop = asyncio.get_running_loop()
-                feed.fallback = loop.call_later(self.fallback_s, feed.fall_back)
+            self._arm_fallback(board_id, feed)
             feed.waiting += 1
             try:
                 await changed.wait()
@@ -281,6 +290,39 @@ class Feeds:
             feed.refreshed_at = 0.0  # the fallback poll: look at the database again
         finally:
             feed.waiting -= 1
+
+    async def park(
+        self,
+        board_id: UUID,
+        *,
+        cursor: int,
+        only: EventFilter,
+        write: Write,
+        timeout_s: float | None,
+    ) -> int:
+        """Wait at the head of the board (see `nothing_after`) while the feed writes each
+        new batch of matching frames with `write`. Return the cursor written up to, once
+        the subscriber must go on by itself: its connection could not take a batch, it
+        fell behind the window, a read failed, or nothing was written for `timeout_s`
+        (for a keep-alive; the feed's own fallback poll reads for the parked)."""
+        feed = self.board(board_id)
+        parked = feed.parked.add(only, write, cursor)
+        feed.waiting += 1
+        self._arm_fallback(board_id, feed)
+        try:
+            # asyncio.wait, not a timeout: it leaves the future to be waited on again
+            while not parked.released.done():
+                if timeout_s is None:
+                    await parked.released
+                    break
+                quiet_for = time.monotonic() - parked.written_at
+                if quiet_for >= timeout_s:
+                    break
+                await asyncio.wait([parked.released], timeout=timeout_s - quiet_for)
+        finally:
+            feed.waiting -= 1
+            feed.parked.remove(only, parked)
+        return parked.cursor
 
     def _current(self, feed: BoardFeed) -> bool:
         # Without notifications, a hint says nothing: only the database knows.
@@ -323,15 +365,27 @@ class Feeds:
         recent) joined into one write: for a stream, what it sends."""
         feed = self.board(board_id)
         await self._refresh(board_id, feed)
+        found = self._window_frames(feed, after=after, limit=limit, only=only)
+        if found is not None:
+            return found
+        events, scanned = await self._read_database(board_id, after=after, limit=limit, only=only)
+        return b"".join([self._encode(e) for e in events]), scanned
+
+    def _window_frames(
+        self, feed: BoardFeed, *, after: int, limit: int, only: EventFilter
+    ) -> tuple[bytes, int] | None:
+        """`frames` from the window, or None if it starts after `after`."""
         key = (after, only, limit)
         found = feed.joined.get(key)
         if found is not None:
             return found
-        events, scanned = await self.read(board_id, after=after, limit=limit, only=only)
+        assert feed.head is not None
+        if after + 1 < self._first(feed):
+            return None
+        events, scanned = self._window_read(feed, after=after, limit=limit, only=only)
         encoded = feed.encoded
         frames = b"".join([encoded.get(e.seq) or self._encode(e) for e in events])
-        if feed.head is not None and scanned <= feed.head and after >= self._first(feed) - 1:
-            feed.joined[key] = frames, scanned  # from the window: the same for everyone
+        feed.joined[key] = frames, scanned  # from the window: the same for everyone
         return frames, scanned
 
     @staticmethod
@@ -352,6 +406,13 @@ class Feeds:
         assert feed.head is not None
         if after + 1 < self._first(feed):
             return await self._read_database(board_id, after=after, limit=limit, only=only)
+        return self._window_read(feed, after=after, limit=limit, only=only)
+
+    @staticmethod
+    def _window_read(
+        feed: BoardFeed, *, after: int, limit: int, only: EventFilter
+    ) -> tuple[list[Event], int]:
+        assert feed.head is not None
         matched: list[Event] = []
         scanned = after
         # A live subscriber is near the head: walk in from the newer end (a deque's

@@ -13,7 +13,8 @@ from typing import Any
 from uuid import UUID
 
 from blackboard.records import Agent
-from blackboard.services.feed import EventFilter, Feeds
+from blackboard.services.event_filter import EventFilter
+from blackboard.services.feed import Feeds
 from blackboard.store import events as event_store
 from blackboard.store import tasks as task_store
 from blackboard.store.database import Database

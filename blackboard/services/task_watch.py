@@ -7,7 +7,8 @@ from uuid import UUID
 
 from blackboard.records import Event
 from blackboard.services import boards, events
-from blackboard.services.feed import EventFilter, Feeds
+from blackboard.services.event_filter import EventFilter
+from blackboard.services.feed import Feeds
 from blackboard.store import events as event_store
 from blackboard.store.database import Conn
 

@@ -3,33 +3,21 @@ and plain reads alone do not wake it (nor its LISTEN backend) for every event; a
 or long-poll that arrives makes it listen again and misses nothing."""
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 from uuid import UUID
 
 import httpx
-import psycopg
 
 from blackboard.config import Settings
-from blackboard.drafts import BoardDraft
-from blackboard.services import boards
-from blackboard.services.feed import EventFilter, Feeds
-from blackboard.store.database import Database
+from blackboard.services.event_filter import EventFilter
+from blackboard.services.feed import Feeds
 from blackboard.store.listener import Listener
 from tests.support.api import ADMIN
+from tests.support.feeds import append_event, board_feeds, until
 from tests.support.servers import SSE, serve_app
 
 SLOW_FALLBACK = {"fallback_poll_s": 30.0}  # events must come by notification, not by polling
-
-
-async def until(condition: Any, timeout_s: float = 10.0) -> None:
-    async def poll() -> None:
-        while not condition():  # noqa: ASYNC110 (no event to wait on)
-            await asyncio.sleep(0.02)
-
-    await asyncio.wait_for(poll(), timeout_s)
 
 
 async def setup(c: httpx.AsyncClient) -> tuple[dict[str, str], str]:
@@ -110,41 +98,6 @@ async def test_a_long_poll_that_starts_the_listening_gets_an_event_published_mea
         seqs = await publish(c, headers, board, 1)
         answer = await asyncio.wait_for(waiting, 5)
         assert [e["seq"] for e in answer.json()["items"]] == seqs
-
-
-@asynccontextmanager
-async def board_feeds(database_url: str, name: str) -> AsyncIterator[tuple[Feeds, Listener, UUID]]:
-    """Feeds with a slow fallback poll and their running listener, in this process, and a
-    new board."""
-    db = Database(database_url)
-    await db.open()
-    feeds = Feeds(db, fallback_s=30.0)
-    listener = feeds.listener(database_url)
-    running = asyncio.create_task(listener.run())
-    try:
-        async with db.transaction() as conn:
-            board = await boards.create(conn, draft=BoardDraft(name=name))
-        yield feeds, listener, board.id
-    finally:
-        running.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
-        await db.close()
-
-
-def append_event(database_url: str, board: UUID, kind: str) -> int:
-    """Commit an event to the board's log as another process would (no notification)."""
-    with psycopg.connect(database_url, autocommit=True) as writer:
-        row = writer.execute(
-            "WITH r AS (UPDATE board_seqs SET last_seq = last_seq + 1"
-            "           WHERE board_id = %s RETURNING last_seq)"
-            " INSERT INTO events (board_id, seq, kind) SELECT %s, last_seq, %s FROM r"
-            " RETURNING seq",
-            (board, board, kind),
-        ).fetchone()
-    assert row is not None
-    seq: int = row[0]
-    return seq
 
 
 async def test_an_event_committed_just_before_the_listening_starts_still_wakes_the_waiter(

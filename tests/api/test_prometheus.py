@@ -8,7 +8,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import psycopg
@@ -30,6 +30,8 @@ EXPIRIES = "blackboard_lease_expiries_total"
 TASKS = "blackboard_task_transitions_total"
 SUBSCRIBERS = "blackboard_sse_subscribers"
 RECONNECTS = "blackboard_listen_reconnects_total"
+DIRECT_WRITES = "blackboard_sse_direct_writes_total"
+CATCH_UPS = "blackboard_sse_catch_ups_total"
 TURNS = "blackboard_controller_turns_total"
 
 
@@ -112,6 +114,8 @@ async def test_metrics_parse_and_are_open_to_scrapers_but_not_in_the_api_schema(
         "blackboard_lease_expiries": "counter",
         "blackboard_task_transitions": "counter",
         "blackboard_sse_subscribers": "gauge",
+        "blackboard_sse_direct_writes": "counter",
+        "blackboard_sse_catch_ups": "counter",
         "blackboard_listen_reconnects": "counter",
         "blackboard_controller_turns": "counter",
     }
@@ -318,6 +322,48 @@ async def test_sse_subscribers_rise_while_streams_are_open_and_fall_after(
                 await meter.until(lambda m: m(SUBSCRIBERS) == 2)
             await meter.until(lambda m: m(SUBSCRIBERS) == 1)
         await meter.until(lambda m: m(SUBSCRIBERS) == 0)
+
+
+async def test_streams_count_the_feeds_direct_writes_and_their_catch_ups(
+    live_server: Any,
+) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as c:
+        actors = Actors(c)
+        agent, board = await actors.agent(), await actors.board()
+        feed = live_server.app.state.services.feeds.board(UUID(board["id"]))
+        async with c.stream(
+            "GET", f"/v1/boards/{board['id']}/events/stream", headers=ADMIN
+        ) as board_stream:
+            events = SSE(board_stream)
+            await events.read(1)  # board.created
+            meter = await Meter(c).start()
+            for i in range(3):
+                await until_parked(feed)
+                assert (await publish(c, board, agent, {"claim": f"c{i}"})).status_code == 201
+                await events.read(1)
+            moved = await meter.moved()
+            assert (moved(DIRECT_WRITES), moved(CATCH_UPS)) == (3, 0)
+            # more than one write holds (500 events): written in part, the rest read
+            await until_parked(feed)
+            items = [{"type": "finding", "body": {"claim": f"b{i}"}} for i in range(501)]
+            r = await c.post(
+                f"/v1/boards/{board['id']}/artifacts/batch",
+                json={"items": items},
+                headers=agent["headers"],
+            )
+            assert r.status_code == 201, r.text
+            assert len(await asyncio.wait_for(events.read(501), 10)) == 501
+            moved = await meter.moved()
+            assert (moved(DIRECT_WRITES), moved(CATCH_UPS)) == (4, 1)
+
+
+async def until_parked(feed: Any) -> None:
+    """Wait until the board's one stream is parked, written to by the feed."""
+    for _ in range(200):
+        if feed.parked:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the stream never parked")
 
 
 async def test_a_killed_listen_connection_counts_one_reconnect(
