@@ -3,6 +3,8 @@ against raw LISTEN/NOTIFY commit -> receipt on the same PostgreSQL.
 
     .venv/bin/python bench/bench_live.py           # full run, about 1 minute
     .venv/bin/python bench/bench_live.py --quick   # smoke run, about 25 seconds
+    # one worker fanning 50 events/s out to 1,000 subscribers, against its own goal:
+    .venv/bin/python bench/bench_live.py --workers 1 --subscribers 1000 --rate 50 --target-p99 50
 
 It starts the real service (`blackboard serve --workers 2`, embedded PostgreSQL in a fresh
 temporary data directory) and opens 50 SSE subscriptions to one board
@@ -66,7 +68,7 @@ from harness import (
 )
 
 # Targets.
-TARGET_P99_MS = 15.0  # publish start -> SSE receipt, every subscriber
+TARGET_P99_MS = 15.0  # publish start -> SSE receipt, every subscriber (--target-p99)
 
 NOTIFY_CHANNEL = "bench_live_raw"
 
@@ -78,6 +80,7 @@ class Plan:
     subscribers: int = 50
     processes: int = 2  # subscriber processes
     rate: float = 200.0  # publishes/s
+    target_p99_ms: float = TARGET_P99_MS
     warmup_s: float = 1.0  # published, checked for receipt, not timed
     duration_s: float = 15.0
     publish_connections: int = 8
@@ -629,7 +632,8 @@ def report(f: Figures) -> None:
     n = f.plan.subscribers
     p99 = percentile(lat, 99)
     row(f"publish->SSE, {n} subs   p50 ms", f"{percentile(lat, 50):.1f}")
-    row(f"publish->SSE, {n} subs   p99 ms", f"{p99:.1f}", "<= 15", p99 <= TARGET_P99_MS)
+    target = f.plan.target_p99_ms
+    row(f"publish->SSE, {n} subs   p99 ms", f"{p99:.1f}", f"<= {target:g}", p99 <= target)
     row(f"publish->SSE, {n} subs   max ms", f"{lat[-1] if lat else float('nan'):.1f}")
     row("slowest subscriber/event p50 ms", f"{percentile(slow, 50):.1f}")
     row("slowest subscriber/event p99 ms", f"{percentile(slow, 99):.1f}")
@@ -648,8 +652,8 @@ def report(f: Figures) -> None:
     row(
         f"bare baseline->SSE, {n} subs p99 ms",
         f"{bare_p99:.1f}",
-        "<= 15",
-        bare_p99 <= TARGET_P99_MS,
+        f"<= {target:g}",
+        bare_p99 <= target,
     )
     row("bare baseline missed events", f"{f.bare.analysis.missed}")
     nl = sorted(f.notify.latencies_ms)
@@ -697,6 +701,7 @@ def run(session: Session) -> None:
         "subscribers": session.args.subscribers,
         "rate": session.args.rate,
         "duration_s": session.args.duration,
+        "target_p99_ms": session.args.target_p99,
     }
     plan = dataclasses.replace(plan, **{k: v for k, v in changes.items() if v is not None})
     with service_and_baseline(session, session.args.workers) as (bb, base):
@@ -711,6 +716,9 @@ def main() -> int:
         parser.add_argument("--rate", type=float, help="publishes per second (default 200)")
         parser.add_argument("--duration", type=float, help="seconds of publishing (default 15)")
         parser.add_argument("--workers", type=int, default=2, help="API workers (default 2)")
+        parser.add_argument(
+            "--target-p99", type=float, help="publish -> receipt p99 goal, ms (default 15)"
+        )
 
     return bench_main("bench_live", __doc__, run, more)
 
