@@ -12,7 +12,7 @@ from fastapi.sse import KEEPALIVE_COMMENT, format_sse_event
 from starlette.types import Receive, Scope, Send
 
 from api.deps import DatabaseDep, ExistingBoard, FeedsDep, PrincipalDep, SettingsDep
-from api.direct_writes import DirectWriter, direct_writer
+from api.direct_writes import direct_writer
 from api.errors import ERROR_RESPONSES
 from api.routing import CheckedRoute
 from api.schemas import EventPage
@@ -23,6 +23,7 @@ from blackboard.records import Event
 from blackboard.services import events
 from blackboard.services.event_filter import EventFilter
 from blackboard.services.feed import Feeds
+from blackboard.services.parking import Write
 from blackboard.store.outages import until_unavailable
 
 
@@ -176,7 +177,7 @@ async def _frames(
     only: EventFilter,
     keepalive_s: float,
     with_body: bool = False,
-    write: DirectWriter | None = None,
+    write: Write | None = None,
 ) -> AsyncIterator[bytes]:
     """The stream's body: each batch of ready events as one write of SSE frames.
 
