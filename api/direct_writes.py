@@ -40,9 +40,10 @@ class DirectWriter:
         ):
             return False
         global _framed
-        if _framed[0] is not chunk:
-            _framed = chunk, b"%x\r\n%b\r\n" % (len(chunk), chunk)
-        cycle.transport.write(_framed[1])
+        framed = _framed  # read once: another thread's loop may replace it meanwhile
+        if framed[0] is not chunk:
+            framed = _framed = chunk, b"%x\r\n%b\r\n" % (len(chunk), chunk)
+        cycle.transport.write(framed[1])
         return True
 
 
