@@ -188,8 +188,9 @@ async def _frames(
     catches up in fewer, larger writes, so the cost per event falls as the load rises.
     A comment line every `keepalive_s` on a quiet board keeps proxies from closing it.
 
-    With `write`, the board's feed writes new events to a caught-up subscriber directly
-    (see Feeds.park); this yields what the subscriber reads on its own, and an empty
+    With `write` (unused for streams with bodies, which carry more than the shared frames),
+    the board's feed writes new events to a caught-up subscriber directly (see
+    Feeds.park); this yields what the subscriber reads on its own, and an empty
     batch only once nothing has been written to it for `keepalive_s`."""
     with telemetry.SSE_SUBSCRIBERS.track_inprogress():
         quiet_since = time.monotonic()
@@ -251,7 +252,7 @@ async def stream_events(
             event_filter(kind, type, key, key_prefix),
             settings.stream_keepalive_s,
             include == "body",
-            None if include == "body" else direct_writer(request.scope),
+            direct_writer(request.scope),
         ),
         # as FastAPI's own SSE responses: no caching, and no buffering in nginx
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},

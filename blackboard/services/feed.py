@@ -92,12 +92,6 @@ class BoardFeed:
         self.changed.set()
         self.changed = asyncio.Event()
 
-    def fall_back(self) -> None:
-        """Release everyone waiting but the parked, and make the next read look at the
-        database."""
-        self.refreshed_at = 0.0
-        self.wake()
-
 
 class Feeds:
     """All board feeds of this process, fed by the LISTEN connection."""
@@ -218,7 +212,8 @@ class Feeds:
     def _fall_back(self, board_id: UUID, feed: BoardFeed) -> None:
         """The fallback poll: waiters read the database again, and the feed reads it for
         the parked (one read, rather than every parked subscriber woken to read)."""
-        feed.fall_back()
+        feed.refreshed_at = 0.0
+        feed.wake()
         if feed.parked:
             self._read_in(board_id, feed)
 

@@ -80,16 +80,13 @@ class Parking:
                 if parked.cursor != after:
                     after = parked.cursor
                     found = frames(after, only)
-                if found is None:
+                # behind what the feed holds, or its connection cannot take the write
+                if found is None or (found[0] and not parked.write(found[0])):
                     parked.release()
                     released += 1
                     continue
                 chunk, upto = found
                 if chunk:
-                    if not parked.write(chunk):
-                        parked.release()
-                        released += 1
-                        continue
                     written += 1
                     parked.written_at = now
                 parked.cursor = upto

@@ -118,15 +118,25 @@ async def test_a_subscriber_whose_connection_is_full_is_left_to_read_the_rest(
     assert seqs_in(frames) == [second]
 
 
+async def burst_while_parked(
+    database_url: str, count: int
+) -> tuple[Connection, int, list[int], int, bytes]:
+    """Park a subscriber, commit `count` events at once, and wait for its release; return
+    its connection, where it parked, the burst's seqs, where it was released, and the
+    frames it reads next."""
+    async with at_head(database_url, f"burst of {count}") as (feeds, board, head):
+        connection = Connection()
+        parked = await park(feeds, board, head, connection)
+        burst = append_events(database_url, board, "test.burst", count, notify=True)
+        cursor = await asyncio.wait_for(parked, 5)
+        frames, _ = await feeds.frames(board, after=cursor, limit=BATCH, only=EVERYTHING)
+    return connection, head, burst, cursor, frames
+
+
 async def test_more_than_a_write_holds_is_written_in_part_and_the_rest_read(
     database_url: str,
 ) -> None:
-    async with at_head(database_url, "burst") as (feeds, board, head):
-        connection = Connection()
-        parked = await park(feeds, board, head, connection)
-        burst = append_events(database_url, board, "test.burst", BATCH + 100, notify=True)
-        cursor = await asyncio.wait_for(parked, 5)
-        frames, _ = await feeds.frames(board, after=cursor, limit=BATCH, only=EVERYTHING)
+    connection, _, burst, cursor, frames = await burst_while_parked(database_url, BATCH + 100)
     assert connection.seqs == burst[:BATCH] and len(connection.chunks) == 1
     assert cursor == burst[BATCH - 1]
     assert seqs_in(frames) == burst[BATCH:]
@@ -135,12 +145,7 @@ async def test_more_than_a_write_holds_is_written_in_part_and_the_rest_read(
 async def test_a_subscriber_further_behind_than_the_window_is_left_to_the_database(
     database_url: str,
 ) -> None:
-    async with at_head(database_url, "behind") as (feeds, board, head):
-        connection = Connection()
-        parked = await park(feeds, board, head, connection)
-        flood = append_events(database_url, board, "test.flood", WINDOW + 1, notify=True)
-        cursor = await asyncio.wait_for(parked, 5)
-        frames, _ = await feeds.frames(board, after=cursor, limit=BATCH, only=EVERYTHING)
+    connection, head, flood, cursor, frames = await burst_while_parked(database_url, WINDOW + 1)
     assert connection.chunks == [] and cursor == head
     assert seqs_in(frames) == flood[:BATCH], "it reads on from where it was, from the database"
 
